@@ -146,3 +146,48 @@ def walk(graph: Graph, prefix: str = ""):
             yield full, node
             if node.graph is not None:
                 stack.append((full + ".", node.graph))
+
+
+def resolve_endpoint(graph: Graph, name: str, role: str, where: str = "/node") -> list[str]:
+    """Resolve an edge endpoint to the path of the node it means.
+
+    ``role`` is ``"source"`` or ``"target"``. An exact node name wins (node names
+    may contain dots: ``lif1.lif`` in snnTorch exports). A nested ``NIRGraph``
+    named as a target means its only Input, as a source its only Output. A dotted
+    name ``sub.inner`` reaches into a nested graph ``sub``. Raises
+    :class:`~nirc.diagnostics.NircError` naming the edge and suggesting the
+    closest existing name when nothing matches.
+    """
+    from nirc.diagnostics import NircError, closest
+
+    node = graph.nodes.get(name)
+    if node is not None:
+        if node.type != "NIRGraph" or node.graph is None:
+            return [name]
+        want = "Input" if role == "target" else "Output"
+        ports = [n for n, v in node.graph.nodes.items() if v.type == want]
+        if len(ports) != 1:
+            raise NircError(
+                f"edge {role} `{name}` is a nested graph with {len(ports)} {want} nodes",
+                where=f"{where}/edges",
+                expected=f"exactly one {want}, or a dotted name such as `{name}.{ports[0] if ports else want.lower()}`",
+                found=f"{want} nodes {ports}",
+            )
+        return [name, ports[0]]
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        prefix = ".".join(parts[:i])
+        sub = graph.nodes.get(prefix)
+        if sub is not None and sub.graph is not None:
+            rest = ".".join(parts[i:])
+            return [prefix] + resolve_endpoint(
+                sub.graph, rest, role, where=f"{where}/nodes/{prefix}/node"
+            )
+    suggestion = closest(name, list(graph.nodes))
+    raise NircError(
+        f"edge {role} `{name}` names no node",
+        where=f"{where}/edges",
+        expected=f"one of {sorted(graph.nodes)}",
+        found=f"`{name}`",
+        hint=f"did you mean `{suggestion}`?" if suggestion else None,
+    )

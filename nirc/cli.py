@@ -1,0 +1,99 @@
+"""The `nirc` command line.
+
+Each subcommand lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int``; this file only wires them up and turns every
+:class:`~nirc.diagnostics.NircError` into a message and exit code 2 (never a
+traceback). Modules are imported lazily so `nirc --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "show": ("nirc.commands.show", "print a readable summary of a NIR graph"),
+    "import": ("nirc.commands.import_", "read a .nir file and print its `nir` dialect IR"),
+    "export": ("nirc.commands.export", "write a .mlir module of the `nir` dialect as a .nir file"),
+    "opt": ("nirc.opt", "run passes over a .nir or .mlir file (an xdsl-opt-style driver)"),
+    "run": ("nirc.run_cmd", "simulate a graph with the reference interpreter"),
+}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nirc",
+        description="nirc: compile NIR graphs (spiking neural networks) for neuromorphic chips.",
+    )
+    parser.add_argument("--version", action="version", version="nirc " + _version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        if only is None or only == name:
+            importlib.import_module(module).add_arguments(p)
+        p.set_defaults(_module=module)
+    return parser
+
+
+def _version() -> str:
+    from nirc import __version__
+
+    return __version__
+
+
+def _print_warnings(sink) -> None:
+    for w in sink.warnings:
+        print(f"warning: {w.render()}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from nirc.diagnostics import NircError, collecting
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # only import the chosen command's module (fast start-up)
+    chosen = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(chosen if chosen in COMMANDS else None)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: --help (0) or usage error (2)
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    strict = bool(getattr(args, "strict", False))
+    with collecting(strict=strict) as sink:
+        try:
+            code = importlib.import_module(args._module).run(args)
+        except NircError as e:
+            _print_warnings(sink)
+            print(f"error: {e.render()}", file=sys.stderr)
+            return e.exit_code
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+        except MemoryError:
+            _print_warnings(sink)
+            print("error: out of memory while processing the input", file=sys.stderr)
+            return 2
+        except Exception as e:  # a bug in nirc: say so plainly, still no traceback
+            _print_warnings(sink)
+            print(
+                f"internal error: {type(e).__name__}: {e}\n"
+                "  this is a bug in nirc; rerun with NIRC_TRACEBACK=1 to see where",
+                file=sys.stderr,
+            )
+            import os
+
+            if os.environ.get("NIRC_TRACEBACK"):
+                raise
+            return 3
+        _print_warnings(sink)
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
