@@ -129,7 +129,10 @@ def graphs_equal(a: Graph, b: Graph, *, explain: list[str] | None = None, _path:
         if (na.graph is None) != (nb.graph is None):
             return differ(f"node {name}: subgraph presence differs")
         if na.graph is not None and not graphs_equal(
-            na.graph, nb.graph, explain=explain, _path=f"{_path}/{name}"  # type: ignore[arg-type]
+            na.graph,
+            nb.graph,
+            explain=explain,
+            _path=f"{_path}/{name}",  # type: ignore[arg-type]
         ):
             return False
     return True
@@ -181,7 +184,7 @@ def resolve_endpoint(graph: Graph, name: str, role: str, where: str = "/node") -
         if sub is not None and sub.graph is not None:
             rest = ".".join(parts[i:])
             return [prefix] + resolve_endpoint(
-                sub.graph, rest, role, where=f"{where}/nodes/{prefix}/node"
+                sub.graph, rest, role, where=f"{where}/nodes/{prefix}"
             )
     suggestion = closest(name, list(graph.nodes))
     raise NircError(

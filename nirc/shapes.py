@@ -251,9 +251,7 @@ def implied_input_shape(node: Node) -> Shape | None:
         return tuple(int(v) for v in node.params["shape"].reshape(-1))
     if t == "Output":
         return tuple(int(v) for v in node.params["shape"].reshape(-1))
-    if t in ("Scale", "Threshold", "Delay") or t in (
-        "I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"
-    ):
+    if t in ("Scale", "Threshold", "Delay") or t in ("I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"):
         return neuron_shape(node)
     return None
 
@@ -278,9 +276,11 @@ def output_shape(node: Node, in_shape: Shape | None, where: str | None = None) -
                 found=f"input shape {fmt(in_shape)}",
             )
         if w.ndim == 2:
-            return (int(w.shape[0]),) if in_shape is None or len(in_shape) <= 1 else tuple(
-                in_shape[:-1]
-            ) + (int(w.shape[0]),)
+            return (
+                (int(w.shape[0]),)
+                if in_shape is None or len(in_shape) <= 1
+                else tuple(in_shape[:-1]) + (int(w.shape[0]),)
+            )
         return tuple(int(d) for d in w.shape[:-1])
     if t in ("Conv1d", "Conv2d"):
         if in_shape is None:

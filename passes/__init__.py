@@ -1,0 +1,44 @@
+"""Target-independent passes: one ``ModulePass`` per module, registered by name.
+
+:data:`PASSES` maps each pass's command-line spelling (as used by
+``nirc opt -p``) to a factory returning the pass class; factories import
+lazily so that start-up does not load every pass. Add a pass with one line.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from xdsl.passes import ModulePass
+
+
+def _lazy(module: str, cls: str) -> Callable[[], type[ModulePass]]:
+    def factory() -> type[ModulePass]:
+        return getattr(importlib.import_module(module), cls)
+
+    return factory
+
+
+PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "nir-infer-shapes": _lazy("nirc.passes.nir_infer_shapes", "NirInferShapesPass"),
+    "canonicalize": _lazy("nirc.passes.canonicalize", "CanonicalizePass"),
+    "dce": _lazy("nirc.passes.dce", "DeadNodeEliminationPass"),
+}
+
+
+def get_pass(name: str) -> type[ModulePass]:
+    """The pass class registered as ``name``; a NircError naming the known passes
+    otherwise."""
+    factory = PASSES.get(name)
+    if factory is None:
+        from nirc.diagnostics import NircError, closest
+
+        near = closest(name, list(PASSES))
+        raise NircError(
+            f"unknown pass `{name}`",
+            expected=f"one of {', '.join(sorted(PASSES))}",
+            found=name,
+            hint=f"did you mean `{near}`?" if near else None,
+        )
+    return factory()

@@ -1,0 +1,199 @@
+"""Speed of the reference interpreter (`nirc run` / `nirc.simulate`).
+
+For the paper's CNN (Sinabs export, N-MNIST shapes) and Braille RNN (snnTorch
+export), at batch 1 and 32 and T = 1000 steps of Bernoulli(p) input spikes:
+
+- fast: the default schedule (synapses over whole chunks of time at once);
+- step: the same graph evaluated one step at a time (the oracle);
+- norse / snntorch: the same NIR graph through nirtorch on CPU, when those
+  packages are importable (torch is never a dependency of nirc; install them
+  in a separate environment to get these rows).
+
+Figures are medians over repeats; ratios are computed from the same run.
+"steps/s" counts simulated time steps (a batch of 32 advances 32 samples per
+step). "MAC/s" counts the multiply-accumulates of the synapses as a dense
+simulator does them; "SynOp/s" counts only those driven by nonzero inputs
+(spike-driven synaptic events), measured on the run's own activity.
+
+    python benchmarks/interpreter.py            # everything
+    python benchmarks/interpreter.py --quick    # fewer repeats, T = 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+if __name__ == "__main__" and "--blas-threads" in sys.argv:  # before numpy starts BLAS
+    _n = sys.argv[sys.argv.index("--blas-threads") + 1]
+    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = _n
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "public"
+GRAPHS = {
+    "cnn": ("paper_cnn_sinabs.nir", 1.0),  # Sinabs: time in steps
+    "braille": ("paper_braille_bias_zero.nir", 1e-4),  # snnTorch export at dt = 1e-4
+}
+
+
+def _median_time(fn, repeats: int) -> float:
+    fn()  # warm up (allocations, BLAS threads)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _synops_per_step(path, sim, inputs) -> float:
+    """Event-driven synaptic operations per step and sample, on this input:
+    each synapse's multiply-accumulates times the fraction of nonzero inputs."""
+    from nirc.interpreter import prepare
+
+    plan = sim.plan
+    weighted = [n for n, p in plan.nodes.items() if p.kernel.macs_per_sample]
+    sources = sorted({q for n in weighted for q in plan.nodes[n].preds})
+    res = prepare(path, dt=plan.dt, record=sources).run(inputs)
+    total = 0.0
+    for name in weighted:
+        node = plan.nodes[name]
+        frac = np.mean([np.count_nonzero(res[p]) / res[p].size for p in node.preds])
+        total += node.kernel.macs_per_sample * frac
+    return total
+
+
+def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_repeats: int):
+    from nirc.diagnostics import collecting
+    from nirc.interpreter import prepare
+    from nirc.interpreter.io import RandomSpec, random_inputs
+
+    file, dt = GRAPHS[name]
+    with collecting():
+        sim = prepare(CORPUS / file, dt=dt)
+        inputs = random_inputs(sim.plan.inputs, RandomSpec(p=p, T=steps, B=batch, seed=0))
+        fast = _median_time(lambda: sim.run(inputs), repeats)
+        step = _median_time(lambda: sim.run(inputs, mode="step"), step_repeats)
+        same = all(
+            np.array_equal(a, b)
+            for a, b in zip(sim.run(inputs).values(), sim.run(inputs, mode="step").values())
+        )
+        synops = _synops_per_step(CORPUS / file, sim, inputs)
+    macs = sim.plan.synaptic_macs_per_step()
+    rows = []
+    for mode, t in (("fast", fast), ("step", step)):
+        sps = steps / t
+        rows.append((name, batch, mode, sps, sps * batch * macs, sps * batch * synops))
+    return rows, fast, step, same, inputs
+
+
+def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
+    """The same NIR file through nirtorch (Norse or snnTorch) on CPU, 2 threads,
+    one step per call as their executors run; rows only for what imports."""
+    try:
+        import nir
+        import torch
+    except ImportError:
+        return []
+    torch.set_num_threads(2)
+    file, dt = GRAPHS[name]
+    graph = nir.read(str(CORPUS / file))
+    x = torch.from_numpy(np.asarray(inputs["input"], dtype=np.float32))
+    rows = []
+    for lib in ("norse", "snntorch"):
+        try:
+            if lib == "norse":
+                import norse.torch as norse
+
+                module = norse.from_nir(graph, dt=dt)
+            else:
+                from snntorch.import_nir import import_from_nir
+
+                module = import_from_nir(graph)
+        except Exception as e:  # not installed, or cannot import this graph
+            print(
+                f"  ({lib} {name}: no module: {type(e).__name__}: {str(e)[:80]})", file=sys.stderr
+            )
+            continue
+
+        def go(module=module):
+            with torch.no_grad():
+                state = None
+                for t in range(steps):
+                    _, state = module(x[t], state)
+
+        try:
+            elapsed = _median_time(go, repeats)
+        except Exception as e:
+            print(f"  ({lib} {name} batch {batch}: fails: {type(e).__name__}: {str(e)[:80]})",
+                  file=sys.stderr)  # fmt: skip
+            continue
+        rows.append((name, batch, f"{lib}", steps / elapsed, float("nan"), float("nan")))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="T = 300, fewer repeats")
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--p", type=float, default=0.1, help="input spike probability per step")
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--graphs", default="braille,cnn")
+    ap.add_argument("--batches", default="1,32")
+    ap.add_argument("--blas-threads", help="threads for numpy's BLAS (default: its own choice)")
+    args = ap.parse_args(argv)
+    steps = 300 if args.quick else args.steps
+    repeats = 2 if args.quick else args.repeats
+    step_repeats = 1 if args.quick else max(1, args.repeats // 2)
+    if not CORPUS.is_dir():
+        print(f"corpus not found at {CORPUS}", file=sys.stderr)
+        return 2
+    try:
+        import torch
+
+        extra = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    except ImportError:
+        extra = ", torch not installed (no Norse/snnTorch rows)"
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
+          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}{extra}")  # fmt: skip
+    print(f"T = {steps}, input Bernoulli p = {args.p}, median of {repeats} (step: {step_repeats})")
+    header = (
+        f"{'graph':8s} {'batch':>5s} {'engine':9s} {'steps/s':>12s} {'MAC/s':>10s} {'SynOp/s':>10s}"
+    )
+    print(header)
+    print("-" * len(header))
+    ratios = []
+    for name in args.graphs.split(","):
+        for batch in (int(b) for b in args.batches.split(",")):
+            rows, fast, step, same, inputs = bench_nirc(
+                name, batch, steps, args.p, repeats, step_repeats
+            )
+            rows += bench_torch(name, batch, steps, inputs, max(1, repeats // 2))
+            for g, b, mode, sps, macs, syn in rows:
+                print(f"{g:8s} {b:5d} {mode:9s} {sps:12,.0f} {_si(macs):>10s} {_si(syn):>10s}")
+            ratios.append((name, batch, step / fast, same))
+    print()
+    for name, batch, ratio, same in ratios:
+        print(f"{name} batch {batch}: fast / step = {ratio:.1f}x, "
+              f"outputs {'identical' if same else 'DIFFERENT'}")  # fmt: skip
+    return 0
+
+
+def _si(v: float) -> str:
+    if not np.isfinite(v):
+        return "-"
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if v >= scale:
+            return f"{v / scale:.2f}{unit}"
+    return f"{v:.0f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

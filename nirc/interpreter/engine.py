@@ -1,0 +1,266 @@
+"""Running a plan: in chunks of time (fast) or one step at a time (the oracle).
+
+Both modes execute the same segments with the same kernels; they differ only
+in how many steps one call covers. In ``mode="step"`` every node is evaluated
+once per step in topological order, which is the plain reading of
+SEMANTICS.md. In ``mode="fast"`` a chunk of steps goes through each segment
+at once (one matrix product per synapse over every step and sample of the
+chunk). Since kernels compute each sample the same way whatever the number of
+samples (see :mod:`nirc.interpreter.ops`), both modes give identical outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from nirc.interpreter.neurons import Neuron
+from nirc.interpreter.ops import Delay, Pool, Scale
+from nirc.interpreter.plan import NodePlan, Plan, Segment
+
+F64 = np.float64
+CHUNK_BYTES = 32 << 20  # intermediate values of one chunk of steps
+
+
+def chunk_steps(plan: Plan, batch: int, steps: int, budget: int = CHUNK_BYTES) -> int:
+    """How many steps one chunk covers: as many as fit in ``budget`` bytes of
+    intermediate values (at least one, at most all). Convolutions block their
+    own scratch memory (see ops.Conv)."""
+    per_step = 0
+    for n in plan.nodes.values():
+        per_step += 3 * 8 * int(np.prod(n.out_shape, dtype=np.int64))
+    per_step = max(1, per_step * batch)
+    return int(max(1, min(steps, budget // per_step)))
+
+
+class Simulator:
+    """Holds a plan's state between runs; ``run`` starts from zero state."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+
+    def run(
+        self,
+        inputs: dict[str, np.ndarray],
+        steps: int,
+        batch: int,
+        *,
+        mode: str = "fast",
+        chunk: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Simulate ``steps`` steps. ``inputs`` maps each Input name to an
+        array ``[T, B, *shape]`` (any numeric dtype; steps past its end read
+        zeros). Returns ``{key: [steps, B, *shape]}`` for every Output and probe.
+        """
+        plan = self.plan
+        if mode == "step":
+            tc_max = 1
+        elif mode == "fast":
+            tc_max = chunk or chunk_steps(plan, batch, steps)
+        else:
+            raise ValueError(f"mode must be 'fast' or 'step', not {mode!r}")
+        for n in plan.nodes.values():
+            if isinstance(n.kernel, (Neuron, Delay)):
+                n.kernel.reset(batch)
+        results: dict[str, np.ndarray] = {}
+        for name, shape in plan.outputs.items():
+            results[name] = np.zeros((steps, batch) + shape, F64)
+        state_probes: dict[str, list[tuple[str, np.ndarray]]] = {}
+        out_probes: dict[str, list[np.ndarray]] = {}
+        for name in plan.outputs:
+            if name in plan.nodes:
+                out_probes.setdefault(name, []).append(results[name])
+        for p in plan.probes:
+            shape = plan.nodes[p.node].out_shape
+            arr = results.get(p.key)
+            if arr is None:
+                arr = results[p.key] = np.zeros((steps, batch) + shape, F64)
+            if p.state is None:
+                if p.key not in plan.outputs:
+                    out_probes.setdefault(p.node, []).append(arr)
+            else:
+                state_probes.setdefault(p.node, []).append((p.state, arr))
+        exact = exact_sums(plan, {n: integer_bound(a) for n, a in inputs.items()})
+        cyclic = [_Cyclic(plan, seg, exact) if seg.cyclic else None for seg in plan.segments]
+        for c in cyclic:
+            if c is not None:
+                c.reset(batch)
+
+        t0 = 0
+        while t0 < steps:
+            tc = min(tc_max, steps - t0)
+            t1 = t0 + tc
+            vals: dict[str, np.ndarray] = {}
+            for seg, cyc in zip(plan.segments, cyclic):
+                if cyc is not None:
+                    recs = {n: {s: a[t0:t1] for s, a in state_probes.get(n, ())} for n in seg.nodes}
+                    cyc.run(vals, tc, batch, recs)
+                else:
+                    name = seg.nodes[0]
+                    node = plan.nodes[name]
+                    if node.type == "Input" and not node.preds:
+                        vals[name] = _input_chunk(inputs.get(name), t0, t1, batch, node.out_shape)
+                    else:
+                        x = _gather(node, vals, tc, batch)
+                        rec = {s: a[t0:t1] for s, a in state_probes.get(name, ())}
+                        vals[name] = _evaluate(node, x, tc, batch, rec, exact[name])
+                for n in seg.nodes:
+                    for arr in out_probes.get(n, ()):
+                        arr[t0:t1] = vals[n]
+            t0 = t1
+            if progress is not None:
+                progress(t0)
+        return results
+
+
+def _input_chunk(data, t0: int, t1: int, batch: int, shape) -> np.ndarray:
+    tc = t1 - t0
+    if data is None:
+        return np.zeros((tc, batch) + shape, F64)
+    part = data[t0:t1]
+    if part.shape[0] == tc:
+        return np.asarray(part, dtype=F64)
+    out = np.zeros((tc, batch) + shape, F64)
+    out[: part.shape[0]] = part
+    return out
+
+
+def _gather(node: NodePlan, vals: dict[str, np.ndarray], tc: int, batch: int) -> np.ndarray:
+    """The summed input of a node over the chunk, in edge order."""
+    preds = node.preds
+    if not preds:
+        return np.zeros((tc, batch) + node.in_shape, F64)
+    x = vals[preds[0]]
+    for p in preds[1:]:
+        x = x + vals[p]
+    return x
+
+
+def _evaluate(node: NodePlan, x: np.ndarray, tc: int, batch: int, rec, exact: bool) -> np.ndarray:
+    k = node.kernel
+    if isinstance(k, Neuron):
+        return k.run(x, rec)
+    if isinstance(k, Delay):
+        return k.run(x)
+    y = k.apply(x.reshape((tc * batch,) + node.in_shape), exact)
+    return y.reshape((tc, batch) + node.out_shape)
+
+
+def integer_bound(data) -> float | None:
+    """max |x| if every value of ``data`` is an integer, else None."""
+    if data is None:
+        return 0.0
+    a = np.asarray(data)
+    if a.size == 0:
+        return 0.0
+    if a.dtype.kind == "b":
+        return 1.0 if a.any() else 0.0
+    if a.dtype.kind in "iu":
+        return float(np.max(np.abs(a.astype(F64))))
+    if not np.all(np.isfinite(a)) or not np.all(a == np.trunc(a)):
+        return None
+    return float(np.max(np.abs(a)))
+
+
+def _output_bound(node: NodePlan, in_bound: float | None) -> float | None:
+    """A bound on |output| when the output holds integers, else None."""
+    k = node.kernel
+    if node.type == "Threshold" or (isinstance(k, Neuron) and k.spiking):
+        return 1.0
+    if node.type in ("Input", "Output", "Flatten", "Delay"):
+        return in_bound
+    if in_bound is None:
+        return None
+    if isinstance(k, Pool) and not k.average:
+        return in_bound * k.kernel[0] * k.kernel[1]
+    if isinstance(k, Scale) and np.all(k.scale == np.trunc(k.scale)):
+        return in_bound * float(np.max(np.abs(k.scale), initial=0.0))
+    return None
+
+
+def exact_sums(plan: Plan, input_bounds: dict[str, float | None]) -> dict[str, bool]:
+    """For each node, whether its weighted sums are exact for these inputs
+    (integer-valued within the bound its weights allow)."""
+    static = {n: _output_bound(p, None) for n, p in plan.nodes.items()}
+    bounds: dict[str, float | None] = {}
+    exact: dict[str, bool] = {}
+    for name in plan.order:
+        node = plan.nodes[name]
+        if node.type == "Input" and not node.preds:
+            b_in = input_bounds.get(name, 0.0)
+        else:
+            b_in = 0.0
+            for p in node.preds:
+                b_in = None if b_in is None or bounds[p] is None else b_in + bounds[p]
+            for p in node.fb_preds:
+                b_in = None if b_in is None or static[p] is None else b_in + static[p]
+        bounds[name] = _output_bound(node, b_in)
+        exact[name] = bool(node.kernel.weighted and node.kernel.exact_for(b_in))
+    return exact
+
+
+class _Cyclic:
+    """A recurrent segment, stepped node by node each step."""
+
+    def __init__(self, plan: Plan, seg: Segment, exact: dict[str, bool]) -> None:
+        self.plan = plan
+        self.seg = seg
+        self.exact = exact
+        members = set(seg.nodes)
+        self.entries = []
+        fb_sources: set[str] = set()
+        for name in seg.nodes:
+            node = plan.nodes[name]
+            ext = [p for p in node.preds if p not in members]
+            internal = [p for p in node.preds if p in members]
+            fb_sources.update(node.fb_preds)
+            self.entries.append((name, node, ext, internal, list(node.fb_preds)))
+        self.fb_sources = sorted(fb_sources)
+
+    def reset(self, batch: int) -> None:
+        self.prev = {
+            n: np.zeros((batch,) + self.plan.nodes[n].out_shape, F64) for n in self.fb_sources
+        }
+
+    def run(self, vals, tc: int, batch: int, recs) -> None:
+        # per node: (name, kind, kernel, external input over the chunk, same-step
+        # sources, feedback sources, exact, probes, output over the chunk)
+        work = []
+        outs = {}
+        for name, node, ext, internal, fb in self.entries:
+            out = outs[name] = np.empty((tc, batch) + node.out_shape, F64)
+            x = None
+            if ext:
+                x = vals[ext[0]]
+                for p in ext[1:]:
+                    x = x + vals[p]
+            k = node.kernel
+            kind = 0 if isinstance(k, Neuron) else 1 if isinstance(k, Delay) else 2
+            rec = list(recs.get(name, {}).items())
+            work.append((name, kind, k, x, internal, fb, self.exact[name], rec, out, node.in_shape))
+        prev = self.prev
+        fb_sources = self.fb_sources
+        no_rec: dict[str, np.ndarray] = {}
+        for t in range(tc):
+            cur: dict[str, np.ndarray] = {}
+            for name, kind, k, ext, internal, fb, exact, rec, out, in_shape in work:
+                x = None if ext is None else ext[t]
+                for p in internal:
+                    x = cur[p] if x is None else x + cur[p]
+                for p in fb:
+                    x = prev[p] if x is None else x + prev[p]
+                if x is None:
+                    x = np.zeros((batch,) + in_shape, F64)
+                if kind == 0:
+                    y = k.step(x, {s: a[t] for s, a in rec} if rec else no_rec)
+                elif kind == 1:
+                    y = k.run(x[None])[0]
+                else:
+                    y = k.apply(x, exact)
+                cur[name] = y
+                out[t] = y
+            for n in fb_sources:
+                prev[n] = cur[n]
+        vals.update(outs)

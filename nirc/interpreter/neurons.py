@@ -1,0 +1,325 @@
+"""Neuron state updates (SEMANTICS.md, "Neurons"), vectorized over neurons and batch.
+
+Each neuron kernel advances its state over a chunk of steps whose input is
+already known (:meth:`Neuron.run`, a tight loop of in-place ufuncs), or over
+one step inside a recurrent loop (:meth:`Neuron.step`). ``run`` performs the
+same float64 operations per step whatever the chunk's length, so a run in
+chunks equals a run one step at a time bit for bit (``step`` serves recurrent
+loops, which are stepped in every mode).
+
+The update is the one of SEMANTICS.md with its constants folded once, in
+float64 (``a = dt / tau``; ``--integrator exact`` uses ``d = exp(-dt/tau)`` and
+``1 - d`` in place of ``1 - a`` and ``a``)::
+
+    LIF/LI:        v = d*v + u[t]            u = (a*r)*x + a*v_leak
+    IF/I:          v = v + u[t]              u = (dt*r)*x
+    CubaLIF/LI:    v = d_mem*v + (g_mem*r*i + g_mem*v_leak)   (i of the previous step)
+                   i = d_syn*i + u[t]        u = (g_syn*w_in)*x
+
+then, for spiking neurons, ``z = v > v_threshold`` and the reset (``zero``:
+``v = v_reset`` where ``z``; ``subtract``: ``v -= v_threshold`` where ``z``).
+The input-side terms ``u`` are computed for the whole chunk at once. Folding
+changes rounding only in the last bits against the literal formulas; what is
+recorded is the state after the step's update and reset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nirc.diagnostics import NircError, warn
+from nirc.graph import Node
+from nirc.shapes import Shape
+
+F64 = np.float64
+
+
+def _param(node: Node, name: str, shape: Shape, default: float | None = None) -> np.ndarray:
+    value = node.params.get(name)
+    if value is None:
+        if default is None:
+            raise NircError(f"{node.type} node has no `{name}`", where=node.name)
+        return np.full(shape, default, F64)
+    arr = np.asarray(value, dtype=F64)
+    try:
+        return np.broadcast_to(arr, shape)
+    except ValueError:
+        raise NircError(
+            f"`{name}` does not fit the layer's shape",
+            where=f"{node.name}.{name}",
+            expected=f"shape {list(shape)}",
+            found=f"shape {list(arr.shape)}",
+        ) from None
+
+
+def _compact(a: np.ndarray) -> np.ndarray | float:
+    """A uniform array as a Python float (same arithmetic, less memory traffic)."""
+    a = np.asarray(a, dtype=F64)
+    if a.size and np.all(a == a.flat[0]) and not np.signbit(a.flat[0]):
+        return float(a.flat[0])
+    return np.ascontiguousarray(a)
+
+
+def _is(value, const: float) -> bool:
+    return isinstance(value, float) and value == const
+
+
+def _decay(node: Node, tau: np.ndarray, dt: float, integrator: str, field: str):
+    """(d, g): state decay and input gain for one time constant."""
+    if integrator == "exact":
+        return np.exp(-dt / tau), -np.expm1(-dt / tau)
+    a = dt / tau
+    if np.any(a > 1):
+        warn(
+            f"dt={dt:g} is larger than {field}={float(np.min(tau)):g}: forward Euler "
+            "overshoots (and oscillates beyond 2x)",
+            where=f"{node.name}.{field}",
+            kind="warning",
+        )
+    return 1.0 - a, a
+
+
+def _membrane_loop(
+    v: np.ndarray, d, w: np.ndarray, thr, reset: str, v_reset, rv: np.ndarray | None
+) -> np.ndarray:
+    """``v = d*v + w[t]``, spike where ``v > thr``, reset; for each step of
+    ``w[Tc, ...]``. Returns the spikes as bool ``[Tc, ...]``; fills ``rv``.
+
+    The reset is branch-free arithmetic (a masked copy is slow when many
+    neurons spike at once): ``v *= not z`` to a zero v_reset, ``v -= thr*z``
+    for subtraction; for finite v both equal the masked assignment exactly
+    (up to the sign of a zero)."""
+    z = np.empty(w.shape, bool)
+    keep = np.empty(v.shape, bool)
+    tmp = np.empty(v.shape, F64)
+    decay = not _is(d, 1.0)
+    mul, add, sub, gt, lnot = np.multiply, np.add, np.subtract, np.greater, np.logical_not
+    to_zero = reset == "zero" and _is(v_reset, 0.0)
+    for t in range(w.shape[0]):
+        if decay:
+            mul(v, d, v)
+        add(v, w[t], v)
+        zt = z[t]
+        gt(v, thr, zt)
+        if to_zero:
+            lnot(zt, keep)
+            mul(v, keep, v)
+        elif reset == "zero":
+            np.copyto(v, v_reset, where=zt)
+        else:
+            mul(zt, thr, tmp)
+            sub(v, tmp, v)
+        if rv is not None:
+            rv[t] = v
+    return z
+
+
+class Neuron:
+    """A layer of neurons of one NIR type."""
+
+    states: tuple[str, ...] = ("v",)
+    spiking = False
+    macs_per_sample = 0
+    weighted = False
+
+    def __init__(self, node: Node, shape: Shape, dt: float | None, integrator: str, reset: str):
+        self.name = node.name
+        self.type = node.type
+        self.shape = tuple(shape)
+        if dt is None:
+            raise NircError(
+                f"{node.type} needs the time step",
+                where=node.name,
+                hint="pass --dt (seconds per step), or store `dt` in the graph's metadata",
+            )
+        self.reset_mode = reset
+        self._setup(node, dt, integrator)
+
+    # --- subclass hooks -------------------------------------------------
+    def _setup(self, node: Node, dt: float, integrator: str) -> None:
+        raise NotImplementedError
+
+    def reset(self, batch: int) -> None:
+        self.v = np.zeros((batch,) + self.shape, F64)
+
+    def drive(self, x: np.ndarray) -> np.ndarray:
+        """The input term of the update, elementwise (any leading axes)."""
+        u = x if _is(self.c, 1.0) else x * self.c
+        if not _is(self.k, 0.0):
+            u = u + self.k
+        return u
+
+    def state(self, name: str) -> np.ndarray:
+        return getattr(self, name)
+
+    # --- spiking helpers ------------------------------------------------
+    def _setup_spiking(self, node: Node, reset: str) -> None:
+        self.spiking = True
+        self.thr = _compact(_param(node, "v_threshold", self.shape))
+        self.v_reset = _compact(_param(node, "v_reset", self.shape, default=0.0))
+
+    def _reset_where(self, v: np.ndarray, z: np.ndarray) -> None:
+        if self.reset_mode == "subtract":
+            np.subtract(v, np.multiply(z, self.thr), v)
+        elif _is(self.v_reset, 0.0):
+            np.multiply(v, np.logical_not(z), v)
+        else:
+            np.copyto(v, self.v_reset, where=z)
+
+
+class Membrane(Neuron):
+    """I, IF, LI, LIF: one state ``v``."""
+
+    def _setup(self, node: Node, dt: float, integrator: str) -> None:
+        r = _param(node, "r", self.shape)
+        if node.type in ("I", "IF"):
+            self.d = 1.0
+            self.c = _compact(dt * r)
+            self.k = 0.0
+        else:
+            tau = _param(node, "tau", self.shape)
+            d, g = _decay(node, tau, dt, integrator, "tau")
+            v_leak = _param(node, "v_leak", self.shape)
+            self.d = _compact(d)
+            self.c = _compact(g * r)
+            self.k = _compact(g * v_leak)
+        if node.type in ("IF", "LIF"):
+            self._setup_spiking(node, self.reset_mode)
+
+    def run(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
+        """Advance over a chunk: ``x[Tc, B, *shape] -> output[Tc, B, *shape]``;
+        ``rec`` maps state names to arrays of the same shape to fill."""
+        u = self.drive(x)
+        v, d = self.v, self.d
+        decay = not _is(d, 1.0)
+        mul, add = np.multiply, np.add
+        if not self.spiking:
+            y = np.empty(u.shape, F64)
+            prev = v
+            for t in range(u.shape[0]):
+                yt = y[t]
+                if decay:
+                    mul(prev, d, yt)
+                    add(yt, u[t], yt)
+                else:
+                    add(prev, u[t], yt)
+                prev = yt
+            v[...] = prev
+            if "v" in rec:
+                rec["v"][...] = y
+            return y
+        z = _membrane_loop(v, d, u, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
+        return z.astype(F64)
+
+    def step(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
+        """One step inside a recurrent loop: ``x[B, *shape] -> output[B, *shape]``;
+        ``rec`` maps state names to this step's slot."""
+        u = self.drive(x)
+        v = self.v
+        if not _is(self.d, 1.0):
+            np.multiply(v, self.d, v)
+        np.add(v, u, v)
+        if self.spiking:
+            z = np.greater(v, self.thr)
+            self._reset_where(v, z)
+            out = z.astype(F64)
+        else:
+            out = v.copy()
+        if "v" in rec:
+            rec["v"][...] = v
+        return out
+
+
+class Cuba(Neuron):
+    """CubaLI, CubaLIF: synaptic current ``i`` feeding membrane ``v``."""
+
+    states = ("v", "i")
+
+    def _setup(self, node: Node, dt: float, integrator: str) -> None:
+        tau_mem = _param(node, "tau_mem", self.shape)
+        tau_syn = _param(node, "tau_syn", self.shape)
+        r = _param(node, "r", self.shape)
+        v_leak = _param(node, "v_leak", self.shape)
+        w_in = _param(node, "w_in", self.shape, default=1.0)
+        dm, gm = _decay(node, tau_mem, dt, integrator, "tau_mem")
+        ds, gs = _decay(node, tau_syn, dt, integrator, "tau_syn")
+        self.d = _compact(dm)
+        self.ci = _compact(gm * r)  # current -> membrane
+        self.kv = _compact(gm * v_leak)
+        self.ds = _compact(ds)
+        self.c = _compact(gs * w_in)
+        self.k = 0.0
+        if node.type == "CubaLIF":
+            self._setup_spiking(node, self.reset_mode)
+
+    def reset(self, batch: int) -> None:
+        super().reset(batch)
+        self.i = np.zeros((batch,) + self.shape, F64)
+
+    def _membrane_drive(self, i_prev: np.ndarray) -> np.ndarray:
+        w = i_prev if _is(self.ci, 1.0) else i_prev * self.ci
+        if not _is(self.kv, 0.0):
+            w = w + self.kv
+        return w
+
+    def run(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
+        u = self.drive(x)
+        tc = u.shape[0]
+        # the current never sees the membrane: advance it over the chunk first
+        cur = np.empty((tc + 1,) + u.shape[1:], F64)
+        cur[0] = self.i
+        ds = self.ds
+        mul, add = np.multiply, np.add
+        for t in range(tc):
+            ct = cur[t + 1]
+            mul(cur[t], ds, ct)
+            add(ct, u[t], ct)
+        self.i[...] = cur[tc]
+        if "i" in rec:
+            rec["i"][...] = cur[1:]
+        w = self._membrane_drive(cur[:tc])  # uses the previous step's current
+        v, d = self.v, self.d
+        if not self.spiking:
+            y = np.empty(u.shape, F64)
+            prev = v
+            for t in range(tc):
+                yt = y[t]
+                mul(prev, d, yt)
+                add(yt, w[t], yt)
+                prev = yt
+            v[...] = prev
+            if "v" in rec:
+                rec["v"][...] = y
+            return y
+        z = _membrane_loop(v, d, w, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
+        return z.astype(F64)
+
+    def step(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
+        u = self.drive(x)
+        i, v = self.i, self.v
+        w = self._membrane_drive(i)  # may be `i` itself: use it before updating i
+        np.multiply(v, self.d, v)
+        np.add(v, w, v)
+        np.multiply(i, self.ds, i)
+        np.add(i, u, i)
+        if self.spiking:
+            z = np.greater(v, self.thr)
+            self._reset_where(v, z)
+            out = z.astype(F64)
+        else:
+            out = v.copy()
+        if "v" in rec:
+            rec["v"][...] = v
+        if "i" in rec:
+            rec["i"][...] = i
+        return out
+
+
+NEURONS: dict[str, type[Neuron]] = {
+    "I": Membrane,
+    "IF": Membrane,
+    "LI": Membrane,
+    "LIF": Membrane,
+    "CubaLI": Cuba,
+    "CubaLIF": Cuba,
+}

@@ -1,0 +1,113 @@
+"""Loading models from whatever the user hands over.
+
+Every command and the Python API go through here, so a `.nir` file, a `.mlir`
+module of the `nir` dialect, a :class:`~nirc.graph.Graph` and a ``nir.NIRGraph``
+object are all checked the same way: read, validate, infer shapes (with the
+repairs of SEMANTICS.md), and only then used.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from nirc.diagnostics import NircError
+from nirc.graph import Graph
+
+Shapes = dict[str, tuple[int, ...]]
+
+
+def _is_path(obj: Any) -> bool:
+    return isinstance(obj, (str, os.PathLike))
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise NircError("no such file", where=str(path))
+    if path.is_dir():
+        raise NircError("is a directory, expected a file", where=str(path))
+
+
+def load_graph(model: Any) -> tuple[Graph, Shapes]:
+    """Any model -> a validated Graph and the output shape of every node."""
+    from nirc.validate import infer_shapes, validate
+
+    if _is_path(model):
+        path = Path(model)
+        _check_exists(path)
+        if path.suffix == ".mlir":
+            from nirc.convert import export_module
+
+            graph = export_module(parse_mlir(path))
+        else:
+            from nirc.nirfile import read
+
+            graph = read(path)
+    elif isinstance(model, Graph):
+        graph = model
+    elif type(model).__name__ == "ModuleOp":
+        from nirc.convert import export_module
+
+        graph = export_module(model)
+    elif type(model).__module__.startswith("nir"):
+        from nirc.interop import graph_from_nir
+
+        graph = graph_from_nir(model)
+    else:
+        raise NircError(
+            "cannot load this model",
+            expected="a path to a .nir or .mlir file, a nirc Graph, an xDSL module or a nir.NIRGraph",
+            found=type(model).__name__,
+        )
+    validate(graph)
+    shapes = infer_shapes(graph)
+    return graph, shapes
+
+
+def load_module(model: Any):
+    """Any model -> a verified `nir` dialect module (a .mlir file is parsed as is)."""
+    if _is_path(model) and Path(model).suffix == ".mlir":
+        _check_exists(Path(model))
+        return parse_mlir(Path(model))
+    if type(model).__name__ == "ModuleOp":
+        verify(model)
+        return model
+    from nirc.convert import import_graph
+
+    graph, shapes = load_graph(model)
+    module = import_graph(graph, shapes)
+    verify(module)
+    return module
+
+
+def parse_mlir(path: Path):
+    """Parse a .mlir file; syntax and verifier errors become NircErrors."""
+    from xdsl.parser import Parser
+    from xdsl.utils.exceptions import ParseError
+
+    from nirc.context import make_context
+
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as e:
+        raise NircError("not a text file", where=str(path), found=str(e)) from None
+    try:
+        module = Parser(make_context(), text, str(path)).parse_module()
+    except ParseError as e:
+        raise NircError("cannot parse the IR", where=str(path), found=str(e)) from None
+    verify(module)
+    return module
+
+
+def verify(module) -> None:
+    from xdsl.utils.exceptions import DiagnosticException, VerifyException
+
+    try:
+        module.verify()
+    except (VerifyException, DiagnosticException) as e:
+        notes = "\n".join(getattr(e, "__notes__", []) or [])
+        raise NircError(
+            "the IR does not verify: " + str(e).strip(),
+            found=notes[-4000:] if notes else None,
+        ) from None

@@ -1,0 +1,265 @@
+"""`nirc opt`: run passes over a .nir or .mlir file (an xdsl-opt-style driver).
+
+    nirc opt model.nir -p nir-infer-shapes,canonicalize,dce -o out.mlir
+    nirc opt model.mlir -p 'canonicalize' --verify-each --print-ir-after-all
+    nirc opt invalid.mlir --verify-diagnostics --split-input-file
+
+A .nir input is read, validated and imported with its shapes inferred (the
+repairs of SEMANTICS.md warn, and fail under ``--strict``); a .mlir input (or
+``-`` for stdin) is parsed as is. The module is verified before and after the
+pipeline (and between passes with ``--verify-each``). Parse and verification
+errors become :class:`~nirc.diagnostics.NircError` (exit 2, no traceback; the
+annotated IR is shown). The output is the IR (custom syntax, or generic with
+``--print-generic``) on stdout or in ``-o out.mlir``, or a NIR file with
+``-o out.nir``; files appear atomically.
+
+``-p`` takes xDSL's pipeline syntax: ``pass1,pass2{option=value}``.
+
+For lit tests: ``--verify-diagnostics`` prints a verification error on stdout
+and exits 0 (``--parsing-diagnostics`` does the same for syntax errors), and
+``--split-input-file`` treats each ``// -----`` separated chunk as its own
+module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SPLIT_MARKER = "// -----"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from nirc.passes import PASSES
+
+    parser.add_argument("input", help="a .nir file, a .mlir file, or - to read MLIR from stdin")
+    parser.add_argument(
+        "-p",
+        "--passes",
+        default="",
+        metavar="PIPELINE",
+        help="passes to run, e.g. 'canonicalize,dce' (options: 'pass{opt=val}'); "
+        f"known passes: {', '.join(PASSES)}",
+    )
+    parser.add_argument(
+        "-o", "--output", help="write the result here (.mlir: IR text, .nir: a NIR file)"
+    )
+    parser.add_argument(
+        "--print-ir-after-all", action="store_true", help="print the IR after every pass (stderr)"
+    )
+    parser.add_argument("--verify-each", action="store_true", help="verify the IR after every pass")
+    parser.add_argument("--print-generic", action="store_true", help="print the generic op syntax")
+    parser.add_argument("--strict", action="store_true", help="refuse to repair imperfect files")
+    parser.add_argument(
+        "--verify-diagnostics",
+        action="store_true",
+        help="print a verification error on stdout and exit 0 (for lit tests)",
+    )
+    parser.add_argument(
+        "--parsing-diagnostics",
+        action="store_true",
+        help="print a syntax error on stdout and exit 0 (for lit tests)",
+    )
+    parser.add_argument(
+        "--split-input-file",
+        action="store_true",
+        help=f"process each '{SPLIT_MARKER}' separated chunk of a .mlir input on its own",
+    )
+
+
+class _Reported(Exception):
+    """A diagnostic already printed in --verify/--parsing-diagnostics mode."""
+
+
+def run(args: argparse.Namespace) -> int:
+    from nirc.context import make_context
+    from nirc.diagnostics import NircError
+
+    pipeline = build_pipeline(args.passes, args)
+    ctx = make_context()
+    outputs: list[str] = []
+    modules = []
+    for chunk in _load(args, ctx):
+        try:
+            module = chunk()
+            _verify(module, args, "the input")
+            pipeline.apply(ctx, module)
+            _verify(module, args, "the pipeline's result")
+        except _Reported:
+            outputs.append("")
+            continue
+        modules.append(module)
+        outputs.append(_print(module, args.print_generic))
+    out = args.output
+    if out and Path(out).suffix == ".nir":
+        if len(modules) != 1 or len(outputs) != 1:
+            raise NircError(
+                "a .nir output holds one graph",
+                expected="a single module (no --split-input-file chunks, no failed chunk)",
+                found=f"{len(outputs)} chunk(s)",
+            )
+        from nirc.convert import export_module
+        from nirc.nirfile import write
+
+        write(out, export_module(modules[0]))  # atomic
+        return 0
+    text = f"{SPLIT_MARKER}\n".join(outputs)
+    if out:
+        from nirc.atomic import write_text
+
+        write_text(out, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_pipeline(spec: str, args: argparse.Namespace | None = None):
+    """xDSL's pipeline syntax -> a PassPipeline over nirc's registry, with the
+    --verify-each / --print-ir-after-all callback."""
+    from xdsl.passes import PassPipeline
+    from xdsl.utils.arg_spec import parse_pipeline
+    from xdsl.utils.exceptions import ArgSpecParseError
+
+    from nirc.diagnostics import NircError
+    from nirc.passes import PASSES, get_pass
+
+    try:
+        specs = list(parse_pipeline(spec))
+    except ArgSpecParseError as e:
+        raise NircError("cannot parse the pass pipeline", found=str(e)) from None
+    for s in specs:
+        get_pass(s.name)  # unknown names: an error listing the known passes
+    verify_each = bool(args and args.verify_each)
+    print_after = bool(args and args.print_ir_after_all)
+    generic = bool(args and args.print_generic)
+
+    def callback(previous, module, following) -> None:
+        if previous is None:
+            return
+        if print_after:
+            print(f"// -----// IR Dump After {previous.name} //----- //", file=sys.stderr)
+            print(_print(module, generic), file=sys.stderr)
+        if verify_each:
+            _verify(module, args, f"the IR after pass `{previous.name}`")
+
+    try:
+        return PassPipeline.parse_spec(PASSES, spec, callback)
+    except (ValueError, TypeError, ArgSpecParseError) as e:
+        raise NircError("invalid pass options", found=str(e).strip()) from None
+
+
+def _load(args: argparse.Namespace, ctx):
+    """One thunk per module to process (a thunk so that errors are per chunk)."""
+    from nirc.diagnostics import NircError
+
+    source = args.input
+    if source != "-":
+        path = Path(source)
+        if not path.exists():
+            raise NircError("no such file", where=source)
+        if path.is_dir():
+            raise NircError("is a directory, expected a file", where=source)
+        if _is_nir(path):
+            if args.split_input_file:
+                raise NircError("--split-input-file applies to .mlir input only", where=source)
+            return [lambda: _import_nir(path)]
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError as e:
+            raise NircError(
+                "not a text file",
+                where=source,
+                expected="a .mlir file or a .nir file",
+                found=str(e),
+            ) from None
+    else:
+        text = sys.stdin.read()
+        source = "<stdin>"
+    if not args.split_input_file:
+        return [lambda: _parse(text, source, ctx, args, 0)]
+    chunks, offset, thunks = text.split(SPLIT_MARKER), 0, []
+    for chunk in chunks:
+        thunks.append(lambda c=chunk, o=offset: _parse(c, source, ctx, args, o))
+        offset += chunk.count("\n")
+    return thunks
+
+
+def _is_nir(path: Path) -> bool:
+    if path.suffix == ".nir":
+        return True
+    if path.suffix == ".mlir":
+        return False
+    with open(path, "rb") as f:
+        return f.read(8) == b"\x89HDF\r\n\x1a\n"
+
+
+def _import_nir(path: Path):
+    from nirc.convert import import_graph
+    from nirc.nirfile import read
+    from nirc.validate import infer_shapes, validate
+
+    graph = read(path)
+    validate(graph)
+    return import_graph(graph, infer_shapes(graph))
+
+
+def _parse(text: str, source: str, ctx, args: argparse.Namespace, line_offset: int):
+    from xdsl.parser import Parser
+    from xdsl.utils.exceptions import ParseError, VerifyException
+
+    from nirc.diagnostics import NircError
+
+    try:
+        # pad with newlines so that chunk line numbers are the file's
+        return Parser(ctx, "\n" * line_offset + text, source).parse_module()
+    except (ParseError, VerifyException) as e:
+        # attributes verify while they are parsed: treat those as verifier errors
+        if isinstance(e, VerifyException) and args.verify_diagnostics:
+            print(str(e).strip())
+            raise _Reported from None
+        if args.parsing_diagnostics:
+            print(str(e).strip())
+            raise _Reported from None
+        raise NircError("cannot parse the IR", where=source, found=str(e).strip()) from None
+
+
+def _verify(module, args: argparse.Namespace | None, what: str) -> None:
+    from xdsl.utils.exceptions import DiagnosticException
+
+    from nirc.diagnostics import NircError
+
+    try:
+        module.verify()
+    except DiagnosticException as e:
+        message = str(e).strip()
+        if args is not None and args.verify_diagnostics:
+            print(message)
+            raise _Reported from None
+        notes = _excerpt("\n".join(getattr(e, "__notes__", []) or []))
+        raise NircError(
+            f"{what} does not verify: {message}",
+            found=("the IR around the error:\n" + notes) if notes else None,
+        ) from None
+
+
+def _excerpt(annotated: str, context: int = 6, width: int = 240) -> str:
+    """The lines of xDSL's annotated IR around the error marker, long lines (hex
+    parameter blobs) shortened."""
+    lines = annotated.splitlines()
+    marks = [i for i, line in enumerate(lines) if line.lstrip().startswith("^^^")]
+    if marks:
+        lo, hi = max(0, marks[0] - context), min(len(lines), marks[-1] + context + 2)
+        lines = (["..."] if lo else []) + lines[lo:hi] + (["..."] if hi < len(lines) else [])
+    return "\n".join(line if len(line) <= width else line[: width - 3] + "..." for line in lines)
+
+
+def _print(module, generic: bool) -> str:
+    import io
+
+    from xdsl.printer import Printer
+
+    buf = io.StringIO()
+    Printer(stream=buf, print_generic_format=generic).print_op(module)
+    buf.write("\n")
+    return buf.getvalue()

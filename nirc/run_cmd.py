@@ -1,0 +1,244 @@
+"""`nirc run`: simulate a graph with the reference interpreter.
+
+    nirc run model.nir --input x.npz --dt 1e-4 -o out.npz --record lif1.v,fc2
+    nirc run model.nir --input random:p=0.1,T=1000,B=4,seed=0 --plot out.png
+
+Prints a short summary (steps, spikes and rates per output, time taken); shows
+a progress bar on a terminal when a run takes more than a couple of seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from nirc.diagnostics import NircError
+
+PROGRESS_AFTER_S = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", help="a .nir file (or a .mlir module of the `nir` dialect)")
+    parser.add_argument(
+        "--input",
+        "-i",
+        metavar="SPEC",
+        help="an .npz with one array per Input node ([T, *shape] or [T, B, *shape]), or "
+        "random:p=0.1,T=1000,B=1,seed=0 for Bernoulli spikes",
+    )
+    parser.add_argument("--dt", type=float, help="seconds per step (default: graph metadata, "
+                        "else inferred from r == tau/dt with a warning)")  # fmt: skip
+    parser.add_argument("--integrator", choices=["euler", "exact"], default="euler",
+                        help="forward Euler (default) or the exact zero-order-hold solution")  # fmt: skip
+    parser.add_argument("--reset", choices=["zero", "subtract"], default="zero",
+                        help="after a spike: v = v_reset (default) or v -= v_threshold")  # fmt: skip
+    parser.add_argument("--steps", type=int, help="number of steps (default: the input's length)")
+    parser.add_argument("--batch", type=int, help="batch size for random inputs, or to repeat "
+                        "an unbatched input")  # fmt: skip
+    parser.add_argument("--record", metavar="NODE[.STATE],...", default="",
+                        help="also save these: a node's output (`fc2`) or state (`lif1.v`, `lif1.i`)")  # fmt: skip
+    parser.add_argument("-o", "--output", metavar="OUT.npz", help="write outputs and probes here")
+    parser.add_argument("--plot", metavar="OUT.png", help="draw a spike raster and the recorded "
+                        "voltages (needs matplotlib: pip install 'nirc[plot]')")  # fmt: skip
+    parser.add_argument("--seed", type=int, help="seed for random inputs (overrides seed=)")
+    parser.add_argument("--mode", choices=["fast", "step"], default="fast",
+                        help="`step` evaluates one step at a time (the slow oracle)")  # fmt: skip
+    parser.add_argument("--strict", action="store_true",
+                        help="refuse to repair imperfect files")  # fmt: skip
+
+
+class Progress:
+    """A bar on stderr, only on a terminal and only once a run is slow."""
+
+    def __init__(self, total: int, stream=None) -> None:
+        self.total = max(1, total)
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.monotonic()
+        self.shown = False
+        self.last = 0.0
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.start < PROGRESS_AFTER_S or (now - self.last < 0.1 and done < self.total):
+            return
+        self.last = now
+        self.shown = True
+        width = 30
+        frac = done / self.total
+        rate = done / max(now - self.start, 1e-9)
+        bar = "#" * int(width * frac) + "." * (width - int(width * frac))
+        self.stream.write(
+            f"\r[{bar}] {100 * frac:5.1f}%  {done}/{self.total} steps  {rate:,.0f} steps/s"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _inputs(args, sim):
+    from nirc.interpreter.io import load_npz, parse_random, random_inputs
+
+    spec = args.input
+    if spec is None:
+        expected = ", ".join(
+            f"`{n}` [T, {', '.join(map(str, s))}]" for n, s in sim.plan.inputs.items()
+        )
+        raise NircError(
+            "no input given",
+            expected=f"--input x.npz with arrays {expected}, or --input random:p=0.1,T=1000",
+        )
+    if spec.startswith("random"):
+        r = parse_random(spec)
+        if args.seed is not None:
+            r.seed = args.seed
+        if r.B is not None and args.batch is not None and r.B != args.batch:
+            raise NircError(
+                "two batch sizes given", where="--input", found=f"B={r.B} and --batch {args.batch}"
+            )
+        return random_inputs(sim.plan.inputs, r, args.batch), None
+    return load_npz(spec), args.batch
+
+
+def _fmt_shape(shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def summarize(results, sim, steps: int, batched: bool, elapsed: float) -> list[str]:
+    plan = sim.plan
+    dt = plan.dt
+    lines = []
+    when = f"dt = {dt:g} s ({plan.dt_source}), " if dt is not None else ""
+    lines.append(
+        f"simulated {steps} steps ({when}{plan.integrator}, reset {plan.reset}"
+        + (f", batch {next(iter(results.values())).shape[1]}" if batched and results else "")
+        + f") in {elapsed:.3f} s: {steps / max(elapsed, 1e-9):,.0f} steps/s"
+    )
+    for key, arr in results.items():
+        kind = "output" if key in plan.outputs else "probe"
+        per_step = arr.reshape(arr.shape[0], -1)
+        is_spikes = arr.size > 0 and bool(np.all((arr == 0) | (arr == 1)))
+        if is_spikes:
+            count = int(per_step.sum())
+            neurons = per_step.shape[1] // (arr.shape[1] if batched else 1)
+            rate = count / max(per_step.size, 1)
+            hz = f", {rate / dt:,.1f} Hz" if dt else ""
+            lines.append(
+                f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: {count} spikes over {neurons} "
+                f"neurons, {rate:.4f} per neuron per step{hz}"
+            )
+        else:
+            lines.append(
+                f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: min {arr.min():.4g}, "
+                f"max {arr.max():.4g}, mean {arr.mean():.4g}"
+            )
+    return lines
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise NircError(
+            "--plot needs matplotlib, which is not installed",
+            hint="pip install 'nirc[plot]' (or pip install matplotlib), or drop --plot",
+        ) from None
+    return plt
+
+
+def plot(path: str, results, sim, batched: bool) -> None:
+    """Spike raster of every spiking output/probe, traces of the others (sample 0)."""
+    from nirc.atomic import atomic_path
+
+    plt = _pyplot()
+
+    spikes, traces = {}, {}
+    for key, arr in results.items():
+        a = arr[:, 0] if batched else arr
+        a = a.reshape(a.shape[0], -1)
+        if a.size and np.all((a == 0) | (a == 1)):
+            spikes[key] = a
+        else:
+            traces[key] = a
+    rows = len(spikes) + len(traces)
+    fig, axes = plt.subplots(max(rows, 1), 1, figsize=(10, 2.2 * max(rows, 1)), sharex=True,
+                             squeeze=False)  # fmt: skip
+    dt = sim.plan.dt
+    scale, unit = (dt, "s") if dt else (1, "step")
+    for ax, (key, a) in zip(axes[:, 0], list(spikes.items()) + list(traces.items())):
+        t = np.arange(a.shape[0]) * scale
+        if key in spikes:
+            ts, ns = np.nonzero(a)
+            ax.scatter(t[ts], ns, s=2, marker="|", color="black")
+            ax.set_ylabel(f"{key}\nneuron")
+        else:
+            shown = a[:, : min(a.shape[1], 8)]
+            ax.plot(t, shown, linewidth=0.8)
+            ax.set_ylabel(key)
+    axes[-1, 0].set_xlabel(f"time ({unit})")
+    if batched:
+        first = next(iter(results.values()))
+        fig.suptitle(f"sample 0 of a batch of {first.shape[1]}")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+
+
+def run(args) -> int:
+    from nirc.interpreter import prepare
+    from nirc.interpreter.io import save_npz
+
+    if args.steps is not None and args.steps < 1:
+        raise NircError("--steps must be >= 1", found=str(args.steps))
+    if args.batch is not None and args.batch < 1:
+        raise NircError("--batch must be >= 1", found=str(args.batch))
+    if args.plot:
+        _pyplot()  # fail before a long run, not after
+    sim = prepare(
+        args.model,
+        dt=args.dt,
+        integrator=args.integrator,
+        reset=args.reset,
+        record=args.record,
+        strict=args.strict,
+    )
+    inputs, batch = _inputs(args, sim)
+    from nirc.interpreter.io import normalize
+
+    arrays, length, b, batched = normalize(inputs, sim.plan.inputs, batch=batch, where="--input")
+    steps = args.steps if args.steps is not None else length
+    if steps < 1:
+        raise NircError("nothing to simulate: the input has zero steps", where="--input")
+    progress = Progress(steps)
+    start = time.perf_counter()
+    try:
+        results = sim.simulator.run(arrays, steps, b, mode=args.mode, progress=progress)
+    finally:
+        progress.close()
+    elapsed = time.perf_counter() - start
+    if not batched:
+        results = {k: v[:, 0] for k, v in results.items()}
+    if args.output:
+        save_npz(args.output, results)
+    if args.plot:
+        plot(args.plot, results, sim, batched)
+    for line in summarize(results, sim, steps, batched, elapsed):
+        print(line)
+    if args.output:
+        print(f"wrote {args.output}: " + ", ".join(
+            f"{k} {_fmt_shape(v.shape)}" for k, v in results.items()))  # fmt: skip
+    if args.plot:
+        print(f"wrote {args.plot}")
+    return 0

@@ -1,0 +1,133 @@
+"""`nirc run`: options, files, summary, diagnostics."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from nirc.cli import main
+from nirc.run_cmd import Progress
+
+
+def nirc_run(capsys, *argv):
+    code = main(["run", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_paper_lif_npz_in_and_out(corpus, tmp_path, capsys):
+    x = np.loadtxt(corpus / "paper-lif" / "lif_exact.csv", delimiter=",")[:, :1]
+    np.savez(tmp_path / "x.npz", input=x)
+    out = tmp_path / "out.npz"
+    code, stdout, err = nirc_run(
+        capsys, corpus / "public" / "paper_lif_norse.nir", "--input", tmp_path / "x.npz",
+        "--dt", "1e-4", "-o", out, "--record", "1.v,0",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "simulated 1000 steps" in stdout and "4 spikes" in stdout
+    with np.load(out) as res:
+        assert sorted(res.files) == ["0", "1.v", "output"]
+        assert np.nonzero(res["output"][:, 0])[0].tolist() == [460, 510, 710, 760]
+        assert res["1.v"].shape == (1000, 1)
+    assert not list(tmp_path.glob(".out.npz.*"))  # no temporary left behind
+
+
+def test_run_random_batch_and_inferred_dt(corpus, capsys, tmp_path):
+    out = tmp_path / "o.npz"
+    code, stdout, err = nirc_run(
+        capsys, corpus / "public" / "paper_braille_bias_zero.nir",
+        "--input", "random:p=0.2,T=50,B=3", "--seed", "4", "-o", out,
+        "--integrator", "exact", "--reset", "subtract",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "inferred dt = 0.0001" in err
+    assert "batch 3" in stdout and "exact" in stdout and "subtract" in stdout
+    with np.load(out) as res:
+        assert res["output"].shape == (50, 3, 7)
+
+
+def test_run_errors(corpus, tmp_path, capsys):
+    cnn = corpus / "public" / "paper_cnn_sinabs.nir"
+    code, _, err = nirc_run(capsys, cnn, "--input", "random:T=5")
+    assert code == 2 and "--dt" in err and "Traceback" not in err
+    code, _, err = nirc_run(capsys, cnn, "--dt", "1")
+    assert code == 2 and "`input` [T, 2, 34, 34]" in err
+    np.savez(tmp_path / "bad.npz", inp=np.zeros((3, 2, 34, 34)))
+    code, _, err = nirc_run(capsys, cnn, "--dt", "1", "--input", tmp_path / "bad.npz")
+    assert code == 2 and "unknown ['inp']" in err and "missing ['input']" in err
+    np.savez(tmp_path / "bad2.npz", input=np.zeros((3, 2, 34)))
+    code, _, err = nirc_run(capsys, cnn, "--dt", "1", "--input", tmp_path / "bad2.npz")
+    assert code == 2 and "wrong shape" in err and "[T, 2, 34, 34]" in err
+    code, _, err = nirc_run(capsys, cnn, "--dt", "1", "--input", "random:q=1")
+    assert code == 2 and "unknown key `q`" in err
+    code, _, err = nirc_run(capsys, cnn, "--dt", "1", "--input", tmp_path / "missing.npz")
+    assert code == 2 and "no such" in err
+    code, _, err = nirc_run(capsys, cnn, "--dt", "1", "--input", "random:T=2", "--record", "9.v")
+    assert code == 2 and "no state `v`" in err
+
+
+def test_run_strict_refuses_repairs(corpus, capsys):
+    rock = corpus / "public" / "paper_lif_rockpool.nir"
+    code, _, err = nirc_run(capsys, rock, "--input", "random:T=3", "--dt", "1e-3")
+    assert code == 0 and "warning" in err
+    code, _, err = nirc_run(capsys, rock, "--input", "random:T=3", "--dt", "1e-3", "--strict")
+    assert code == 2 and "strict" in err
+
+
+def test_run_plot(corpus, tmp_path, capsys):
+    lif = corpus / "public" / "paper_lif_norse.nir"
+    png = tmp_path / "p.png"
+    args = ("--input", "random:p=0.3,T=200", "--dt", "1e-4", "--record", "1.v", "--plot", png)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        code, _, err = nirc_run(capsys, lif, *args)
+        assert code == 2 and "matplotlib" in err and "nirc[plot]" in err
+        assert not png.exists()
+        return
+    code, _, err = nirc_run(capsys, lif, *args)
+    assert code == 0, err
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_progress_only_on_a_terminal_after_a_while(monkeypatch):
+    import nirc.run_cmd as rc
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    plain = io.StringIO()
+    p = Progress(100, plain)
+    monkeypatch.setattr(rc, "PROGRESS_AFTER_S", 0.0)
+    p(50)
+    p.close()
+    assert plain.getvalue() == ""
+    tty = Tty()
+    p = Progress(100, tty)
+    p(100)
+    p.close()
+    assert "100/100 steps" in tty.getvalue() and tty.getvalue().endswith("\n")
+    monkeypatch.setattr(rc, "PROGRESS_AFTER_S", 60.0)
+    quiet = Tty()
+    p = Progress(100, quiet)
+    p(100)
+    p.close()
+    assert quiet.getvalue() == ""
+
+
+def test_run_modes_agree(corpus, tmp_path, capsys):
+    results = {}
+    for mode in ("fast", "step"):
+        out = tmp_path / f"{mode}.npz"
+        code, _, err = nirc_run(
+            capsys, corpus / "nir-1.0.8" / "nested_recurrent.nir", "--input",
+            "random:p=0.5,T=100,seed=2", "--mode", mode, "-o", out, "--record", "rnn.lif.i",
+        )  # fmt: skip
+        assert code == 0, err
+        with np.load(out) as res:
+            results[mode] = {k: res[k] for k in res.files}
+    assert results["fast"].keys() == results["step"].keys() == {"output", "rnn.lif.i"}
+    for k in results["fast"]:
+        np.testing.assert_array_equal(results["fast"][k], results["step"][k])

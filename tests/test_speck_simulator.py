@@ -1,0 +1,401 @@
+"""The Speck simulator against an independent explicit-loop formulation.
+
+The reference below is written from the chip model (see the simulator's
+docstring), one neuron and one synapse at a time, with Python integers; the
+simulator must agree with it exactly, spike for spike and state for state.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nirc.diagnostics import NircError
+from nirc.targets.speck import Destination, SpeckLayer, SpeckSimulator
+from nirc.targets.speck.simulator import conv_events
+
+I16 = (-(2**15), 2**15 - 1)
+
+
+def ref_conv(x, w, stride, padding):
+    """x [c][h][w] nested ints, w array [f, c, ky, kx] -> dict[(f, i, j)] -> int."""
+    c_n, h, wd = len(x), len(x[0]), len(x[0][0])
+    f_n, _, ky_n, kx_n = w.shape
+    sx, sy = stride
+    px, py = padding
+    oh = (h + 2 * py - ky_n) // sy + 1
+    ow = (wd + 2 * px - kx_n) // sx + 1
+    out = {}
+    for f in range(f_n):
+        for i in range(oh):
+            for j in range(ow):
+                acc = 0
+                for c in range(c_n):
+                    for ky in range(ky_n):
+                        for kx in range(kx_n):
+                            y = i * sy - py + ky
+                            xx = j * sx - px + kx
+                            if 0 <= y < h and 0 <= xx < wd:
+                                acc += int(x[c][y][xx]) * int(w[f, c, ky, kx])
+                out[f, i, j] = acc
+    return out, (f_n, oh, ow)
+
+
+def ref_run(layers, events, spike_mode="multi", overflow="saturate"):
+    """Layers must be listed with sources before destinations. Returns
+    (spikes, membranes) per layer as int arrays [T, f, h, w]."""
+    T = len(events)
+    inbox = {0: [np.asarray(e, np.int64).tolist() for e in events]}
+    spikes_all, mem_all = {}, {}
+    for li, layer in enumerate(layers):
+        c, h, w = layer.input_shape
+        xs = inbox.get(li) or [[[[0] * w for _ in range(h)] for _ in range(c)] for _ in range(T)]
+        f_n, oh, ow = layer.output_shape
+        v = {
+            (f, i, j): (
+                0
+                if layer.neurons_initial_value is None
+                else int(layer.neurons_initial_value[f, i, j])
+            )
+            for f in range(f_n)
+            for i in range(oh)
+            for j in range(ow)
+        }
+        spikes = np.zeros((T, f_n, oh, ow), np.int64)
+        mem = np.zeros((T, f_n, oh, ow), np.int64)
+        thr, low = layer.threshold_high, layer.threshold_low
+        for t in range(T):
+            syn, _ = ref_conv(xs[t], layer.weights, layer.stride, layer.padding)
+            for (f, i, j), value in v.items():
+                value += syn[f, i, j]
+                if layer.leak_enable:
+                    value += int(layer.biases[f])
+                if overflow == "saturate":
+                    value = min(max(value, I16[0]), I16[1])
+                elif overflow == "wrap":
+                    value = (value + 2**15) % 2**16 - 2**15
+                n = 0
+                if value >= thr:
+                    n = value // thr if spike_mode == "multi" else 1
+                    value = 0 if layer.return_to_zero else value - n * thr
+                if value < low:
+                    value = low
+                v[f, i, j] = value
+                spikes[t, f, i, j] = n
+                mem[t, f, i, j] = value
+        spikes_all[li], mem_all[li] = spikes, mem
+        for d in layer.destinations:
+            p = d.pooling
+            ph, pw = oh // p, ow // p
+            target = inbox.setdefault(
+                d.layer, [[[[0] * pw for _ in range(ph)] for _ in range(f_n)] for _ in range(T)]
+            )
+            for t in range(T):
+                for f in range(f_n):
+                    for i in range(ph):
+                        for j in range(pw):
+                            target[t][f][i][j] += int(
+                                spikes[t, f, i * p : (i + 1) * p, j * p : (j + 1) * p].sum()
+                            )
+    return spikes_all, mem_all
+
+
+def random_layer(rng, name, input_shape, f, k, *, stride=1, padding=0, dests=(), **kw):
+    c = input_shape[0]
+    fields = dict(
+        weights=rng.integers(-128, 128, (f, c, k, k)).astype(np.int8),
+        biases=rng.integers(-128, 128, f).astype(np.int8),
+        threshold_high=int(rng.integers(1, 400)),
+        threshold_low=-int(rng.integers(1, 3000)),
+        return_to_zero=bool(rng.integers(2)),
+        leak_enable=bool(rng.integers(2)),
+    )
+    fields.update(kw)
+    return SpeckLayer(
+        name, input_shape, stride=stride, padding=padding, destinations=tuple(dests), **fields
+    )
+
+
+def random_events(rng, T, shape, density=0.3, max_count=3):
+    counts = rng.integers(1, max_count + 1, (T, *shape))
+    return np.where(rng.random((T, *shape)) < density, counts, 0)
+
+
+def check_against_reference(layers, events, **modes):
+    sim = SpeckSimulator(layers, **modes).run(events, record=True)
+    spikes, mem = ref_run(layers, events, **modes)
+    for i in range(len(layers)):
+        assert np.array_equal(sim["spikes"][i], spikes[i]), f"spikes of layer {i}"
+        assert np.array_equal(sim["membrane"][i], mem[i]), f"membrane of layer {i}"
+        assert np.array_equal(sim["state"][i], mem[i][-1])
+    return sim, spikes
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_single_layer_random(seed):
+    rng = np.random.default_rng(seed)
+    k = int(rng.choice([1, 2, 3, 5]))
+    stride = (int(rng.choice([1, 2])), int(rng.choice([1, 2])))
+    padding = (int(rng.integers(0, 3)), int(rng.integers(0, 3)))
+    shape = (int(rng.integers(1, 4)), int(rng.integers(5, 9)), int(rng.integers(5, 9)))
+    layer = random_layer(
+        rng, "l", shape, int(rng.integers(1, 4)), k, stride=stride, padding=padding
+    )
+    init = rng.integers(-100, 100, layer.output_shape).astype(np.int16)
+    layer.neurons_initial_value = init
+    sim, spikes = check_against_reference([layer], random_events(rng, 10, shape))
+    assert np.array_equal(sim["output"], spikes[0])
+
+
+@pytest.mark.parametrize("spike_mode", ["multi", "single"])
+@pytest.mark.parametrize("return_to_zero", [False, True])
+def test_reset_and_spike_modes(spike_mode, return_to_zero):
+    rng = np.random.default_rng(11)
+    layer = random_layer(
+        rng,
+        "l",
+        (2, 6, 6),
+        3,
+        3,
+        padding=1,
+        threshold_high=40,  # low threshold: several spikes per step are common
+        return_to_zero=return_to_zero,
+    )
+    sim, spikes = check_against_reference(
+        [layer], random_events(rng, 12, (2, 6, 6)), spike_mode=spike_mode
+    )
+    counts = sim["output"]
+    if spike_mode == "single":
+        assert counts.max() == 1
+    else:
+        assert counts.max() > 1
+
+
+def test_subtract_keeps_remainder_and_zero_reset_drops_it():
+    w = np.full((1, 1, 1, 1), 25, np.int8)
+    events = np.array([1, 1, 1, 1, 0, 0]).reshape(6, 1, 1, 1)
+    base = dict(name="n", input_shape=(1, 1, 1), weights=w, threshold_high=10, threshold_low=-5)
+    sub = SpeckSimulator([SpeckLayer(**base)]).run(events, record=True)
+    assert sub["output"][:, 0, 0, 0].tolist() == [2, 3, 2, 3, 0, 0]  # 25, 30, 35, 40 -> /10
+    assert sub["membrane"][0][:, 0, 0, 0].tolist() == [5, 0, 5, 0, 0, 0]
+    rtz = SpeckSimulator([SpeckLayer(**base, return_to_zero=True)]).run(events, record=True)
+    assert rtz["output"][:, 0, 0, 0].tolist() == [2, 2, 2, 2, 0, 0]
+    assert rtz["membrane"][0][:, 0, 0, 0].tolist() == [0] * 6
+    single = SpeckSimulator([SpeckLayer(**base)], spike_mode="single").run(events, record=True)
+    assert single["output"][:, 0, 0, 0].tolist() == [1, 1, 1, 1, 1, 1]
+    assert single["membrane"][0][:, 0, 0, 0].tolist() == [15, 30, 45, 60, 50, 40]
+
+
+def test_threshold_is_inclusive():
+    w = np.full((1, 1, 1, 1), 10, np.int8)
+    layer = SpeckLayer("n", (1, 1, 1), w, threshold_high=10, threshold_low=-1)
+    out = SpeckSimulator([layer]).run(np.ones((1, 1, 1, 1), int))["output"]
+    assert out.item() == 1
+
+
+def test_threshold_low_clamps():
+    rng = np.random.default_rng(3)
+    layer = random_layer(
+        rng,
+        "l",
+        (2, 5, 5),
+        2,
+        3,
+        weights=-np.abs(rng.integers(1, 128, (2, 2, 3, 3))).astype(np.int8),
+        threshold_low=-300,
+        leak_enable=False,
+    )
+    sim, _ = check_against_reference([layer], random_events(rng, 10, (2, 5, 5), density=0.8))
+    assert sim["membrane"][0].min() == -300
+    # hand-checked: -100 per step, clamped at -250
+    w = np.full((1, 1, 1, 1), -100, np.int8)
+    one = SpeckLayer("n", (1, 1, 1), w, threshold_high=5, threshold_low=-250)
+    mem = SpeckSimulator([one]).run(np.ones((4, 1, 1, 1), int), record=True)["membrane"][0]
+    assert mem[:, 0, 0, 0].tolist() == [-100, -200, -250, -250]
+
+
+def test_bias_is_added_every_step():
+    w = np.zeros((2, 1, 1, 1), np.int8)
+    layer = SpeckLayer(
+        "n",
+        (1, 1, 1),
+        w,
+        biases=np.array([3, -1]),
+        leak_enable=True,
+        threshold_high=10,
+        threshold_low=-4,
+    )
+    res = SpeckSimulator([layer]).run(np.zeros((8, 1, 1, 1), int), record=True)
+    assert res["output"][:, 0, 0, 0].tolist() == [0, 0, 0, 1, 0, 0, 1, 0]
+    assert res["membrane"][0][:, 0, 0, 0].tolist() == [3, 6, 9, 2, 5, 8, 1, 4]
+    assert res["membrane"][0][:, 1, 0, 0].tolist() == [-1, -2, -3, -4, -4, -4, -4, -4]
+    off = SpeckSimulator(
+        [
+            SpeckLayer(
+                "n", (1, 1, 1), w, biases=np.array([3, -1]), threshold_high=10, threshold_low=-4
+            )
+        ]
+    )
+    assert not off.run(np.zeros((8, 1, 1, 1), int), record=True)["membrane"][0].any()
+
+
+def test_pooling_two_destinations_and_merge():
+    rng = np.random.default_rng(5)
+    layers = [
+        random_layer(
+            rng,
+            "a",
+            (2, 8, 8),
+            4,
+            3,
+            padding=1,
+            threshold_high=60,
+            dests=(Destination(1, pooling=2), Destination(2, pooling=1)),
+        ),
+        random_layer(
+            rng,
+            "b",
+            (4, 4, 4),
+            3,
+            3,
+            padding=1,
+            threshold_high=50,
+            dests=(Destination(3, pooling=1),),
+        ),
+        random_layer(
+            rng,
+            "c",
+            (4, 8, 8),
+            3,
+            3,
+            stride=2,
+            padding=1,
+            threshold_high=50,
+            dests=(Destination(3, pooling=1),),
+        ),
+        random_layer(rng, "d", (3, 4, 4), 5, 4, threshold_high=30),
+    ]
+    sim, spikes = check_against_reference(layers, random_events(rng, 10, (2, 8, 8), density=0.5))
+    assert sim["spikes"][0].sum() > 0 and sim["spikes"][1].sum() > 0 and sim["spikes"][2].sum() > 0
+    assert list(sim["outputs"]) == [3]
+    # pooled by 4: layer a's 8x8 map becomes 2x2
+    layers[0].destinations = (Destination(1, pooling=4), Destination(2, pooling=1))
+    layers[1].input_shape = (4, 2, 2)
+    layers[1].padding = (1, 1)
+    layers[1].weights = layers[1].weights[:, :, :1, :1].copy()  # 1x1 kernel, pad 1 -> 4x4
+    check_against_reference(layers, random_events(rng, 6, (2, 8, 8), density=0.5))
+
+
+@pytest.mark.parametrize("overflow", ["saturate", "wrap", "none"])
+def test_overflow_modes(overflow):
+    w = np.full((1, 2, 3, 3), 127, np.int8)
+    layer = SpeckLayer("n", (2, 3, 3), w, padding=1, threshold_high=32000, threshold_low=-32768)
+    events = np.full((4, 2, 3, 3), 20)
+    sim, _ = check_against_reference([layer], events, overflow=overflow)
+    peak = 127 * 20 * 2 * 9  # one step into the centre neuron: 45720
+    assert peak > 2**15
+    first = sim["membrane"][0][0, 0, 1, 1] + 32000 * sim["spikes"][0][0, 0, 1, 1]
+    assert first == {"saturate": 32767, "wrap": peak - 2**16, "none": peak}[overflow]
+
+
+@pytest.mark.parametrize("method", ["dense", "scatter", "auto"])
+@pytest.mark.parametrize(
+    "stride, padding, kernel", [((1, 1), (0, 0), 3), ((2, 1), (1, 2), 3), ((4, 2), (3, 0), 5)]
+)
+def test_conv_events_matches_reference(method, stride, padding, kernel):
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 4, (4, 2, 9, 8)) * (rng.random((4, 2, 9, 8)) < 0.3)
+    x[2] = 0  # a step without events
+    w = rng.integers(-128, 128, (3, 2, kernel, kernel)).astype(np.int8)
+    got = conv_events(x, w, stride, padding, method=method)
+    for t in range(4):
+        ref, shape = ref_conv(x[t].tolist(), w, stride, padding)
+        assert got.shape[1:] == shape
+        assert all(got[t][k] == v for k, v in ref.items())
+
+
+def test_conv_events_integer_path_for_huge_counts():
+    rng = np.random.default_rng(9)
+    x = rng.integers(0, 4, (3, 2, 7, 6))
+    w = rng.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+    got = conv_events(x, w, (2, 1), (1, 2))
+    # counts so large that float64 could round: the int64 path must stay exact
+    big = x * (2**45)
+    assert np.array_equal(conv_events(big, w, (2, 1), (1, 2), method="dense"), got * (2**45))
+
+
+@pytest.mark.parametrize("spike_mode", ["multi", "single"])
+def test_steps_without_input(spike_mode):
+    """Sparse in time, and initial membranes above threshold: the first step
+    must still fire, later silent steps change nothing (or fire again in
+    single mode, which checks every step)."""
+    rng = np.random.default_rng(4)
+    layer = random_layer(rng, "l", (2, 5, 5), 3, 3, padding=1, threshold_high=50)
+    layer.leak_enable = False
+    layer.neurons_initial_value = rng.integers(-100, 200, layer.output_shape).astype(np.int16)
+    events = random_events(rng, 12, (2, 5, 5), density=0.4)
+    events[1:5] = 0
+    events[8:] = 0
+    sim, spikes = check_against_reference([layer], events, spike_mode=spike_mode)
+    assert spikes[0][0].sum() > 0
+
+
+def test_inputs_by_layer_and_validation():
+    rng = np.random.default_rng(2)
+    layer = random_layer(rng, "l", (1, 4, 4), 2, 3, padding=1)
+    sim = SpeckSimulator([layer], placement=(4,))
+    events = random_events(rng, 5, (1, 4, 4))
+    a = sim.run(events)["output"]
+    b = sim.run({0: events.astype(float)})["output"]
+    assert np.array_equal(a, b)
+    with pytest.raises(NircError, match="wrong shape"):
+        sim.run(np.zeros((5, 2, 4, 4), int))
+    with pytest.raises(NircError, match="non-negative"):
+        sim.run(-np.ones((5, 1, 4, 4), int))
+    with pytest.raises(NircError, match="integer"):
+        sim.run(np.full((5, 1, 4, 4), 0.5))
+    with pytest.raises(NircError, match="spike mode"):
+        SpeckSimulator([layer], spike_mode="burst")
+
+
+def test_simulator_checks_the_network():
+    layer = SpeckLayer("n", (1, 4, 4), np.ones((1, 1, 3, 3), np.int8), stride=3)
+    with pytest.raises(NircError, match="stride"):
+        SpeckSimulator([layer])
+
+
+def test_routing_cycle_is_rejected():
+    w = np.ones((1, 1, 1, 1), np.int8)
+    a = SpeckLayer("a", (1, 2, 2), w, threshold_low=-1, destinations=(Destination(1),))
+    b = SpeckLayer("b", (1, 2, 2), w, threshold_low=-1, destinations=(Destination(0),))
+    with pytest.raises(NircError, match="feed-forward"):
+        SpeckSimulator([a, b])
+
+
+def test_worked_example_runs_fast():
+    rng = np.random.default_rng(0)
+
+    def w(*shape):
+        return rng.integers(-20, 40, shape).astype(np.int8)
+
+    layers = [
+        SpeckLayer(
+            "conv1",
+            (2, 32, 32),
+            w(8, 2, 3, 3),
+            threshold_high=50,
+            destinations=(Destination(1, 2),),
+        ),
+        SpeckLayer(
+            "conv2",
+            (8, 15, 15),
+            w(16, 8, 3, 3),
+            stride=2,
+            threshold_high=50,
+            destinations=(Destination(2),),
+        ),
+        SpeckLayer("fc", (16, 7, 7), w(10, 16, 7, 7), threshold_high=50),
+    ]
+    events = random_events(rng, 200, (2, 32, 32), density=0.05, max_count=1)
+    out = SpeckSimulator(layers, (0, 1, 2)).run(events)["output"]
+    assert out.shape == (200, 10, 1, 1) and out.sum() > 0
