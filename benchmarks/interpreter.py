@@ -22,6 +22,8 @@ simulator does them; "SynOp/s" counts only those driven by nonzero inputs
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import statistics
 import sys
@@ -53,6 +55,23 @@ def _median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _interleaved(fast, step, repeats: int, step_repeats: int) -> tuple[float, float]:
+    """Median times of two runs measured alternately, so that both see the
+    same machine load (shared machines drift by 2x within minutes)."""
+    fast()
+    step()
+    tf, ts = [], []
+    for r in range(repeats):
+        t = time.perf_counter()
+        fast()
+        tf.append(time.perf_counter() - t)
+        if r < step_repeats:
+            t = time.perf_counter()
+            step()
+            ts.append(time.perf_counter() - t)
+    return statistics.median(tf), statistics.median(ts)
+
+
 def _synops_per_step(path, sim, inputs) -> float:
     """Event-driven synaptic operations per step and sample, on this input:
     each synapse's multiply-accumulates times the fraction of nonzero inputs."""
@@ -79,8 +98,9 @@ def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_r
     with collecting():
         sim = prepare(CORPUS / file, dt=dt)
         inputs = random_inputs(sim.plan.inputs, RandomSpec(p=p, T=steps, B=batch, seed=0))
-        fast = _median_time(lambda: sim.run(inputs), repeats)
-        step = _median_time(lambda: sim.run(inputs, mode="step"), step_repeats)
+        fast, step = _interleaved(
+            lambda: sim.run(inputs), lambda: sim.run(inputs, mode="step"), repeats, step_repeats
+        )
         same = all(
             np.array_equal(a, b)
             for a, b in zip(sim.run(inputs).values(), sim.run(inputs, mode="step").values())
@@ -116,7 +136,8 @@ def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
             else:
                 from snntorch.import_nir import import_from_nir
 
-                module = import_from_nir(graph)
+                with contextlib.redirect_stdout(io.StringIO()):  # it prints as it goes
+                    module = import_from_nir(graph)
         except Exception as e:  # not installed, or cannot import this graph
             print(
                 f"  ({lib} {name}: no module: {type(e).__name__}: {str(e)[:80]})", file=sys.stderr
@@ -151,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     steps = 300 if args.quick else args.steps
     repeats = 2 if args.quick else args.repeats
-    step_repeats = 1 if args.quick else max(1, args.repeats // 2)
+    step_repeats = 1 if args.quick else max(1, (args.repeats + 1) // 2)
     if not CORPUS.is_dir():
         print(f"corpus not found at {CORPUS}", file=sys.stderr)
         return 2

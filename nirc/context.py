@@ -21,6 +21,7 @@ from xdsl.ir import Dialect
 DIALECTS: dict[str, tuple[str, str]] = {
     "builtin": ("xdsl.dialects.builtin", "Builtin"),
     "nir": ("nirc.dialects.nir", "NIR"),
+    "snn": ("nirc.dialects.snn", "SNN"),
 }
 
 

@@ -24,6 +24,11 @@ PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "nir-infer-shapes": _lazy("nirc.passes.nir_infer_shapes", "NirInferShapesPass"),
     "canonicalize": _lazy("nirc.passes.canonicalize", "CanonicalizePass"),
     "dce": _lazy("nirc.passes.dce", "DeadNodeEliminationPass"),
+    "inline-subgraphs": _lazy("nirc.passes.inline_subgraphs", "InlineSubgraphsPass"),
+    "discretize": _lazy("nirc.passes.discretize", "DiscretizePass"),
+    "fold-weights": _lazy("nirc.passes.fold_weights", "FoldWeightsPass"),
+    "fuse": _lazy("nirc.passes.fuse", "FusePass"),
+    "quantize": _lazy("nirc.passes.quantize", "QuantizePass"),
 }
 
 

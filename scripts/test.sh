@@ -4,6 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
-pytest -q "$@"
-lit -q tests/filecheck
-echo "lit: all FileCheck tests passed"
+pytest "$@"
+lit -s tests/filecheck

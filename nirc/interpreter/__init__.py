@@ -101,23 +101,46 @@ def prepare(
     reset: str = "zero",
     record: Iterable[str] | str = (),
     strict: bool = False,
+    level: str = "nir",
 ) -> Simulation:
     """Load ``model`` (a path to a .nir or .mlir file, a :class:`nirc.graph.Graph`,
-    an xDSL module of the `nir` dialect or a ``nir.NIRGraph``), check it, and
-    build its simulation plan. ``record`` lists probes: ``node`` (its output)
-    or ``node.state`` (``v``, ``i``)."""
+    an xDSL module of the `nir` or `snn` dialect or a ``nir.NIRGraph``), check it,
+    and build its simulation plan. ``record`` lists probes: ``node`` (its output)
+    or ``node.state`` (``v``, ``i``). ``level="snn"`` discretizes a `nir` model
+    first and runs the `snn` interpreter (:mod:`nirc.interpreter.snn`); an `snn`
+    module always runs at that level."""
     from nirc import diagnostics
     from nirc.load import load_graph
 
     outer = diagnostics.current_sink()
     with diagnostics.collecting(strict=strict or outer.strict) as sink:
-        graph, shapes = load_graph(model)
-        plan = compile_plan(graph, shapes, dt=dt, integrator=integrator, reset=reset, record=record)
+        plan = _snn_plan(model, level, dt=dt, integrator=integrator, reset=reset, record=record)
+        if plan is None:
+            graph, shapes = load_graph(model)
+            plan = compile_plan(
+                graph, shapes, dt=dt, integrator=integrator, reset=reset, record=record
+            )
     outer.warnings.extend(sink.warnings)
     if outer is diagnostics._SINKS[0]:  # nobody collects them (a script, a notebook): show them
         for w in sink.warnings:
             warnings.warn(w.render(), NircWarning, stacklevel=3)
     return Simulation(plan)
+
+
+def _snn_plan(model: Any, level: str, **options: Any) -> Plan | None:
+    """The `snn` level's plan when asked for or when ``model`` is an `snn` module
+    (the dispatch hook of :mod:`nirc.interpreter.snn`); None for the `nir` level."""
+    from nirc.interpreter import snn
+
+    if level not in ("nir", "snn"):
+        from nirc.diagnostics import NircError
+
+        raise NircError("unknown level", expected="nir or snn", found=str(level))
+    if isinstance(model, (str, os.PathLike)) and str(model).endswith(".mlir"):
+        model = snn.load_module(model)  # parse once, whatever the dialect
+    if level == "snn" or snn.is_snn_model(model):
+        return snn.snn_plan_for(model, **options)
+    return None
 
 
 class NircWarning(UserWarning):
@@ -136,6 +159,7 @@ def simulate(
     record: Iterable[str] | str = (),
     strict: bool = False,
     mode: str = "fast",
+    level: str = "nir",
 ) -> dict[str, np.ndarray]:
     """Simulate ``model`` on ``inputs`` and return every Output (and probe).
 
@@ -144,5 +168,7 @@ def simulate(
     ``integrator`` is ``"euler"`` or ``"exact"``; ``reset`` is ``"zero"`` or
     ``"subtract"``; ``mode="step"`` runs the step-by-step oracle. See
     :meth:`Simulation.run` for ``inputs``, ``steps`` and ``batch``."""
-    sim = prepare(model, dt=dt, integrator=integrator, reset=reset, record=record, strict=strict)
+    sim = prepare(
+        model, dt=dt, integrator=integrator, reset=reset, record=record, strict=strict, level=level
+    )
     return sim.run(inputs, steps=steps, batch=batch, mode=mode)

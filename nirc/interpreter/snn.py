@@ -1,0 +1,584 @@
+"""The interpreter for the `snn` dialect, float and integer.
+
+An `snn` module becomes an ordinary :class:`~nirc.interpreter.plan.Plan` run
+by the same engine as the `nir` level (:mod:`nirc.interpreter.engine`), with
+the same numpy kernels for synapses, pools, reshapes and delays
+(:mod:`nirc.interpreter.ops`); only the neuron kernel is new
+(:class:`SnnNeuron`), because `snn` neurons have more options than NIR's
+(reset flavours, ``>=``, multi-spike counts, the order of current and voltage,
+initial states, the integer semantics of quantized neurons).
+
+How the module maps onto a plan:
+
+- Fused layers are transparent: their body ops are nodes of their own (named
+  by their names); a layer's block arguments are its operands, its result is
+  what it yields.
+- An ``snn.delay`` of >= 1 step on a cycle is where the engine's feedback
+  mechanism applies: its input edge becomes a feedback edge (the engine hands
+  over the previous step's value) and the kernel delays ``steps - 1`` more. A
+  delay off any cycle is an ordinary delay kernel.
+- Fan-in is summed in operand order; `discretize` orders operands so that
+  this is the summation order of the `nir` interpreter, which makes a
+  discretized graph bit-identical to its `nir` form (the neuron update of
+  :class:`SnnNeuron` performs the float operations of
+  :mod:`nirc.interpreter.neurons` in the same order).
+- Quantized ops hold integers; integer synapses run as float64 kernels whose
+  weights are ``weight * 2**shift`` (exact: every value is an integer well
+  below 2**53), and quantized neurons run in int64 (see the `snn` dialect's
+  docstring for the exact rounding and saturation rules).
+
+``cut`` names nodes whose values are given as inputs instead of computed (the
+`quantize` pass uses it to evaluate one layer on recorded inputs);
+``with_outputs=False`` keeps only what the probes need.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nirc.diagnostics import NircError
+from nirc.graph import Graph, Node
+from nirc.interpreter.neurons import Neuron
+from nirc.interpreter.ops import Conv, Delay, Dense, Flatten, Identity, Pool, Scale
+from nirc.interpreter.plan import NodePlan, Plan, Probe, _segments
+from nirc.topology import strongly_connected_components, topological_order
+
+F64 = np.float64
+I64 = np.int64
+
+
+# --------------------------------------------------------------------------------------
+# the neuron kernel
+# --------------------------------------------------------------------------------------
+
+
+def _compact(a: np.ndarray | None, default: float) -> np.ndarray | float:
+    """A uniform (non-negative-signed) array as a float, like the nir kernels do:
+    the arithmetic is the same, the memory traffic lower."""
+    if a is None:
+        return float(default)
+    a = np.asarray(a, dtype=F64)
+    if a.size and np.all(a == a.flat[0]) and not np.signbit(a.flat[0]):
+        return float(a.flat[0])
+    return np.ascontiguousarray(a)
+
+
+def _is(value, const: float) -> bool:
+    return isinstance(value, float) and value == const
+
+
+def _int_param(a: np.ndarray | None, default: int, shape) -> np.ndarray | int:
+    if a is None:
+        return int(default)
+    a = np.asarray(a, dtype=I64)
+    if a.size and np.all(a == a.flat[0]):
+        return int(a.flat[0])
+    return np.ascontiguousarray(np.broadcast_to(a, shape))
+
+
+class SnnNeuron(Neuron):
+    """An ``snn.neuron`` layer (float or quantized)."""
+
+    def __init__(self, op, shape) -> None:  # noqa: D107 (not Neuron's signature)
+        from nirc.dialects.snn import param
+
+        self.name = op.node_name.data
+        self.type = "snn.neuron"
+        self.shape = tuple(shape)
+        self.syn = op.has_synapse_stage
+        self.states = ("v", "i") if self.syn else ("v",)
+        self.fires = op.spiking
+        self.multi = op.spike_mode() == "multi"
+        # `spiking` tells the engine the output is 0/1 (it bounds weighted sums)
+        self.spiking = self.fires and not self.multi
+        self.reset_mode = op.reset_mode()
+        self.ge = op.compare_mode() == "ge"
+        self.same = op.order() == "same"
+        self.quantized = op.quantized
+        p = {f: param(op, f) for f in (
+            "alpha_mem", "gain_mem", "bias_mem", "alpha_syn", "gain_syn",
+            "v_threshold", "v_reset", "v_init", "i_init")}  # fmt: skip
+        if self.quantized:
+            self.frac = int(op.frac_bits.value.data)
+            bits = int(op.state_bits.value.data)
+            self.lo, self.hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+            one = 1 << self.frac
+            self.d = _int_param(p["alpha_mem"], one, shape)
+            self.cm = _int_param(p["gain_mem"], one, shape)
+            self.km = _int_param(p["bias_mem"], 0, shape)
+            self.ds = _int_param(p["alpha_syn"], one, shape)
+            self.cs = _int_param(p["gain_syn"], one, shape)
+            self.thr = _int_param(p["v_threshold"], 0, shape)
+            self.v_reset = _int_param(p["v_reset"], 0, shape)
+            self.v0 = _int_param(p["v_init"], 0, shape)
+            self.i0 = _int_param(p["i_init"], 0, shape)
+        else:
+            self.d = _compact(p["alpha_mem"], 1.0)
+            self.cm = _compact(p["gain_mem"], 1.0)
+            self.km = _compact(p["bias_mem"], 0.0)
+            self.ds = _compact(p["alpha_syn"], 1.0)
+            self.cs = _compact(p["gain_syn"], 1.0)
+            self.thr = _compact(p["v_threshold"], 0.0)
+            self.v_reset = _compact(p["v_reset"], 0.0)
+            self.v0 = _compact(p["v_init"], 0.0)
+            self.i0 = _compact(p["i_init"], 0.0)
+
+    # -- state -------------------------------------------------------------------------
+
+    def reset(self, batch: int) -> None:
+        dtype = I64 if self.quantized else F64
+        full = (batch,) + self.shape
+        self.v = np.empty(full, dtype)
+        self.v[...] = self.v0
+        self.i = np.empty(full, dtype)
+        self.i[...] = self.i0
+        self.last = np.zeros(full, dtype)  # spike count of the previous step
+
+    def state(self, name: str) -> np.ndarray:
+        return getattr(self, name)
+
+    # -- running -----------------------------------------------------------------------
+
+    def run(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
+        """``x[Tc, B, *shape] -> output[Tc, B, *shape]``; fills ``rec``."""
+        if self.quantized:
+            return self._run_int(x, rec)
+        return self._run_float(x, rec)
+
+    def step(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
+        return self.run(x[None], {k: v[None] for k, v in rec.items()})[0]
+
+    def _run_float(self, x: np.ndarray, rec) -> np.ndarray:
+        mul, add = np.multiply, np.add
+        tc = x.shape[0]
+        if self.syn:
+            u = x if _is(self.cs, 1.0) else x * self.cs
+            cur = np.empty((tc + 1,) + x.shape[1:], F64)
+            cur[0] = self.i
+            for t in range(tc):
+                ct = cur[t + 1]
+                mul(cur[t], self.ds, ct)
+                add(ct, u[t], ct)
+            self.i[...] = cur[tc]
+            if "i" in rec:
+                rec["i"][...] = cur[1:]
+            src = cur[1:] if self.same else cur[:tc]
+        else:
+            src = x
+        w = src if _is(self.cm, 1.0) else src * self.cm
+        if not _is(self.km, 0.0):
+            w = w + self.km
+        v, d = self.v, self.d
+        rv = rec.get("v")
+        if not self.fires:
+            y = np.empty(w.shape, F64)
+            for t in range(tc):
+                if _is(d, 0.0):
+                    v[...] = w[t]
+                else:
+                    if not _is(d, 1.0):
+                        mul(v, d, v)
+                    add(v, w[t], v)
+                y[t] = v
+            if rv is not None:
+                rv[...] = y
+            return y
+        return self._membrane_float(v, d, w, rv)
+
+    def _membrane_float(self, v, d, w, rv) -> np.ndarray:
+        """The spiking loop; the default options perform exactly the operations of
+        the nir interpreter's loop."""
+        mul, add, sub = np.multiply, np.add, np.subtract
+        tc = w.shape[0]
+        thr, v_reset = self.thr, self.v_reset
+        out = np.empty(w.shape, F64)
+        z = np.empty(v.shape, bool)
+        keep = np.empty(v.shape, bool)
+        tmp = np.empty(v.shape, F64)
+        cmp = np.greater_equal if self.ge else np.greater
+        mode = self.reset_mode
+        to_zero = _is(v_reset, 0.0)
+        last = self.last
+        for t in range(tc):
+            if _is(d, 0.0):
+                v[...] = w[t]
+            else:
+                if not _is(d, 1.0):
+                    mul(v, d, v)
+                add(v, w[t], v)
+            if mode == "subtract_undecayed":
+                mul(last, thr, tmp)
+                sub(v, tmp, v)
+            elif mode == "zero_refractory":
+                np.copyto(v, v_reset, where=last > 0)
+            cmp(v, thr, z)
+            if self.multi:
+                n = np.where(z, np.floor(v / thr), 0.0)
+            else:
+                n = z
+            if mode == "zero":
+                if to_zero:
+                    np.logical_not(z, keep)
+                    mul(v, keep, v)
+                else:
+                    np.copyto(v, v_reset, where=z)
+            elif mode == "subtract":
+                mul(n, thr, tmp)
+                sub(v, tmp, v)
+            out[t] = n
+            last[...] = n
+            if rv is not None:
+                rv[t] = v
+        return out
+
+    def _ms(self, a: np.ndarray, m) -> np.ndarray:
+        """a * m / 2**F, rounded half up (m a fixed-point multiplier)."""
+        if isinstance(m, int) and m == 1 << self.frac:
+            return a
+        if self.frac == 0:
+            return a * m
+        return (a * m + (1 << (self.frac - 1))) >> self.frac
+
+    def _sat(self, a: np.ndarray) -> np.ndarray:
+        return np.clip(a, self.lo, self.hi, out=a)
+
+    def _run_int(self, x: np.ndarray, rec) -> np.ndarray:
+        if x.size and not np.all(np.trunc(x) == x):
+            bad = x[np.trunc(x) != x].reshape(-1)[0]
+            raise NircError(
+                "a quantized neuron received a non-integer input",
+                where=self.name,
+                expected="integer inputs (spike counts, outputs of integer synapses)",
+                found=f"{bad!r}",
+                hint="give a quantized network integer inputs (spikes), and quantize every "
+                "synapse on the way (float-only ops such as snn.scale need `fold-weights`)",
+            )
+        xi = np.clip(x, -(2.0**31), 2.0**31 - 1).astype(I64)
+        tc = x.shape[0]
+        v, i, last = self.v, self.i, self.last
+        out = np.empty(x.shape, F64)
+        rv, ri = rec.get("v"), rec.get("i")
+        thr, v_reset = self.thr, self.v_reset
+        mode = self.reset_mode
+        for t in range(tc):
+            if self.syn:
+                i_prev = i.copy() if not self.same else None
+                i[...] = self._sat(self._ms(i, self.ds) + self._ms(xi[t], self.cs))
+                src = i if self.same else i_prev
+                if ri is not None:
+                    ri[t] = i
+            else:
+                src = xi[t]
+            v[...] = self._sat(self._ms(v, self.d) + self._ms(src, self.cm) + self.km)
+            if self.fires:
+                if mode == "subtract_undecayed":
+                    v[...] = self._sat(v - last * thr)
+                elif mode == "zero_refractory":
+                    np.copyto(v, v_reset, where=last > 0)
+                z = v >= thr if self.ge else v > thr
+                if self.multi:
+                    n = np.where(z, v // np.where(z, thr, 1), 0)
+                else:
+                    n = z.astype(I64)
+                if mode == "zero":
+                    np.copyto(v, v_reset, where=z)
+                elif mode == "subtract":
+                    v[...] = self._sat(v - n * thr)
+                last[...] = n
+                out[t] = n
+            else:
+                out[t] = v
+            if rv is not None:
+                rv[t] = v
+        return out
+
+
+# --------------------------------------------------------------------------------------
+# the plan
+# --------------------------------------------------------------------------------------
+
+_TYPES = {
+    "snn.input": "Input",
+    "snn.output": "Output",
+    "snn.reshape": "Flatten",
+    "snn.delay": "Delay",
+}
+
+
+def _kernel(op, in_shape, out_shape, extra_delay: int):
+    """The numpy kernel of one op (the nir interpreter's kernels, fed nir-like nodes)."""
+    from nirc.dialects import snn
+
+    name = op.node_name.data
+    if isinstance(op, snn.InputOp | snn.OutputOp):
+        return Identity(Node(name, "Input"), in_shape, out_shape)
+    if isinstance(op, snn.NeuronOp):
+        return SnnNeuron(op, out_shape)
+    if isinstance(op, snn.ReshapeOp):
+        return Flatten(Node(name, "Flatten"), in_shape, out_shape)
+    if isinstance(op, snn.ScaleOp):
+        return Scale(Node(name, "Scale", {"scale": snn.param(op, "scale")}), in_shape, out_shape)
+    if isinstance(op, snn.DelayOp):
+        steps = snn.param(op, "steps").astype(F64) - extra_delay
+        return Delay(Node(name, "Delay", {"delay": steps}), in_shape, out_shape, 1.0)
+    if isinstance(op, snn.SumPool2dOp):
+        (kh, kw), stride, pad = op.window()
+        kind = "AvgPool2d" if op.divisor is not None else "SumPool2d"
+        node = Node(name, kind, {
+            "kernel_size": np.array([kh, kw]), "stride": np.array(stride),
+            "padding": np.array(pad)})  # fmt: skip
+        return Pool(node, in_shape, out_shape)
+    weight = snn.param(op, "weight")
+    bias = snn.param(op, "bias")
+    shift = snn.int_prop(op, "shift")
+    if weight.dtype.kind in "iu":  # quantized: exact integers in float64
+        weight = weight.astype(F64) * float(2**shift)
+        bias = None if bias is None else bias.astype(F64)
+    if isinstance(op, snn.DenseOp):
+        w2 = weight.reshape(weight.shape[0], -1)
+        params = {"weight": w2}
+        if bias is not None:
+            params["bias"] = np.broadcast_to(bias, (weight.shape[0],))
+        kind = "Affine" if bias is not None else "Linear"
+        return Dense(Node(name, kind, params), in_shape, out_shape)
+    # convolutions: build with zero padding, then set the explicit pads
+    stride, pads, dil, groups = op.conv_params()
+    nd = op.SPATIAL
+    node = Node(name, "Conv1d" if nd == 1 else "Conv2d", {
+        "weight": weight, "stride": np.array(stride), "padding": np.zeros(nd, np.int64),
+        "dilation": np.array(dil), "groups": np.array(groups),
+        "bias": np.zeros(weight.shape[0]) if bias is None
+        else np.broadcast_to(bias, (weight.shape[0],))})  # fmt: skip
+    k = Conv(node, in_shape, out_shape)
+    k.pads = ((0, 0), pads[0]) if nd == 1 else pads
+    return k
+
+
+def build_plan(
+    module,
+    *,
+    record: Iterable[str] | str = (),
+    cut: Iterable[str] = (),
+    with_outputs: bool = True,
+) -> Plan:
+    """The simulation plan of an `snn` module (see the module docstring)."""
+    from nirc.dialects import snn
+
+    graph = snn.top_graph(module)
+    ops = list(snn.flat_ops(graph))
+    names = {op: op.node_name.data for op in ops}
+    by_name = {n: op for op, n in names.items()}
+    preds: dict[str, list[str]] = {}
+    for op in ops:
+        preds[names[op]] = [names[p] for p in snn.flat_inputs(op)]
+    edges = [(s, t) for t in preds for s in preds[t]]
+    # one-step feedback: delays (>= 1 step everywhere) on a cycle
+    skeleton = Graph({n: Node(n, _TYPES.get(op.name, op.name)) for op, n in names.items()}, edges)
+    cyclic: set[str] = set()
+    self_loops = {s for s, t in edges if s == t}
+    for comp in strongly_connected_components(skeleton):
+        if len(comp) > 1 or comp[0] in self_loops:
+            cyclic.update(comp)
+    contracted = {
+        n for n in cyclic
+        if isinstance(by_name[n], snn.DelayOp) and snn._breaks_cycle(by_name[n])
+    }  # fmt: skip
+    feedback = {(s, t) for s, t in edges if t in contracted}
+
+    cut = set(cut)
+    unknown = cut - set(by_name)
+    if unknown:
+        raise NircError("cannot cut at unknown nodes", found=", ".join(sorted(unknown)))
+    probes = _probes(by_name, record)
+    keep = {p.node for p in probes}
+    if with_outputs:
+        keep |= {names[op] for op in graph.output_ops()}
+    live = set(keep)
+    stack = list(keep)
+    while stack:
+        n = stack.pop()
+        if n in cut:
+            continue
+        for p in preds[n]:
+            if p not in live:
+                live.add(p)
+                stack.append(p)
+    sub_preds = {n: ([] if n in cut else preds[n]) for n in names.values() if n in live}
+    sub = Graph(
+        {n: skeleton.nodes[n] for n in names.values() if n in live},
+        [(s, t) for t, ps in sub_preds.items() for s in ps],
+    )
+    order = topological_order(sub, feedback)
+    pos = {n: i for i, n in enumerate(order)}
+
+    nodes: dict[str, NodePlan] = {}
+    inputs: dict[str, tuple[int, ...]] = {}
+    outputs: dict[str, tuple[int, ...]] = {}
+    for op in ops:
+        n = names[op]
+        if n not in live:
+            continue
+        if isinstance(op, snn.OutputOp):
+            out_shape = _summed(op)
+        else:
+            out_shape = _shape(op.results[0].type, op)
+        if n in cut or isinstance(op, snn.InputOp):
+            node_type = "Input"
+            kernel = Identity(Node(n, "Input"), out_shape, out_shape)
+            inputs[n] = out_shape
+            in_shape = out_shape
+            node_preds, node_fb = [], []
+        else:
+            node_type = _TYPES.get(op.name, op.name)
+            in_shape = _summed(op) if op.operands else out_shape
+            extra = 1 if n in contracted else 0
+            kernel = _kernel(op, in_shape, out_shape, extra)
+            node_preds = [p for p in preds[n] if (p, n) not in feedback]
+            node_fb = [p for p in preds[n] if (p, n) in feedback]
+        if isinstance(op, snn.OutputOp) and with_outputs:
+            outputs[n] = out_shape
+        nodes[n] = NodePlan(n, node_type, kernel, node_preds, node_fb, in_shape, out_shape)
+
+    segments = _segments(sub, order, pos)
+    integrator = graph.integrator.data if graph.integrator is not None else "euler"
+    reset = graph.reset.data if graph.reset is not None else "zero"
+    return Plan(
+        sub,
+        graph.dt_value,
+        "module",
+        integrator,
+        reset,
+        feedback,
+        order,
+        nodes,
+        segments,
+        inputs,
+        outputs,
+        probes,
+    )
+
+
+def _shape(type_, op) -> tuple[int, ...]:
+    from nirc.dialects.nir import shape_of
+
+    s = shape_of(type_) if type_ is not None else None
+    if s is None:
+        raise NircError("the interpreter needs ranked value types", where=op.node_name.data)
+    return tuple(int(d) for d in s)
+
+
+def _summed(op) -> tuple[int, ...]:
+    shapes = {_shape(v.type, op) for v in op.operands}
+    if len(shapes) != 1:
+        raise NircError("inputs of different shapes are summed", where=op.node_name.data)
+    return shapes.pop()
+
+
+def _probes(by_name: dict, record) -> list[Probe]:
+    from nirc.diagnostics import closest
+    from nirc.dialects import snn
+
+    if isinstance(record, str):
+        record = [r for r in record.split(",") if r.strip()]
+    probes = []
+    for raw in record or ():
+        key = raw.strip()
+        if key in by_name and not isinstance(by_name[key], snn.OutputOp):
+            probes.append(Probe(key, key, None))
+            continue
+        node, _, state = key.rpartition(".")
+        op = by_name.get(node)
+        if isinstance(op, snn.NeuronOp):
+            states = ("v", "i") if op.has_synapse_stage else ("v",)
+            if state in states:
+                probes.append(Probe(key, node, state))
+                continue
+            raise NircError(
+                f"neuron `{node}` has no state `{state}`",
+                where=f"--record {key}",
+                expected=f"one of {list(states)}",
+                found=state,
+            )
+        guess = closest(key, list(by_name))
+        raise NircError(
+            "--record names no node",
+            where=f"--record {key}",
+            expected="`node` or `neuron.state` (e.g. `lif1.v`)",
+            found=key,
+            hint=f"did you mean `{guess}`?" if guess else None,
+        )
+    return probes
+
+
+# --------------------------------------------------------------------------------------
+# loading
+# --------------------------------------------------------------------------------------
+
+
+def load_module(model: Any):
+    """A path (.mlir or .nir), a Graph, a nir.NIRGraph or an xDSL module -> a
+    verified module (of whichever dialect it holds)."""
+    from nirc import load
+
+    if isinstance(model, (str, os.PathLike)) and Path(model).suffix == ".mlir":
+        path = Path(model)
+        load._check_exists(path)
+        return load.parse_mlir(path)
+    return load.load_module(model)
+
+
+def discretized(module, *, dt=None, integrator="euler", reset="zero"):
+    """A `nir` module discretized into a new `snn` module (the input is untouched)."""
+    from nirc.context import make_context
+    from nirc.passes.discretize import DiscretizePass
+
+    module = module.clone()
+    DiscretizePass(dt=dt, integrator=integrator, reset=reset).apply(make_context(), module)
+    return module
+
+
+def snn_plan_for(
+    model: Any,
+    *,
+    dt: float | None = None,
+    integrator: str = "euler",
+    reset: str = "zero",
+    record=(),
+) -> Plan:
+    """The plan of an `snn` module, or of a `nir` model discretized with these
+    options. For an `snn` module, ``dt`` (when given) must be the module's."""
+    from nirc.dialects.snn import is_snn_module, top_graph
+
+    module = load_module(model)
+    if not is_snn_module(module):
+        module = discretized(module, dt=dt, integrator=integrator, reset=reset)
+    elif dt is not None:
+        have = top_graph(module).dt_value
+        if float(dt) != have:
+            raise NircError(
+                "an snn module has its own time step",
+                expected=f"no --dt, or --dt {have:g} (the module's)",
+                found=f"--dt {dt:g}",
+                hint="re-run `discretize` from the nir level to change dt",
+            )
+    return build_plan(module, record=record)
+
+
+def is_snn_model(model: Any) -> bool:
+    """Whether ``model`` is an `snn` module (object, or a .mlir file holding one)."""
+    from nirc.dialects.snn import is_snn_module
+
+    if is_snn_module(model):
+        return True
+    if isinstance(model, (str, os.PathLike)) and Path(model).suffix == ".mlir":
+        try:
+            head = Path(model).read_text(errors="replace")
+        except OSError:
+            return False
+        return "snn.graph" in head
+    return False

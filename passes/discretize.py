@@ -1,0 +1,295 @@
+"""`discretize{dt=..., integrator=euler|exact, reset=zero|subtract}`: `nir` -> `snn`.
+
+Turns the continuous-time `nir` graph into the discrete-time `snn` dialect by
+the rules of SEMANTICS.md, so that the `snn` interpreter gives bit-identical
+results to the `nir` interpreter run with the same options:
+
+- ``dt`` follows the interpreter's precedence (:func:`nirc.interpreter.plan.resolve_dt`):
+  the option, the graph's metadata ``dt``, the ``r == tau/dt`` convention
+  (with a warning), else an error asking for it. A graph without neurons and
+  delays gets dt = 1 (it is never used).
+- Nested graphs are inlined (dotted names, :func:`nirc.topology.flatten`);
+  graph metadata is kept on ``snn.graph``, node metadata is dropped.
+- Ops are placed in the interpreter's evaluation order. Every feedback edge
+  (:func:`nirc.topology.feedback_edges`) goes through an ``snn.delay`` of one
+  step, named ``<source>.delay``, shared by the feedback edges of one source.
+  Fan-in operands come in file edge order, the delayed ones last: the `nir`
+  interpreter's summation order.
+- Decay factors are computed by the `nir` interpreter's own function, in
+  float64 (euler: ``alpha = 1 - dt/tau``, gain ``dt/tau``; exact:
+  ``exp(-dt/tau)`` and ``-expm1(-dt/tau)``), then ``gain_mem = g*r``,
+  ``bias_mem = g*v_leak``, ``gain_syn = g_syn*w_in``; I/IF have ``alpha_mem = 1``
+  and ``gain_mem = dt*r``. Spiking neurons get ``reset`` from the option.
+  A parameter that is the same for every neuron becomes a 0-d tensor; a gain
+  of exactly 1 and a bias or v_reset of exactly 0 are left out (defaults).
+- Affine/Linear -> ``snn.dense``; Conv -> ``snn.conv1d/2d`` with explicit pads;
+  SumPool2d -> ``snn.sum_pool2d``, AvgPool2d -> the same with ``divisor``;
+  Flatten -> ``snn.reshape``; Scale -> ``snn.scale``; Delay -> ``snn.delay`` of
+  ``round(delay/dt)`` steps; Threshold -> a memoryless neuron
+  (``alpha_mem = 0``, reset to zero).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.ir import Block, Operation, Region
+from xdsl.passes import ModulePass
+
+from nirc.diagnostics import NircError
+
+F64 = np.float64
+
+
+def parse_float_option(value, name: str) -> float | None:
+    """xDSL's pipeline syntax hands `1e-4` over as a string."""
+    if value is None or isinstance(value, float | int) and not isinstance(value, bool):
+        return None if value is None else float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise NircError(f"option `{name}` must be a number", found=repr(value)) from None
+
+
+def compact(a) -> np.ndarray:
+    """A float64 parameter: 0-d when every element is bitwise the same."""
+    a = np.asarray(a, dtype=F64)
+    if a.size and a.ndim and (a.view(np.int64) == a.reshape(-1)[:1].view(np.int64)).all():
+        return np.array(a.reshape(-1)[0])
+    return np.ascontiguousarray(a)
+
+
+def _is_exactly(a: np.ndarray, value: float) -> bool:
+    a = np.asarray(a, dtype=F64)
+    return bool(np.all(a == value) and not np.any(np.signbit(a) != np.signbit(value)))
+
+
+def _unique(base: str, taken: set[str]) -> str:
+    name, k = base, 2
+    while name in taken:
+        name = f"{base}{k}"
+        k += 1
+    taken.add(name)
+    return name
+
+
+def discretize_module(
+    module: ModuleOp, *, dt: float | None, integrator: str, reset: str
+) -> None:
+    """Replace the module's top-level ``nir.graph`` by its ``snn.graph``."""
+    from nirc.convert import export_module
+    from nirc.dialects import nir, snn
+    from nirc.dialects.nir import array_to_attr, metadata_to_attr, value_type
+    from nirc.interpreter.plan import INTEGRATORS, RESETS, resolve_dt
+    from nirc.topology import feedback_edges, flatten, topological_order
+    from nirc.validate import infer_shapes, validate
+
+    if integrator not in INTEGRATORS:
+        raise NircError("unknown integrator", where="discretize", expected=" or ".join(INTEGRATORS), found=integrator)
+    if reset not in RESETS:
+        raise NircError("unknown reset mode", where="discretize", expected=" or ".join(RESETS), found=reset)
+    if any(isinstance(op, snn.GraphOp) for op in module.ops):
+        raise NircError("the module is already discretized (it holds an snn.graph)")
+    tops = [op for op in module.ops if isinstance(op, nir.GraphOp)]
+    graph = export_module(module)
+    validate(graph)
+    shapes = infer_shapes(graph)
+    flat = flatten(graph)
+    dt_value, _ = resolve_dt(flat, dt)
+    if dt_value is None:
+        dt_value = 1.0
+    fb = feedback_edges(flat)
+    order = topological_order(flat, fb)
+
+    taken = set(flat.nodes)
+    delay_of: dict[str, str] = {}
+    for s, _t in flat.edges:
+        if (s, _t) in fb and s not in delay_of:
+            delay_of[s] = _unique(f"{s}.delay", taken)
+
+    ops: dict[str, Operation] = {}
+    block = Block()
+    for name in order:
+        node = flat.nodes[name]
+        shape = shapes.get(name)
+        if shape is None:
+            raise NircError("no shape known for this node", where=name)
+        op = _convert(node, tuple(shape), dt_value, integrator, reset)
+        block.add_op(op)
+        ops[name] = op
+        if name in delay_of:
+            d = snn.DelayOp.create(
+                properties={
+                    "name": StringAttr(delay_of[name]),
+                    "steps": array_to_attr(np.array(1, np.int64)),
+                },
+                result_types=[value_type(shape)],
+            )
+            d.out.name_hint = _hint(delay_of[name])
+            block.add_op(d)
+            ops[delay_of[name]] = d
+    same: dict[str, list] = {n: [] for n in flat.nodes}
+    late: dict[str, list] = {n: [] for n in flat.nodes}
+    for s, t in flat.edges:
+        if (s, t) in fb:
+            late[t].append(ops[delay_of[s]].results[0])
+        else:
+            same[t].append(ops[s].results[0])
+    for name, op in ops.items():
+        if name in flat.nodes:
+            if flat.nodes[name].type == "Input":
+                continue
+            op.operands = same[name] + late[name]
+        else:  # a feedback delay: reads its source
+            src = next(s for s, d in delay_of.items() if d == name)
+            op.operands = [ops[src].results[0]]
+    props = snn.graph_attrs(dt_value, integrator, reset)
+    if flat.metadata:
+        props["metadata"] = metadata_to_attr(flat.metadata)
+    new = snn.GraphOp.create(properties=props, regions=[Region(block)])
+    for old in tops:
+        old.detach()
+        old.erase()
+    module.body.blocks[0].add_op(new)
+
+
+def _hint(name: str) -> str | None:
+    import re
+
+    hint = name if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", name) else "n" + name
+    return hint if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", hint) and not re.fullmatch(r".*_\d+", hint) else None
+
+
+def _convert(node, shape: tuple[int, ...], dt: float, integrator: str, reset: str) -> Operation:
+    from nirc.dialects import snn
+    from nirc.dialects.nir import array_to_attr, value_type
+    from nirc.interpreter.neurons import _decay, _param
+    from nirc.shapes import conv_params, pool_params
+
+    t = node.type
+    p = node.params
+    props: dict = {"name": StringAttr(node.name)}
+    cls: type[Operation]
+
+    def arr(a) -> object:
+        return array_to_attr(np.asarray(a))
+
+    if t == "Input":
+        props["shape"] = arr(np.asarray(p["shape"]).astype(np.int64).reshape(-1))
+        op = snn.InputOp.create(properties=props, result_types=[value_type(shape)])
+        op.out.name_hint = _hint(node.name)
+        return op
+    if t == "Output":
+        return snn.OutputOp.create(properties=props)
+    if t in ("Affine", "Linear"):
+        w = np.asarray(p["weight"])
+        if w.ndim != 2:
+            raise NircError(
+                f"{t} with a {w.ndim}-D weight has no snn form",
+                where=node.name,
+                expected="a weight matrix [out, in]",
+                found=f"shape {list(w.shape)}",
+            )
+        props["weight"] = arr(w)
+        if t == "Affine":
+            props["bias"] = arr(np.broadcast_to(np.asarray(p["bias"]), w.shape[:1]).copy())
+        cls = snn.DenseOp
+    elif t in ("Conv1d", "Conv2d"):
+        cp = conv_params(node)
+        w = np.asarray(p["weight"])
+        props["weight"] = arr(w)
+        props["bias"] = arr(np.broadcast_to(np.asarray(p["bias"]), w.shape[:1]).copy())
+        props["stride"] = arr(np.array(cp.stride, np.int64))
+        props["padding"] = arr(np.array(cp.pads, np.int64).reshape(len(cp.kernel), 2))
+        props["dilation"] = arr(np.array(cp.dilation, np.int64))
+        props["groups"] = arr(np.array(cp.groups, np.int64))
+        cls = snn.Conv1dOp if t == "Conv1d" else snn.Conv2dOp
+    elif t in ("SumPool2d", "AvgPool2d"):
+        pp = pool_params(node)
+        props["kernel_size"] = arr(np.array(pp.kernel, np.int64))
+        props["stride"] = arr(np.array(pp.stride, np.int64))
+        props["padding"] = arr(np.array(pp.padding, np.int64))
+        if t == "AvgPool2d":
+            props["divisor"] = snn.int_attr(pp.kernel[0] * pp.kernel[1])
+        cls = snn.SumPool2dOp
+    elif t == "Flatten":
+        cls = snn.ReshapeOp
+    elif t == "Scale":
+        props["scale"] = arr(p["scale"])
+        cls = snn.ScaleOp
+    elif t == "Delay":
+        steps = np.rint(np.asarray(p["delay"], F64) / dt).astype(np.int64)
+        steps = np.broadcast_to(steps, shape)
+        props["steps"] = arr(compact(steps).astype(np.int64))
+        cls = snn.DelayOp
+    elif t == "Threshold":
+        props["alpha_mem"] = arr(np.array(0.0))
+        props["v_threshold"] = arr(compact(_param(node, "threshold", shape)))
+        props["reset"] = StringAttr("zero")
+        cls = snn.NeuronOp
+    elif t in ("I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"):
+        _neuron_props(node, shape, dt, integrator, reset, props, _decay, _param)
+        cls = snn.NeuronOp
+    else:
+        raise NircError(f"discretize cannot convert a {t} node", where=node.name)
+    op = cls.create(properties=props, result_types=[value_type(shape)])
+    op.results[0].name_hint = _hint(node.name)
+    return op
+
+
+def _neuron_props(node, shape, dt, integrator, reset, props, decay, get) -> None:
+    from nirc.dialects.nir import array_to_attr
+
+    t = node.type
+
+    def put(field: str, value, skip: float | None = None) -> None:
+        value = np.asarray(value, F64)
+        if skip is not None and _is_exactly(value, skip):
+            return
+        props[field] = array_to_attr(compact(np.broadcast_to(value, shape)))
+
+    r = get(node, "r", shape)
+    if t in ("I", "IF"):
+        put("alpha_mem", np.array(1.0))
+        put("gain_mem", dt * r, skip=1.0)
+    elif t in ("LI", "LIF"):
+        d, g = decay(node, get(node, "tau", shape), dt, integrator, "tau")
+        put("alpha_mem", d)
+        put("gain_mem", g * r, skip=1.0)
+        put("bias_mem", g * get(node, "v_leak", shape), skip=0.0)
+    else:
+        dm, gm = decay(node, get(node, "tau_mem", shape), dt, integrator, "tau_mem")
+        ds, gs = decay(node, get(node, "tau_syn", shape), dt, integrator, "tau_syn")
+        put("alpha_mem", dm)
+        put("gain_mem", gm * r, skip=1.0)
+        put("bias_mem", gm * get(node, "v_leak", shape), skip=0.0)
+        put("alpha_syn", ds)
+        put("gain_syn", gs * get(node, "w_in", shape, default=1.0), skip=1.0)
+    if t in ("IF", "LIF", "CubaLIF"):
+        put("v_threshold", get(node, "v_threshold", shape))
+        put("v_reset", get(node, "v_reset", shape, default=0.0), skip=0.0)
+        props["reset"] = StringAttr(reset)
+
+
+@dataclass(frozen=True)
+class DiscretizePass(ModulePass):
+    """nir -> snn at a time step (see the module docstring)."""
+
+    name = "discretize"
+
+    dt: float | int | str | None = None
+    integrator: str = "euler"
+    reset: str = "zero"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        discretize_module(
+            op,
+            dt=parse_float_option(self.dt, "dt"),
+            integrator=self.integrator,
+            reset=self.reset,
+        )
+
+__all__ = ["DiscretizePass", "discretize_module"]
