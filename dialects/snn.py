@@ -123,9 +123,10 @@ Integer arithmetic is exact (int64) except where stated::
     reset: zero: v = v_reset where n > 0; subtract: v = sat(v - n*thr)
 
 ``alpha_*`` and ``gain_*`` are fixed-point multipliers with F fractional bits
-(``2**F`` is 1.0). The synaptic input ``x`` of a quantized neuron must hold
-integers (spike counts, integer synapse outputs); the interpreter refuses
-anything else. Sum-pools, reshapes and delays are exact on integers. Targets
+(``2**F`` is 1.0; a missing gain is ``2**F``). The synaptic input ``x`` of a
+quantized neuron must hold integers (spike counts, integer synapse outputs);
+the interpreter refuses anything else, and clips ``x`` to 32 bits before the
+multiply (every product then fits in int64). Sum-pools, reshapes and delays are exact on integers. Targets
 have their own formats; this one is the chip-neutral reference they are
 compared against.
 """
@@ -577,7 +578,9 @@ def _check_quantized_synapse(op: Operation, weight: np.ndarray, out_channels: in
         if shift is None or shift < 0 or shift > 31:
             raise _err(op, "a quantized weight (integer) needs `shift`, an integer in 0..31")
         if scale is None or scale.dtype.kind != "f" or not (scale > 0).all():
-            raise _err(op, "a quantized weight needs `scale` (floats > 0: output units per real unit)")
+            raise _err(
+                op, "a quantized weight needs `scale` (floats > 0: output units per real unit)"
+            )
         if scale.ndim and scale.shape != (out_channels,):
             raise _err(
                 op,
@@ -647,7 +650,9 @@ class _ConvOp(_NodeOp):
 
     SPATIAL: ClassVar[int] = 2
 
-    def conv_params(self) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...], tuple[int, ...], int]:
+    def conv_params(
+        self,
+    ) -> tuple[tuple[int, ...], tuple[tuple[int, int], ...], tuple[int, ...], int]:
         """(stride, pads, dilation, groups), checked."""
         nd = self.SPATIAL
         stride = attr_to_array(self.stride)
@@ -677,7 +682,10 @@ class _ConvOp(_NodeOp):
         nd = self.SPATIAL
         w = attr_to_array(self.weight)
         if w.ndim != nd + 2 or min(w.shape) < 1:
-            raise _err(self, f"`weight` must be {nd + 2}-D [out, in/groups, *kernel], found {_fmt(w.shape)}")
+            raise _err(
+                self,
+                f"`weight` must be {nd + 2}-D [out, in/groups, *kernel], found {_fmt(w.shape)}",
+            )
         stride, pads, dil, groups = self.conv_params()
         out_ch = int(w.shape[0])
         if out_ch % groups:
@@ -732,7 +740,9 @@ class SumPool2dOp(_NodeOp):
             a = param(self, label)
             assert a is not None
             if a.dtype.kind not in "iu" or a.shape != (2,) or (a < low).any():
-                raise _err(self, f"`{label}` must be 2 integers >= {low}, found {_fmt(a.shape)} {a.dtype}")
+                raise _err(
+                    self, f"`{label}` must be 2 integers >= {low}, found {_fmt(a.shape)} {a.dtype}"
+                )
             out.append((int(a[0]), int(a[1])))
         return out[0], out[1], out[2]  # type: ignore[return-value]
 
@@ -740,7 +750,9 @@ class SumPool2dOp(_NodeOp):
         (kh, kw), (sh, sw), (ph, pw) = self.window()
         d = int_prop(self, "divisor")
         if d is not None and d != kh * kw:
-            raise _err(self, f"`divisor` must be the window size {kh * kw} (an average pool), found {d}")
+            raise _err(
+                self, f"`divisor` must be the window size {kh * kw} (an average pool), found {d}"
+            )
         if in_shape is None:
             return None
         if len(in_shape) != 3:
@@ -878,7 +890,9 @@ class NeuronOp(_NodeOp):
             ("current_order", CURRENT_ORDERS),
         ):
             value = self.properties.get(f)
-            if value is not None and (not isinstance(value, StringAttr) or value.data not in allowed):
+            if value is not None and (
+                not isinstance(value, StringAttr) or value.data not in allowed
+            ):
                 raise _err(self, f"`{f}` must be one of {', '.join(allowed)}, found {value}")
         if not self.has_synapse_stage:
             for f in ("gain_syn", "i_init"):
@@ -892,7 +906,9 @@ class NeuronOp(_NodeOp):
                     raise _err(self, f"`{f}` needs a spiking neuron (`v_threshold`)")
         thr = param(self, "v_threshold")
         if self.spike_mode() == "multi" and thr is not None and not (thr > 0).all():
-            raise _err(self, "multi-spike neurons need v_threshold > 0 (spike count = floor(v / thr))")
+            raise _err(
+                self, "multi-spike neurons need v_threshold > 0 (spike count = floor(v / thr))"
+            )
         present = {f: param(self, f) for f in NEURON_PARAMS}
         if self.quantized:
             bits = int_prop(self, "state_bits")
@@ -903,13 +919,18 @@ class NeuronOp(_NodeOp):
                 raise _err(self, "a quantized neuron needs `frac_bits`, an integer in 0..30")
             s = param(self, "scale")
             if s is None or s.dtype.kind != "f" or not (s > 0).all():
-                raise _err(self, "a quantized neuron needs `scale` (floats > 0: state units per real unit)")
+                raise _err(
+                    self, "a quantized neuron needs `scale` (floats > 0: state units per real unit)"
+                )
             lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
             for f, a in present.items():
                 if a is None:
                     continue
                 if a.dtype.kind not in "iu":
-                    raise _err(self, f"`{f}` of a quantized neuron must be an integer tensor, found {a.dtype}")
+                    raise _err(
+                        self,
+                        f"`{f}` of a quantized neuron must be an integer tensor, found {a.dtype}",
+                    )
                 if f in STATE_VALUES and a.size and (a.min() < lo or a.max() > hi):
                     raise _err(
                         self,
@@ -961,7 +982,9 @@ class LayerOp(IRDLOperation):
         _check_attributes(self)
         block = self.body.blocks[0]
         if len(block.args) != len(self.inputs):
-            raise _err(self, f"the body takes {len(block.args)} arguments for {len(self.inputs)} operands")
+            raise _err(
+                self, f"the body takes {len(block.args)} arguments for {len(self.inputs)} operands"
+            )
         for i, (arg, v) in enumerate(zip(block.args, self.inputs)):
             if arg.type != v.type:
                 raise _err(self, f"body argument {i} has type {arg.type}, operand {i} has {v.type}")
@@ -998,9 +1021,14 @@ class LayerOp(IRDLOperation):
         y = ops[-1]
         want = pools[0] if pools else neuron
         if len(y.operands) != 1 or producer_op(y.operands[0]) is not want:
-            raise _err(self, "snn.yield must return the neuron's value, or the pool's when there is one")
+            raise _err(
+                self, "snn.yield must return the neuron's value, or the pool's when there is one"
+            )
         if y.operands[0].type != self.out.type:
-            raise _err(self, f"the layer's type {self.out.type} differs from the yielded {y.operands[0].type}")
+            raise _err(
+                self,
+                f"the layer's type {self.out.type} differs from the yielded {y.operands[0].type}",
+            )
 
 
 def producer_op(value: SSAValue) -> Operation | None:

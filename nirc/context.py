@@ -22,6 +22,7 @@ DIALECTS: dict[str, tuple[str, str]] = {
     "builtin": ("xdsl.dialects.builtin", "Builtin"),
     "nir": ("nirc.dialects.nir", "NIR"),
     "snn": ("nirc.dialects.snn", "SNN"),
+    "speck": ("nirc.targets.speck.dialect", "SPECK_DIALECT"),
 }
 
 

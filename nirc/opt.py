@@ -13,7 +13,21 @@ annotated IR is shown). The output is the IR (custom syntax, or generic with
 ``--print-generic``) on stdout or in ``-o out.mlir``, or a NIR file with
 ``-o out.nir``; files appear atomically.
 
-``-p`` takes xDSL's pipeline syntax: ``pass1,pass2{option=value}``.
+``-p`` takes xDSL's pipeline syntax: ``pass1,pass2{option=value other=value}``
+(options may also be separated by commas, and values such as file names need
+no quotes: ``quantize{calibrate=inputs.npz,bits=8}``).
+
+``--timing`` prints each pass's wall time (stderr). ``--check-equivalence``
+simulates the module before and after the pipeline on random spike inputs
+(``--seeds``, ``--steps``, ``--rate``) with the reference interpreter of each
+level and prints the fraction of equal output entries (stderr) as
+``agreement: 0.9993``; outputs holding integers of a quantized network's
+non-spiking neurons are dequantized with the Output's ``scale`` and count as
+equal within 1% of the float output's largest magnitude. The exit code is 0
+when the pipeline is exact and the agreement is 1.0, or when the pipeline
+quantizes and the agreement reaches ``--min-agreement`` (default 0.95); 1
+otherwise. The `nir` side is simulated with the ``dt``/integrator/reset of
+the `snn` side (from `discretize`), else with ``--dt`` or the graph's metadata.
 
 For lit tests: ``--verify-diagnostics`` prints a verification error on stdout
 and exits 0 (``--parsing-diagnostics`` does the same for syntax errors), and
@@ -24,7 +38,9 @@ module.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+import time
 from pathlib import Path
 
 SPLIT_MARKER = "// -----"
@@ -62,6 +78,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="print a syntax error on stdout and exit 0 (for lit tests)",
     )
     parser.add_argument(
+        "--timing", action="store_true", help="print each pass's wall time (stderr)"
+    )
+    parser.add_argument(
+        "--check-equivalence",
+        action="store_true",
+        help="simulate before and after the pipeline on random spikes and print the "
+        "output agreement; exit 1 when it is below what the pipeline promises",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=5, help="random inputs for --check-equivalence"
+    )
+    parser.add_argument("--steps", type=int, default=300, help="steps per random input")
+    parser.add_argument(
+        "--rate", type=float, default=0.1, help="spike probability per input and step"
+    )
+    parser.add_argument(
+        "--min-agreement",
+        type=float,
+        default=0.95,
+        help="agreement a quantizing pipeline must reach (default 0.95)",
+    )
+    parser.add_argument(
+        "--dt", type=float, help="time step for --check-equivalence at the nir level"
+    )
+    parser.add_argument(
         "--split-input-file",
         action="store_true",
         help=f"process each '{SPLIT_MARKER}' separated chunk of a .mlir input on its own",
@@ -80,10 +121,15 @@ def run(args: argparse.Namespace) -> int:
     ctx = make_context()
     outputs: list[str] = []
     modules = []
+    code = 0
+    check = bool(getattr(args, "check_equivalence", False))
+    if check and args.split_input_file:
+        raise NircError("--check-equivalence applies to a single module (no --split-input-file)")
     for chunk in _load(args, ctx):
         try:
             module = chunk()
             _verify(module, args, "the input")
+            before = module.clone() if check else None
             pipeline.apply(ctx, module)
             _verify(module, args, "the pipeline's result")
         except _Reported:
@@ -91,6 +137,10 @@ def run(args: argparse.Namespace) -> int:
             continue
         modules.append(module)
         outputs.append(_print(module, args.print_generic))
+        if check:
+            code = max(code, _check(before, module, pipeline, args))
+    if getattr(args, "timing", False):
+        _print_timing(getattr(args, "_timings", []))
     out = args.output
     if out and Path(out).suffix == ".nir":
         if len(modules) != 1 or len(outputs) != 1:
@@ -103,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         from nirc.nirfile import write
 
         write(out, export_module(modules[0]))  # atomic
-        return 0
+        return code
     text = f"{SPLIT_MARKER}\n".join(outputs)
     if out:
         from nirc.atomic import write_text
@@ -111,7 +161,37 @@ def run(args: argparse.Namespace) -> int:
         write_text(out, text)
     else:
         sys.stdout.write(text)
-    return 0
+    return code
+
+
+def _print_timing(timings: list[tuple[str, float]]) -> None:
+    total = sum(t for _, t in timings)
+    width = max([len(n) for n, _ in timings] + [5])
+    print("// pass timing (wall clock)", file=sys.stderr)
+    for name, t in timings:
+        print(f"//   {name:<{width}}  {t:9.4f} s", file=sys.stderr)
+    print(f"//   {'total':<{width}}  {total:9.4f} s", file=sys.stderr)
+
+
+def _check(before, after, pipeline, args: argparse.Namespace) -> int:
+    """--check-equivalence: print the agreement, return the exit code."""
+    from nirc.equivalence import check_equivalence
+
+    quantizing = any(p.name == "quantize" for p in pipeline.passes)
+    result = check_equivalence(
+        before, after, seeds=args.seeds, steps=args.steps, rate=args.rate, dt=args.dt
+    )
+    for line in result.lines:
+        print(line, file=sys.stderr)
+    print(f"agreement: {result.text()}", file=sys.stderr)
+    if quantizing:
+        ok = result.agreement >= args.min_agreement
+        why = f"quantizing pipeline, --min-agreement {args.min_agreement:g}"
+    else:
+        ok = result.agreement == 1.0
+        why = "exact pipeline: identical outputs required"
+    print(f"equivalence: {'ok' if ok else 'FAILED'} ({why})", file=sys.stderr)
+    return 0 if ok else 1
 
 
 def build_pipeline(spec: str, args: argparse.Namespace | None = None):
@@ -124,6 +204,7 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
     from nirc.diagnostics import NircError
     from nirc.passes import PASSES, get_pass
 
+    spec = normalize_spec(spec)
     try:
         specs = list(parse_pipeline(spec))
     except ArgSpecParseError as e:
@@ -134,9 +215,23 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
     print_after = bool(args and args.print_ir_after_all)
     generic = bool(args and args.print_generic)
 
+    timings: list[tuple[str, float]] = []
+    if args is not None:
+        args._timings = timings
+    clock = {"t": time.perf_counter()}
+
     def callback(previous, module, following) -> None:
+        now = time.perf_counter()
         if previous is None:
+            clock["t"] = time.perf_counter()
             return
+        timings.append((previous.name, now - clock["t"]))
+        try:
+            _after_pass(previous, module)
+        finally:
+            clock["t"] = time.perf_counter()
+
+    def _after_pass(previous, module) -> None:
         if print_after:
             print(f"// -----// IR Dump After {previous.name} //----- //", file=sys.stderr)
             print(_print(module, generic), file=sys.stderr)
@@ -147,6 +242,33 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
         return PassPipeline.parse_spec(PASSES, spec, callback)
     except (ValueError, TypeError, ArgSpecParseError) as e:
         raise NircError("invalid pass options", found=str(e).strip()) from None
+
+
+_OPTION = re.compile(r"""([A-Za-z_][\w-]*)=("[^"]*"|[^\s"]*)""")
+_PLAIN = re.compile(
+    r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?(,[-+]?\d+(\.\d*)?)*|true|false|[A-Za-z_][\w-]*"
+)
+
+
+def normalize_spec(spec: str) -> str:
+    """Make MLIR-ish option lists readable by xDSL's pipeline parser: options
+    separated by commas or spaces, values that are not numbers or identifiers
+    (file names) quoted."""
+
+    def fix(match: re.Match) -> str:
+        body = match.group(1)
+        body = re.sub(r",\s*(?=[A-Za-z_][\w-]*=)", " ", body)
+        items = []
+        for key, value in _OPTION.findall(body):
+            if not value.startswith('"') and not _PLAIN.fullmatch(value):
+                value = f'"{value}"'
+            items.append(f"{key}={value}")
+        rest = _OPTION.sub("", body).strip()
+        if rest:  # something that is not key=value: leave it to the parser's message
+            return "{" + body + "}"
+        return "{" + " ".join(items) + "}"
+
+    return re.sub(r"\{([^{}]*)\}", fix, spec)
 
 
 def _load(args: argparse.Namespace, ctx):

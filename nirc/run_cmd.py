@@ -21,7 +21,12 @@ PROGRESS_AFTER_S = 2.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="a .nir file (or a .mlir module of the `nir` dialect)")
+    parser.add_argument(
+        "model", help="a .nir file, or a .mlir module of the `nir` or `snn` dialect"
+    )
+    parser.add_argument("--level", choices=["nir", "snn"], default="nir",
+                        help="simulate the nir graph (default) or its discretized snn form "
+                        "(an snn module always runs at the snn level)")  # fmt: skip
     parser.add_argument(
         "--input",
         "-i",
@@ -213,6 +218,7 @@ def run(args) -> int:
         reset=args.reset,
         record=args.record,
         strict=args.strict,
+        level=args.level,
     )
     inputs, batch = _inputs(args, sim)
     from nirc.interpreter.io import normalize

@@ -7,6 +7,10 @@ outputs); inside a live nested graph the same rule applies with its own
 outputs. Inputs and Outputs are never removed, whatever they connect to.
 A dead cycle (a recurrent loop feeding nothing) is removed as a whole.
 
+In an ``snn.graph`` the same rule holds with a fused ``snn.layer`` as one node
+(its body is kept whole): a node is live when its value reaches an
+``snn.output``; ``snn.input`` and ``snn.output`` ops stay.
+
 Removing a dead node removes only edges that start or end at dead nodes (a
 live node never reads a dead one), so the remaining edges keep their file
 order.
@@ -70,6 +74,34 @@ class DeadNodeEliminationPass(ModulePass):
     name = "dce"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        from nirc.dialects import snn
+
         for top in op.ops:
             if isinstance(top, GraphOp):
                 eliminate_dead_nodes(top)
+            elif isinstance(top, snn.GraphOp):
+                eliminate_dead_snn_ops(top)
+
+
+def eliminate_dead_snn_ops(graph) -> int:
+    """Remove the ops of an ``snn.graph`` whose value reaches no ``snn.output``."""
+    from nirc.dialects import snn
+
+    block = graph.block
+    live: set[Operation] = set()
+    stack = [op for op in block.ops if isinstance(op, snn.OutputOp | snn.InputOp)]
+    while stack:
+        op = stack.pop()
+        if op in live:
+            continue
+        live.add(op)
+        for v in op.operands:
+            if isinstance(v.owner, Operation) and v.owner.parent is block:
+                stack.append(v.owner)
+    dead = [op for op in block.ops if op not in live]
+    for op in dead:
+        op.operands = ()
+    for op in dead:
+        op.detach()
+        op.erase()
+    return len(dead)

@@ -76,9 +76,7 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def discretize_module(
-    module: ModuleOp, *, dt: float | None, integrator: str, reset: str
-) -> None:
+def discretize_module(module: ModuleOp, *, dt: float | None, integrator: str, reset: str) -> None:
     """Replace the module's top-level ``nir.graph`` by its ``snn.graph``."""
     from nirc.convert import export_module
     from nirc.dialects import nir, snn
@@ -88,9 +86,16 @@ def discretize_module(
     from nirc.validate import infer_shapes, validate
 
     if integrator not in INTEGRATORS:
-        raise NircError("unknown integrator", where="discretize", expected=" or ".join(INTEGRATORS), found=integrator)
+        raise NircError(
+            "unknown integrator",
+            where="discretize",
+            expected=" or ".join(INTEGRATORS),
+            found=integrator,
+        )
     if reset not in RESETS:
-        raise NircError("unknown reset mode", where="discretize", expected=" or ".join(RESETS), found=reset)
+        raise NircError(
+            "unknown reset mode", where="discretize", expected=" or ".join(RESETS), found=reset
+        )
     if any(isinstance(op, snn.GraphOp) for op in module.ops):
         raise NircError("the module is already discretized (it holds an snn.graph)")
     tops = [op for op in module.ops if isinstance(op, nir.GraphOp)]
@@ -98,7 +103,16 @@ def discretize_module(
     validate(graph)
     shapes = infer_shapes(graph)
     flat = flatten(graph)
-    dt_value, _ = resolve_dt(flat, dt)
+    try:
+        dt_value, _ = resolve_dt(flat, dt)
+    except NircError as e:
+        raise NircError(
+            e.message,
+            where="discretize",
+            expected="discretize{dt=SECONDS}, or `dt` in the graph's metadata",
+            found=e.found,
+            hint="e.g. -p 'discretize{dt=1e-4}' (Sinabs files count time in steps: dt=1)",
+        ) from None
     if dt_value is None:
         dt_value = 1.0
     fb = feedback_edges(flat)
@@ -160,7 +174,11 @@ def _hint(name: str) -> str | None:
     import re
 
     hint = name if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", name) else "n" + name
-    return hint if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", hint) and not re.fullmatch(r".*_\d+", hint) else None
+    return (
+        hint
+        if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", hint) and not re.fullmatch(r".*_\d+", hint)
+        else None
+    )
 
 
 def _convert(node, shape: tuple[int, ...], dt: float, integrator: str, reset: str) -> Operation:
@@ -291,5 +309,6 @@ class DiscretizePass(ModulePass):
             integrator=self.integrator,
             reset=self.reset,
         )
+
 
 __all__ = ["DiscretizePass", "discretize_module"]

@@ -176,7 +176,11 @@ def fold_flatten(op: Operation) -> bool:
         return False
     s_in, s_out = _shape(op.operands[0]), _shape(op.out)
     j = len(s_out) - 1
-    if tuple(s_in[:j]) != tuple(s_out[:j]) or int(np.prod(s_in[j:])) != s_out[-1] or len(s_in) - j < 2:
+    if (
+        tuple(s_in[:j]) != tuple(s_out[:j])
+        or int(np.prod(s_in[j:])) != s_out[-1]
+        or len(s_in) - j < 2
+    ):
         return False
     for u in users:
         w = snn.param(u, "weight")

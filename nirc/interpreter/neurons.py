@@ -79,38 +79,53 @@ def _decay(node: Node, tau: np.ndarray, dt: float, integrator: str, field: str):
     return 1.0 - a, a
 
 
+MASK_MIN = 16384  # from this many neurons on, multiplying by "not spiked" beats a masked copy
+
+
 def _membrane_loop(
     v: np.ndarray, d, w: np.ndarray, thr, reset: str, v_reset, rv: np.ndarray | None
 ) -> np.ndarray:
     """``v = d*v + w[t]``, spike where ``v > thr``, reset; for each step of
     ``w[Tc, ...]``. Returns the spikes as bool ``[Tc, ...]``; fills ``rv``.
 
-    The reset is branch-free arithmetic (a masked copy is slow when many
-    neurons spike at once): ``v *= not z`` to a zero v_reset, ``v -= thr*z``
-    for subtraction; for finite v both equal the masked assignment exactly
-    (up to the sign of a zero)."""
+    Each step is three or four ufunc calls on preallocated arrays (decay, add,
+    compare, reset), with no other work per step. The reset is a masked copy
+    (``zero``) or a masked subtraction (``subtract``); on large layers, where
+    that is slower, a zero ``v_reset`` multiplies by "not spiked" and
+    subtraction subtracts ``z * thr`` instead. For finite values all forms give
+    the same numbers (up to the sign of a zero), and the choice depends only on
+    the layer's size, the same in every mode."""
     z = np.empty(w.shape, bool)
-    keep = np.empty(v.shape, bool)
-    tmp = np.empty(v.shape, F64)
     decay = not _is(d, 1.0)
-    mul, add, sub, gt, lnot = np.multiply, np.add, np.subtract, np.greater, np.logical_not
-    to_zero = reset == "zero" and _is(v_reset, 0.0)
-    for t in range(w.shape[0]):
+    big = v.size >= MASK_MIN
+    mul, add, sub, gt, lnot, copyto = (
+        np.multiply, np.add, np.subtract, np.greater, np.logical_not, np.copyto
+    )  # fmt: skip
+    if reset == "zero":
+        kind = 0 if big and _is(v_reset, 0.0) else 1
+    else:
+        kind = 2 if big else 3
+    keep = np.empty(v.shape, bool)
+    tmp = np.empty(v.shape, F64) if kind == 2 else None
+    t = 0
+    for wt, zt in zip(w, z):
         if decay:
             mul(v, d, v)
-        add(v, w[t], v)
-        zt = z[t]
+        add(v, wt, v)
         gt(v, thr, zt)
-        if to_zero:
+        if kind == 0:
             lnot(zt, keep)
             mul(v, keep, v)
-        elif reset == "zero":
-            np.copyto(v, v_reset, where=zt)
-        else:
+        elif kind == 1:
+            copyto(v, v_reset, where=zt)
+        elif kind == 2:
             mul(zt, thr, tmp)
             sub(v, tmp, v)
+        else:
+            sub(v, thr, v, where=zt)
         if rv is not None:
             rv[t] = v
+            t += 1
     return z
 
 
@@ -208,8 +223,7 @@ class Membrane(Neuron):
             if "v" in rec:
                 rec["v"][...] = y
             return y
-        z = _membrane_loop(v, d, u, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
-        return z.astype(F64)
+        return _membrane_loop(v, d, u, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
 
     def step(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
         """One step inside a recurrent loop: ``x[B, *shape] -> output[B, *shape]``;
@@ -291,8 +305,7 @@ class Cuba(Neuron):
             if "v" in rec:
                 rec["v"][...] = y
             return y
-        z = _membrane_loop(v, d, w, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
-        return z.astype(F64)
+        return _membrane_loop(v, d, w, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
 
     def step(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
         u = self.drive(x)

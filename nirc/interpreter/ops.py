@@ -28,6 +28,7 @@ from nirc.graph import Node
 from nirc.shapes import Shape, conv_params, fmt, pool_params
 
 F64 = np.float64
+F32 = np.float32
 
 
 def f64(a) -> np.ndarray:
@@ -173,11 +174,22 @@ class Conv(Op):
     """Conv1d/Conv2d as PyTorch computes them (cross-correlation): im2col and
     one matrix product per block of samples and group.
 
-    Samples are processed in blocks whose column matrix stays in cache; Conv1d
-    runs as a Conv2d of height 1."""
+    The padded input is split into its ``stride`` phases (``xp[py::sh, px::sw]``;
+    one phase for stride 1), each laid out per sample as rows of equal width, so
+    that every kernel tap reads one contiguous run per sample and channel: im2col
+    is a few long copies, whatever the stride. Outputs are computed for every
+    column of a phase's row and the extra columns dropped. Samples are processed
+    in blocks whose column matrix stays in cache, and scratch buffers are kept
+    between calls. The input may be bool or small integers (spikes, spike
+    counts): they are converted while padding. Conv1d runs as a Conv2d of height 1.
 
-    BLOCK_BYTES = 256 << 10  # one block's column matrix: stays in the L2 cache
+    ``exact`` (sums exact, see :func:`exact_for`): the product is one BLAS call,
+    in float64 (or float32 with :meth:`apply_f32`). Otherwise the columns are
+    summed input by input in a fixed order (:func:`fixed_order_matmul`)."""
+
+    BLOCK_BYTES = 512 << 10  # one block's column matrix: stays in the L2 cache
     weighted = True
+    narrow_inputs = True  # bool / integer inputs are converted while padding
 
     def __init__(self, node: Node, in_shape: Shape, out_shape: Shape) -> None:
         super().__init__(node, in_shape, out_shape)
@@ -200,6 +212,7 @@ class Conv(Op):
         self.groups = g = cp.groups
         out_ch, cg, kh, kw = w.shape
         self.cg, self.og = cg, out_ch // g
+        self.weight4 = w  # [O, Cg, KH, KW]
         # per group [Og, Cg*KH*KW], columns ordered (channel, kh, kw) like im2col's rows
         self.wmat = [
             np.ascontiguousarray(w[i * self.og : (i + 1) * self.og].reshape(self.og, -1))
@@ -210,11 +223,161 @@ class Conv(Op):
         self.rows = cg * kh * kw
         self.macs_per_sample = out_ch * self.positions * self.rows
         self.span = bit_span(w)
+        self._layout_key = None
+        self._scratch: dict = {}
 
     def exact_for(self, bound: float | None) -> bool:
         return exact_sum_possible(self.span, self.rows, bound)
 
+    # --- the phase layout -------------------------------------------------------
+    def _layout(self):
+        """Geometry for the current pads (snn plans set ``pads`` after construction)."""
+        key = (self.pads, self.stride, self.dilation, self.kernel)
+        if self._layout_key == key:
+            return self._lay
+        c, h, w = self.in2d
+        (pt, pb), (pl, pr) = self.pads
+        kh, kw = self.kernel
+        dh, dw = self.dilation
+        sh, sw = self.stride
+        _, oh, ow = self.out2d
+        hp, wp = h + pt + pb, w + pl + pr
+        hq, wq = -(-hp // sh), -(-wp // sw)
+        plane = hq * wq
+        span = oh * wq  # output columns computed per sample (ow of every wq kept)
+        # each phase: the taps that read it, as arithmetic progressions of ky and kx
+        phases = []
+        order = []  # im2col row order: per phase, (channel, ky, kx)
+        for py in range(sh):
+            kys = [ky for ky in range(kh) if (ky * dh) % sh == py]
+            if not kys:
+                continue
+            for px in range(sw):
+                kxs = [kx for kx in range(kw) if (kx * dw) % sw == px]
+                if not kxs:
+                    continue
+                off = ((kys[0] * dh) // sh) * wq + (kxs[0] * dw) // sw
+                sy = ((kys[1] * dh) // sh - (kys[0] * dh) // sh) * wq if len(kys) > 1 else 0
+                sx = (kxs[1] * dw) // sw - (kxs[0] * dw) // sw if len(kxs) > 1 else 0
+                phases.append((py * sw + px, len(kys), len(kxs), off, sy, sx))
+                order.append((kys, kxs))
+        last = max(
+            ((kh - 1) * dh // sh) * wq + (kw - 1) * dw // sw,
+            max(off + (ny - 1) * sy + (nx - 1) * sx for _, ny, nx, off, sy, sx in phases),
+        )
+        length = max(plane, last + span)  # per (sample, channel, phase), with slack
+        # the weights, columns in im2col's row order: per phase, (channel, ky, kx)
+        w = self.weight4
+        wrows = np.concatenate(
+            [w[:, :, kys][:, :, :, kxs].reshape(w.shape[0], -1) for kys, kxs in order], axis=1
+        )
+        og = self.og
+        self._w64 = [np.ascontiguousarray(wrows[i * og : (i + 1) * og]) for i in range(self.groups)]
+        self._w32 = [m.astype(F32) for m in self._w64]
+        self._lay = (hp, wp, hq, wq, plane, span, length, phases)
+        self._layout_key = key
+        self._scratch.clear()
+        return self._lay
+
+    def _buffer(self, name: str, shape, dtype, zero: bool = False) -> np.ndarray:
+        key = (name, shape, np.dtype(dtype).str)
+        buf = self._scratch.get(key)
+        if buf is None:
+            if len(self._scratch) > 16:
+                self._scratch.clear()
+            buf = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
+            self._scratch[key] = buf
+        return buf
+
+    def _fill(self, x: np.ndarray, dtype) -> np.ndarray:
+        """The padded, phase-split input ``[N, C, P, length]`` (a kept buffer whose
+        padding stays zero: only the image's own cells are written)."""
+        n = x.shape[0]
+        c, h, w = self.in2d
+        x = x.reshape(n, c, h, w)
+        if x.dtype == np.bool_:
+            x = x.view(np.uint8)
+        (pt, _), (pl, _) = self.pads
+        sh, sw = self.stride
+        hp, wp, hq, wq, plane, span, length, phases = self._lay
+        nph = sh * sw
+        buf = self._buffer("in", (n, c, nph, length), dtype, zero=True)
+        for py in range(sh):
+            i0 = max(0, -(-(pt - py) // sh))  # first phase row inside the image
+            y0 = py + sh * i0 - pt
+            if y0 >= h:
+                continue
+            ni = min(hq - i0, -(-(h - y0) // sh))
+            for px in range(sw):
+                j0 = max(0, -(-(pl - px) // sw))
+                x0 = px + sw * j0 - pl
+                if x0 >= w:
+                    continue
+                nj = min(wq - j0, -(-(w - x0) // sw))
+                dst = buf[:, :, py * sw + px, :plane].reshape(n, c, hq, wq)
+                dst[:, :, i0 : i0 + ni, j0 : j0 + nj] = x[
+                    :, :, y0 : y0 + sh * (ni - 1) + 1 : sh, x0 : x0 + sw * (nj - 1) + 1 : sw
+                ]
+        return buf
+
+    def _product(self, x: np.ndarray, dtype) -> np.ndarray:
+        """``y = conv(x)`` with every product summed by BLAS in ``dtype``."""
+        hp, wp, hq, wq, plane, span, length, phases = self._layout()
+        n = x.shape[0]
+        buf = self._fill(x, dtype)
+        size = np.dtype(dtype).itemsize
+        g, cg, og, rows = self.groups, self.cg, self.og, self.rows
+        _, oh, ow = self.out2d
+        nb = max(1, min(n, self.BLOCK_BYTES // (size * rows * span)))
+        cols = self._buffer("cols", (rows, nb, span), dtype)
+        prod = self._buffer("prod", (og, nb, span), dtype)
+        # one strided view per phase: [Cg, KY, KX, N, span] -> rows of im2col
+        st = buf.strides
+        views = []
+        for i in range(g):
+            r0 = 0
+            for ph, ny, nx, off, sy, sx in phases:
+                base = buf[0, i * cg, ph, off:]
+                v = np.lib.stride_tricks.as_strided(
+                    base,
+                    shape=(cg, ny, nx, n, span),
+                    strides=(st[1], sy * size, sx * size, st[0], size),
+                    writeable=False,
+                )
+                views.append((i, r0, r0 + cg * ny * nx, v))
+                r0 += cg * ny * nx
+        wm = self._w64 if dtype == F64 else self._w32
+        y = np.empty((n, g * og, oh, ow), F64)
+        for s in range(0, n, nb):
+            m = min(nb, n - s)
+            block = cols[:, :m]
+            for i, a, b, v in views:
+                block[a:b].reshape(v.shape[:3] + (m, span))[...] = v[:, :, :, s : s + m]
+                if b == rows:  # a group's column matrix is complete
+                    flat = block.reshape(rows, m * span) if m == nb else None
+                    if flat is None:
+                        flat = np.ascontiguousarray(block).reshape(rows, m * span)
+                        res = np.dot(wm[i], flat)
+                    else:
+                        res = np.dot(wm[i], flat, out=prod.reshape(og, nb * span))
+                    res = res.reshape(og, m, oh, wq)[:, :, :, :ow]
+                    y[s : s + m, i * og : (i + 1) * og] = res.transpose(1, 0, 2, 3)
+        if self.bias is not None:
+            y += self.bias[:, :, None]
+        return y.reshape((n,) + self.out_shape)
+
     def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
+        if exact:
+            return self._product(x, F64)
+        return self._fixed_order(x)
+
+    def apply_f32(self, x: np.ndarray) -> np.ndarray:
+        """The float32 mode: the products summed by BLAS in float32 (reassociated)."""
+        return self._product(x, F32)
+
+    def _fixed_order(self, x: np.ndarray) -> np.ndarray:
+        """Real-valued inputs: every column summed input by input, in (channel, ky,
+        kx) order, the same way for every sample."""
         n = x.shape[0]
         c, h, w = self.in2d
         x = x.reshape(n, c, h, w)
@@ -224,56 +387,22 @@ class Conv(Op):
         sh, sw = self.stride
         _, oh, ow = self.out2d
         g, cg, og = self.groups, self.cg, self.og
-        hp, wp = h + pt + pb, w + pl + pr
-        if sh == 1 and sw == 1:
-            # Rows of the padded image laid end to end: the window of kernel tap
-            # (ky, kx) is one contiguous run, and im2col is a few long copies. The
-            # output is computed for every padded column; the last kw-1 are dropped.
-            row = hp * wp + (kw - 1) * dw  # slack so the last run stays in its row
-            span = oh * wp
-            buf = np.zeros((n, c, row), F64)
-            buf[:, :, : hp * wp].reshape(n, c, hp, wp)[:, :, pt : pt + h, pl : pl + w] = x
-            st = buf.strides
-            taps = np.lib.stride_tricks.as_strided(
-                buf,
-                shape=(g, cg, kh, kw, n, span),
-                strides=(cg * st[1], st[1], dh * wp * 8, dw * 8, st[0], 8),
-                writeable=False,
-            )
-            cols_per = span
-        else:
-            if pt or pb or pl or pr:
-                xp = np.zeros((n, c, hp, wp), F64)
-                xp[:, :, pt : pt + h, pl : pl + w] = x
-            else:
-                xp = x
-            win = sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
-            win = win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
-            # [G, Cg, KH, KW, N, OH, OW]
-            taps = win.reshape(n, g, cg, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
-            cols_per = oh * ow
-        nb = max(1, min(n, self.BLOCK_BYTES // (8 * self.rows * cols_per)))
-        cols = np.empty((cg, kh, kw, nb) + taps.shape[5:], F64)
-        cols2d = cols.reshape(self.rows, nb * cols_per)
-        prod = np.empty((og, nb * cols_per), F64)
+        xp = np.zeros((n, c, h + pt + pb, w + pl + pr), F64)
+        xp[:, :, pt : pt + h, pl : pl + w] = x
+        win = sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
+        win = win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
+        # [G, Cg, KH, KW, N, OH, OW]
+        taps = win.reshape(n, g, cg, oh, ow, kh, kw).transpose(1, 2, 5, 6, 0, 3, 4)
+        nb = max(1, min(n, self.BLOCK_BYTES // (8 * self.rows * oh * ow)))
         y = np.empty((n, g * og, oh, ow), F64)
         for s in range(0, n, nb):
             m = min(nb, n - s)
             for i in range(g):
-                part = taps[i, :, :, :, s : s + m]
-                if m == nb:
-                    np.copyto(cols, part)
-                    block = cols2d
-                else:  # the last, shorter block
-                    block = np.ascontiguousarray(part).reshape(self.rows, m * cols_per)
-                if not exact:
-                    res = fixed_order_matmul(block.T, self.wmat[i].T).T
-                elif m == nb:
-                    res = np.dot(self.wmat[i], block, out=prod)
-                else:
-                    res = np.dot(self.wmat[i], block)
-                res = res.reshape(og, m, oh, -1)[:, :, :, :ow]
-                y[s : s + m, i * og : (i + 1) * og] = res.transpose(1, 0, 2, 3)
+                block = np.ascontiguousarray(taps[i, :, :, :, s : s + m])
+                res = fixed_order_matmul(block.reshape(self.rows, -1).T, self.wmat[i].T).T
+                y[s : s + m, i * og : (i + 1) * og] = res.reshape(og, m, oh, ow).transpose(
+                    1, 0, 2, 3
+                )
         if self.bias is not None:
             y += self.bias[:, :, None]
         return y.reshape((n,) + self.out_shape)

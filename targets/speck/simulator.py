@@ -361,49 +361,87 @@ class SpeckSimulator:
         return feeds
 
     def _neurons(self, layer: SpeckLayer, current: np.ndarray, record: bool):
-        T = current.shape[0]
-        thr = layer.threshold_high
-        low = layer.threshold_low
-        lo, hi = self.spec.state_range
-        v = layer.initial_state()
         bias = np.asarray(layer.biases, np.int64)[:, None, None] if layer.leak_enable else None
-        spikes = np.zeros(current.shape, np.int64)
-        membrane = np.zeros(current.shape, np.int64) if record else None
-        multi = self.spike_mode == "multi"
-        n = np.empty_like(v)
-        # A step without input (and without leak) cannot change a membrane
-        # that is below threshold everywhere: skip it.
-        has_input = current.reshape(T, -1).any(axis=1) if bias is None else np.ones(T, bool)
-        quiet = False
-        for t in range(T):
-            if quiet and not has_input[t]:
-                if record:
-                    membrane[t] = v
-                continue
-            v += current[t]
-            if bias is not None:
-                v += bias
-            # Saturating below is unnecessary: threshold_low >= the int16
-            # minimum and the clamp to it comes before anything else reads v.
-            if self.overflow == "saturate":
-                np.minimum(v, hi, out=v)
-            elif self.overflow == "wrap":
-                v -= lo
-                v %= hi - lo + 1
-                v += lo
-            # n >= 1 exactly where v >= thr (thr > 0)
-            if multi:
-                np.floor_divide(v, thr, out=n)
-                np.maximum(n, 0, out=n)
-            else:
-                np.greater_equal(v, thr, out=n, casting="unsafe")
-            if layer.return_to_zero:
-                np.copyto(v, 0, where=n > 0)
-            else:
-                v -= n * thr
-            np.maximum(v, low, out=v)
-            spikes[t] = n
+        return integrate_and_fire(
+            current,
+            layer.initial_state(),
+            threshold_high=layer.threshold_high,
+            threshold_low=layer.threshold_low,
+            return_to_zero=layer.return_to_zero,
+            bias=bias,
+            spike_mode=self.spike_mode,
+            overflow=self.overflow,
+            state_range=self.spec.state_range,
+            record=record,
+        )
+
+
+def integrate_and_fire(
+    current: np.ndarray,
+    v: np.ndarray,
+    *,
+    threshold_high,
+    threshold_low,
+    return_to_zero: bool,
+    bias: np.ndarray | None = None,
+    spike_mode: str = "multi",
+    overflow: str = "saturate",
+    state_range: tuple[int, int] = SPECK.state_range,
+    record: bool = False,
+):
+    """Steps 2-6 of the model (see the module docstring) for one core's neurons.
+
+    ``current`` is the int64 ``[T, *shape]`` input of every step (the
+    convolution of the received events), ``v`` the int64 initial membrane
+    ``[*shape]`` (updated in place). ``threshold_high``, ``threshold_low`` and
+    ``bias`` (``None``: leak disabled) are integers or integer arrays that
+    broadcast to ``shape``: several configurations of one layer can be run at
+    once by stacking them on an axis of ``shape`` (the Speck quantizer does).
+    Returns ``(spikes, membrane, v)``: int64 spike counts ``[T, *shape]``, the
+    membrane at the end of each step (``None`` unless ``record``) and the final
+    membrane.
+    """
+    T = current.shape[0]
+    thr = threshold_high
+    low = threshold_low
+    lo, hi = state_range
+    spikes = np.zeros(current.shape, np.int64)
+    membrane = np.zeros(current.shape, np.int64) if record else None
+    multi = spike_mode == "multi"
+    n = np.empty_like(v)
+    # A step without input (and without leak) cannot change a membrane
+    # that is below threshold everywhere: skip it.
+    has_input = current.reshape(T, -1).any(axis=1) if bias is None else np.ones(T, bool)
+    quiet = False
+    for t in range(T):
+        if quiet and not has_input[t]:
             if record:
                 membrane[t] = v
-            quiet = bias is None and v.max() < thr
-        return spikes, membrane, v
+            continue
+        v += current[t]
+        if bias is not None:
+            v += bias
+        # Saturating below is unnecessary: threshold_low >= the int16
+        # minimum and the clamp to it comes before anything else reads v.
+        if overflow == "saturate":
+            np.minimum(v, hi, out=v)
+        elif overflow == "wrap":
+            v -= lo
+            v %= hi - lo + 1
+            v += lo
+        # n >= 1 exactly where v >= thr (thr > 0)
+        if multi:
+            np.floor_divide(v, thr, out=n)
+            np.maximum(n, 0, out=n)
+        else:
+            np.greater_equal(v, thr, out=n, casting="unsafe")
+        if return_to_zero:
+            np.copyto(v, 0, where=n > 0)
+        else:
+            v -= n * thr
+        np.maximum(v, low, out=v)
+        spikes[t] = n
+        if record:
+            membrane[t] = v
+        quiet = bias is None and bool(np.less(v, thr).all())
+    return spikes, membrane, v

@@ -1,0 +1,156 @@
+"""What a chip target is, and the pieces every target shares.
+
+A target is one package under ``targets/`` and one line in
+:data:`nirc.targets.TARGETS`. It subclasses :class:`Target` and provides:
+
+- ``name``, ``description`` and ``spec`` (the object holding the chip's
+  limits, which generic passes and ``nirc targets`` read);
+- :meth:`Target.compile`: a model (path, graph or module) and
+  :class:`CompileOptions` -> a :class:`CompileResult` holding the final IR of
+  the target dialect, the artifact files (name -> text), a report and a short
+  summary; :meth:`CompileResult.write` puts the files in place atomically;
+- :meth:`Target.simulate`: the chip's bit-accurate simulation of a compiled
+  module on inputs keyed by Input name, outputs keyed by Output name;
+- :meth:`Target.limits`: the chip's limits as ``(what, value)`` rows.
+
+Nothing here names a chip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nirc.diagnostics import NircError
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    """Options every target understands (a target may ignore some).
+
+    - ``dt``: seconds per time step for `discretize` (``None``: the target's
+      default, then the graph's metadata);
+    - ``reset``: ``zero`` or ``subtract``, the reset the model was trained with;
+    - ``allow_approximate``: accept lossy conversions the target can measure
+      (e.g. dropping a leak), reporting the measured agreement;
+    - ``calibrate``: an .npz of inputs (``[T, B, *shape]`` per Input) to
+      choose quantization scales on; ``None``: seeded random spikes;
+    - ``seed``: seed of the random calibration and check inputs;
+    - ``strict``: refuse to repair imperfect input files;
+    - ``extra``: target-specific options by name.
+    """
+
+    dt: float | None = None
+    reset: str = "zero"
+    allow_approximate: bool = False
+    calibrate: str | None = None
+    seed: int = 0
+    strict: bool = False
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CompileResult:
+    """What :meth:`Target.compile` returns.
+
+    ``module`` is the final IR (the target dialect); ``artifacts`` maps file
+    names to their text (deterministic: the same input and options give the
+    same bytes); ``report`` is the machine-readable report (also among the
+    artifacts); ``summary`` holds the lines a command prints."""
+
+    target: str
+    module: Any
+    artifacts: dict[str, str]
+    report: dict[str, Any]
+    summary: list[str]
+
+    def write(self, out_dir: str | os.PathLike) -> list[Path]:
+        """Write the artifacts into ``out_dir`` (see :func:`write_artifacts`)."""
+        return write_artifacts(out_dir, self.artifacts)
+
+
+class Target:
+    """Base of the chip targets (see the module docstring)."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    spec: Any = None
+
+    def compile(self, model: Any, options: CompileOptions | None = None) -> CompileResult:
+        raise NotImplementedError
+
+    def load(self, model: Any) -> Any | None:
+        """The compiled module when ``model`` already is one (an IR file or
+        module of the target dialect), else None."""
+        return None
+
+    def simulate(
+        self, compiled: Any, inputs: Mapping[str, np.ndarray], **options: Any
+    ) -> dict[str, np.ndarray]:
+        """Simulate a compiled module (or :class:`CompileResult`) on
+        ``{input name: [T, B, *shape]}``; returns ``{output name: [T, B, *shape]}``
+        spike counts."""
+        raise NotImplementedError
+
+    def limits(self) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+
+def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]) -> list[Path]:
+    """Write ``files`` (name -> content) into the directory ``out_dir``, so that
+    a failure never leaves a half-written output.
+
+    Every file is first written into a fresh temporary directory beside
+    ``out_dir``. When ``out_dir`` does not exist, that directory is renamed
+    onto it (one atomic step); otherwise each file replaces its namesake with
+    an atomic rename, leaving other files in ``out_dir`` alone.
+    """
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NircError(
+            "the output path exists and is not a directory",
+            where=str(out),
+            expected="a directory (created if missing)",
+            hint="choose another -o",
+        )
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+    except OSError as e:
+        raise NircError("cannot create the output directory", where=str(out), found=str(e)) from None
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        for name, content in sorted(files.items()):
+            path = tmp / name
+            if isinstance(content, str):
+                path.write_text(content)
+            else:
+                path.write_bytes(content)
+            os.chmod(path, 0o666 & ~umask)
+        if not out.exists():
+            os.chmod(tmp, 0o777 & ~umask)
+            os.rename(tmp, out)
+        else:
+            for name in sorted(files):
+                os.replace(tmp / name, out / name)
+            tmp.rmdir()
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        if isinstance(e, OSError):
+            raise NircError("cannot write the output", where=str(out), found=str(e)) from None
+        raise
+    return [out / name for name in sorted(files)]
+
+
+__all__ = ["CompileOptions", "CompileResult", "Target", "write_artifacts"]

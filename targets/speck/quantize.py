@@ -1,0 +1,334 @@
+"""Speck quantization: one scale per layer, searched by simulating the chip.
+
+A core holds int8 weights and biases and an int16 membrane, in the same units:
+an input spike adds its weight to the membrane. So one scale ``S`` per layer
+(integer units per float unit of the membrane) fixes everything::
+
+    weights        = clip(round(W * S), -128, 127)
+    biases         = clip(round(b * S), -128, 127)       (added every step)
+    threshold_high = floor(thr * S) + 1   (float `v > thr`; ceil(thr * S) for `v >= thr`)
+    threshold_low  = -32768               (the float neuron has no lower bound)
+
+Why not the generic `quantize` pass: it gives each weight op a power-of-two
+``shift`` and neurons fixed-point multipliers, which Speck does not have, and
+it scores candidates with the chip-neutral integer semantics, whereas the
+choice here must be scored with the chip's own (``>=`` against
+``threshold_high``, the int16 saturation and ``threshold_low`` clamp, the
+spike mode): candidates are run through the simulator's neuron model
+(:func:`~.simulator.integrate_and_fire` and :func:`~.simulator.conv_events`,
+the very code of :class:`~.simulator.SpeckSimulator`).
+
+The search, layer by layer in routing order: the candidates are the max-abs
+scale ``S0 = 127 / max(|W|, |b|)`` (weights fill int8, Sinabs' rule) and
+``S0`` times 1.25, 1.5, 2, 3 and 4 (finer steps, the largest weights
+saturating) and 0.5 (more head-room), each capped so that ``threshold_high``
+fits int16. Every candidate is simulated on the layer's calibration input
+events, which come from the layers already quantized (so a layer can make
+up for the error upstream), and compared with the float network's spikes of
+that layer: the candidate with the most equal spikes (step by step) wins;
+ties go to the earlier candidate. All candidates of a layer run at once,
+stacked along an axis of the simulation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nirc.diagnostics import NircError
+from nirc.metrics import spike_count_agreement, step_agreement
+
+from .layer import SpeckLayer
+from .simulator import conv_events, integrate_and_fire, sum_pool
+from .spec import SPECK, SpeckSpec
+
+F64 = np.float64
+MULTIPLIERS = (1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 0.5)
+# elements of one stacked simulation (candidates x steps x batch x neurons)
+_CHUNK_ELEMENTS = 1 << 22
+
+
+@dataclass
+class LayerQuantization:
+    name: str
+    scale: float
+    choice: str
+    threshold_high: int
+    clipped: float  # fraction of weights saturated
+    step_agreement: float  # spikes equal to the float layer's, step by step
+    count_agreement: float  # spike counts within +-1 of the float layer's
+
+
+@dataclass
+class QuantizationReport:
+    layers: list[LayerQuantization] = field(default_factory=list)
+    agreement: float = 1.0  # outputs: spike counts within +-1, calibration inputs
+    per_output: dict[str, float] = field(default_factory=dict)
+    calibration: str = ""
+
+    def lines(self) -> list[str]:
+        out = [f"speck quantization (one scale per layer; calibration: {self.calibration}):"]
+        for q in self.layers:
+            out.append(
+                f"  {q.name}: S = {q.scale:.6g} ({q.choice}), threshold_high {q.threshold_high}, "
+                f"{100 * q.clipped:.1f}% of weights clipped; spikes equal {100 * q.step_agreement:.1f}%, "
+                f"counts within +-1 {100 * q.count_agreement:.1f}%"
+            )
+        out.append(
+            f"  outputs: spike-count agreement within +-1 on the calibration inputs: "
+            f"{self.agreement:.4f}"
+        )
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "calibration": self.calibration,
+            "agreement": round(self.agreement, 6),
+            "per_output": {k: round(v, 6) for k, v in sorted(self.per_output.items())},
+            "layers": [
+                {
+                    "name": q.name,
+                    "scale": float(f"{q.scale:.9g}"),
+                    "choice": q.choice,
+                    "threshold_high": q.threshold_high,
+                    "clipped_weights": round(q.clipped, 6),
+                    "spike_agreement": round(q.step_agreement, 6),
+                    "count_agreement": round(q.count_agreement, 6),
+                }
+                for q in self.layers
+            ],
+        }
+
+
+# --------------------------------------------------------------------------------------
+# inputs and the float reference
+# --------------------------------------------------------------------------------------
+
+
+def calibration_inputs(
+    module, path: str | None, *, steps: int, rate: float, batch: int, seed: int
+) -> dict[str, np.ndarray]:
+    """``{input: [T, B, *shape]}``: the arrays of the .npz ``path``, else
+    Bernoulli(``rate``) spikes seeded with ``seed``."""
+    from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
+    from nirc.interpreter.snn import build_plan
+
+    shapes = build_plan(module).inputs
+    if path:
+        arrays, _, _, _ = normalize(load_npz(path), shapes, where=path)
+        return {k: np.asarray(v) for k, v in arrays.items()}
+    if steps < 1 or batch < 1 or not 0.0 <= rate <= 1.0:
+        raise NircError(
+            "bad calibration settings",
+            expected="steps >= 1, batch >= 1, rate in [0, 1]",
+            found=f"steps {steps}, batch {batch}, rate {rate}",
+        )
+    return random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=seed))
+
+
+def float_reference(module, inputs: Mapping[str, np.ndarray], probes: Sequence[str]) -> dict:
+    """The float `snn` network's outputs and the spikes of ``probes`` (neuron
+    names), each ``[T, B, *shape]``."""
+    from nirc.interpreter import Simulation
+    from nirc.interpreter.snn import build_plan
+
+    sim = Simulation(build_plan(module, record=list(probes)))
+    return sim.run({k: inputs[k] for k in sim.plan.inputs})
+
+
+# --------------------------------------------------------------------------------------
+# one layer
+# --------------------------------------------------------------------------------------
+
+
+def _round_threshold(threshold: float, scale: float, compare: str) -> int:
+    x = round(threshold * scale, 9)  # ignore float noise in the product
+    return int(math.floor(x) + 1 if compare == "gt" else math.ceil(x))
+
+
+def _int_type(bits: int):
+    return np.int8 if bits <= 8 else np.int16 if bits <= 16 else np.int32
+
+
+def quantize_layer(fl, scale: float, spec: SpeckSpec = SPECK) -> SpeckLayer:
+    """The integer layer of float layer ``fl`` at ``scale``."""
+    wlo, whi = spec.weight_range
+    blo, bhi = spec.bias_range
+    slo, shi = spec.state_range
+    tlo, thi = spec.threshold_range
+    weights = np.clip(np.rint(fl.weights * scale), wlo, whi).astype(_int_type(spec.weight_bits))
+    biases = np.clip(np.rint(fl.bias * scale), blo, bhi).astype(_int_type(spec.bias_bits))
+    thr = min(max(_round_threshold(fl.threshold, scale, fl.compare), 1), thi)
+    init = None
+    if fl.v_init is not None:
+        init = np.clip(np.rint(fl.v_init * scale), slo, shi).astype(np.int16)
+    return SpeckLayer(
+        name=fl.name,
+        sources=fl.sources,
+        input_shape=fl.input_shape,
+        weights=weights,
+        biases=biases,
+        stride=fl.stride,
+        padding=fl.padding,
+        threshold_high=thr,
+        threshold_low=tlo,
+        return_to_zero=fl.return_to_zero,
+        leak_enable=bool(np.any(biases != 0)),
+        destinations=tuple(fl.destinations),
+        neurons_initial_value=init,
+        scale=float(f"{scale:.9g}"),
+    )
+
+
+def candidates(fl, spec: SpeckSpec = SPECK) -> list[tuple[str, float]]:
+    """``(label, scale)`` pairs to try, max-abs first (see the module docstring)."""
+    whi = spec.weight_range[1]
+    thi = spec.threshold_range[1]
+    big = max(float(np.max(np.abs(fl.weights), initial=0.0)), float(np.max(np.abs(fl.bias), initial=0.0)))
+    if big == 0.0:
+        return [("no weights", 1.0)]
+    s0 = whi / big
+    cap = (thi - 1) / fl.threshold  # threshold_high must fit the int16 range
+    out: list[tuple[str, float]] = []
+    for m in MULTIPLIERS:
+        s = min(s0 * m, cap)
+        label = "max-abs: weights fill int8" if m == 1.0 else f"max-abs x {m:g}"
+        if s < s0 * m:
+            label += ", capped so that threshold_high fits int16"
+        if not any(math.isclose(s, t, rel_tol=1e-12) for _, t in out):
+            out.append((label, float(f"{s:.9g}")))
+    return out
+
+
+def _simulate_candidates(
+    layers: list[SpeckLayer], x: np.ndarray, T: int, B: int, spike_mode: str, spec: SpeckSpec
+):
+    """Spike counts ``[T, B, K, f, h, w]`` of the ``K`` configurations of one
+    layer (same shapes, different numbers) on events ``x`` ``[T * B, c, h, w]``."""
+    first = layers[0]
+    K = len(layers)
+    f, oh, ow = first.output_shape
+    w = np.concatenate([np.asarray(q.weights, np.int64) for q in layers])
+    current = conv_events(x, w, first.stride, first.padding)  # [T*B, K*f, oh, ow]
+    current = current.reshape(T, B, K, f, oh, ow)
+    thr = np.array([q.threshold_high for q in layers], np.int64).reshape(K, 1, 1, 1)
+    low = np.array([q.threshold_low for q in layers], np.int64).reshape(K, 1, 1, 1)
+    bias = None
+    if any(q.leak_enable for q in layers):
+        bias = np.stack(
+            [np.asarray(q.biases, np.int64) if q.leak_enable else np.zeros(f, np.int64) for q in layers]
+        ).reshape(K, f, 1, 1)
+    v0 = np.stack([q.initial_state() for q in layers])
+    v0 = np.broadcast_to(v0, (B, K, f, oh, ow)).copy()
+    spikes, _, _ = integrate_and_fire(
+        current,
+        v0,
+        threshold_high=thr,
+        threshold_low=low,
+        return_to_zero=first.return_to_zero,
+        bias=bias,
+        spike_mode=spike_mode,
+        overflow="saturate",
+        state_range=spec.state_range,
+    )
+    return spikes
+
+
+def _events(a: np.ndarray, shape: tuple[int, int, int], name: str) -> np.ndarray:
+    """Calibration values ``[T, B, *any]`` as int64 events ``[T * B, c, h, w]``."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f" and not np.all(a == np.rint(a)) or a.size and a.min() < 0:
+        raise NircError(
+            "Speck inputs are events: non-negative integer counts",
+            where=name,
+            expected="spikes (0/1) or event counts",
+            found=f"values from {a.min():g} to {a.max():g}",
+        )
+    return a.astype(np.int64).reshape((a.shape[0] * a.shape[1],) + tuple(shape))
+
+
+def quantize_network(
+    net, calibration: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray],
+    spec: SpeckSpec = SPECK,
+) -> tuple[list[SpeckLayer], QuantizationReport]:  # fmt: skip
+    """Integer layers for the float network ``net`` (a
+    :class:`~.lower.FloatNetwork`), scales chosen on ``calibration`` against
+    ``reference`` (:func:`float_reference` with every layer's neuron probed)."""
+    any_input = next(iter(calibration.values()))
+    T, B = int(any_input.shape[0]), int(any_input.shape[1])
+    received: dict[int, np.ndarray] = {}
+
+    def deliver(i: int, events: np.ndarray) -> None:
+        received[i] = events if i not in received else received[i] + events
+
+    for name, inp in net.inputs.items():
+        events = _events(calibration[name], inp.events, name)
+        for i in inp.layers:
+            deliver(i, events)
+    outputs_of = {o.layer for o in net.outputs.values()}
+    kept: dict[int, np.ndarray] = {}
+    result: list[SpeckLayer] = []
+    report = QuantizationReport()
+    for i, fl in enumerate(net.layers):
+        x = received.pop(i, None)
+        if x is None:
+            x = np.zeros((T * B,) + fl.input_shape, np.int64)
+        ref = np.asarray(reference[fl.neuron]).reshape((T, B) + fl.placeholder().output_shape)
+        cands = candidates(fl, spec)
+        layers = [quantize_layer(fl, s, spec) for _, s in cands]
+        per = T * B * int(np.prod(ref.shape[2:]))
+        chunk = max(1, _CHUNK_ELEMENTS // max(per, 1))
+        best = None
+        for start in range(0, len(layers), chunk):
+            group = layers[start : start + chunk]
+            spikes = _simulate_candidates(group, x, T, B, net.spike_mode, spec)
+            for j in range(len(group)):
+                got = spikes[:, :, j]
+                score = (step_agreement(ref, got), spike_count_agreement(ref, got))
+                if best is None or score > best[0]:
+                    best = (score, start + j, got.copy())
+            del spikes
+        assert best is not None
+        (step, count), k, got = best
+        layer = layers[k]
+        label, s = cands[k]
+        clipped = float(np.mean(np.abs(fl.weights * s) > spec.weight_range[1] + 0.5))
+        report.layers.append(
+            LayerQuantization(fl.name, s, label, layer.threshold_high, clipped, step, count)
+        )
+        result.append(layer)
+        flat = got.reshape((T * B,) + got.shape[2:])
+        for d in fl.destinations:
+            deliver(d.layer, sum_pool(flat, d.pooling))
+        if i in outputs_of:
+            kept[i] = got
+    per_output: dict[str, float] = {}
+    total = agree = 0.0
+    for name, out in net.outputs.items():
+        got = kept[out.layer]
+        if out.pooling != 1:
+            got = sum_pool(got.reshape((T * B,) + got.shape[2:]), out.pooling)
+        ref = np.asarray(reference[name])
+        got = got.reshape(ref.shape)
+        a = spike_count_agreement(ref, got)
+        per_output[name] = a
+        n = int(np.prod(ref.shape[1:]))
+        total += n
+        agree += a * n
+    report.agreement = agree / total if total else 1.0
+    report.per_output = per_output
+    return result, report
+
+
+__all__ = [
+    "LayerQuantization",
+    "QuantizationReport",
+    "calibration_inputs",
+    "candidates",
+    "float_reference",
+    "quantize_layer",
+    "quantize_network",
+]
