@@ -5,11 +5,17 @@ export), at batch 1 and 32 and T = 1000 steps of Bernoulli(p) input spikes:
 
 - fast: the default schedule (synapses over whole chunks of time at once);
 - step: the same graph evaluated one step at a time (the oracle);
+- both in the default exact mode (`float64`) and in the opt-in `float32` mode
+  (weighted sums in float32: faster, not exact; the summary gives its output
+  agreement with float64);
 - norse / snntorch: the same NIR graph through nirtorch on CPU, when those
   packages are importable (torch is never a dependency of nirc; install them
   in a separate environment to get these rows).
 
-Figures are medians over repeats; ratios are computed from the same run.
+Figures are medians over repeats, fast and step measured alternately so that
+both see the same machine load; ratios are computed from the same run. The
+machine's load average is printed before and after: on a shared machine the
+figures move by 2x with it.
 "steps/s" counts simulated time steps (a batch of 32 advances 32 samples per
 step). "MAC/s" counts the multiply-accumulates of the synapses as a dense
 simulator does them; "SynOp/s" counts only those driven by nonzero inputs
@@ -17,6 +23,7 @@ simulator does them; "SynOp/s" counts only those driven by nonzero inputs
 
     python benchmarks/interpreter.py            # everything
     python benchmarks/interpreter.py --quick    # fewer repeats, T = 300
+    python benchmarks/interpreter.py --blas-threads 1 --precisions float64
 """
 
 from __future__ import annotations
@@ -89,29 +96,38 @@ def _synops_per_step(path, sim, inputs) -> float:
     return total
 
 
-def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_repeats: int):
+def bench_nirc(
+    name: str,
+    batch: int,
+    steps: int,
+    p: float,
+    repeats: int,
+    step_repeats: int,
+    precision: str = "float64",
+):
     from nirc.diagnostics import collecting
     from nirc.interpreter import prepare
     from nirc.interpreter.io import RandomSpec, random_inputs
 
     file, dt = GRAPHS[name]
     with collecting():
-        sim = prepare(CORPUS / file, dt=dt)
+        sim = prepare(CORPUS / file, dt=dt, precision=precision)
         inputs = random_inputs(sim.plan.inputs, RandomSpec(p=p, T=steps, B=batch, seed=0))
         fast, step = _interleaved(
             lambda: sim.run(inputs), lambda: sim.run(inputs, mode="step"), repeats, step_repeats
         )
+        outputs = sim.run(inputs)
         same = all(
             np.array_equal(a, b)
-            for a, b in zip(sim.run(inputs).values(), sim.run(inputs, mode="step").values())
+            for a, b in zip(outputs.values(), sim.run(inputs, mode="step").values())
         )
         synops = _synops_per_step(CORPUS / file, sim, inputs)
     macs = sim.plan.synaptic_macs_per_step()
     rows = []
     for mode, t in (("fast", fast), ("step", step)):
         sps = steps / t
-        rows.append((name, batch, mode, sps, sps * batch * macs, sps * batch * synops))
-    return rows, fast, step, same, inputs
+        rows.append((name, batch, precision, mode, sps, sps * batch * macs, sps * batch * synops))
+    return rows, fast, step, same, inputs, outputs
 
 
 def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
@@ -156,7 +172,7 @@ def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
             print(f"  ({lib} {name} batch {batch}: fails: {type(e).__name__}: {str(e)[:80]})",
                   file=sys.stderr)  # fmt: skip
             continue
-        rows.append((name, batch, f"{lib}", steps / elapsed, float("nan"), float("nan")))
+        rows.append((name, batch, "float32", lib, steps / elapsed, float("nan"), float("nan")))
     return rows
 
 
@@ -168,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--graphs", default="braille,cnn")
     ap.add_argument("--batches", default="1,32")
+    ap.add_argument("--precisions", default="float64,float32",
+                    help="float64 (exact, the default mode) and/or float32 (opt-in)")  # fmt: skip
     ap.add_argument("--blas-threads", help="threads for numpy's BLAS (default: its own choice)")
     args = ap.parse_args(argv)
     steps = 300 if args.quick else args.steps
@@ -182,29 +200,56 @@ def main(argv: list[str] | None = None) -> int:
         extra = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
     except ImportError:
         extra = ", torch not installed (no Norse/snnTorch rows)"
-    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, "
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, load {_load()}, "
           f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}{extra}")  # fmt: skip
     print(f"T = {steps}, input Bernoulli p = {args.p}, median of {repeats} (step: {step_repeats})")
     header = (
-        f"{'graph':8s} {'batch':>5s} {'engine':9s} {'steps/s':>12s} {'MAC/s':>10s} {'SynOp/s':>10s}"
+        f"{'graph':8s} {'batch':>5s} {'precision':9s} {'engine':9s} {'steps/s':>12s} "
+        f"{'MAC/s':>10s} {'SynOp/s':>10s}"
     )
     print(header)
     print("-" * len(header))
-    ratios = []
+    summary = []
     for name in args.graphs.split(","):
         for batch in (int(b) for b in args.batches.split(",")):
-            rows, fast, step, same, inputs = bench_nirc(
-                name, batch, steps, args.p, repeats, step_repeats
-            )
-            rows += bench_torch(name, batch, steps, inputs, max(1, repeats // 2))
-            for g, b, mode, sps, macs, syn in rows:
-                print(f"{g:8s} {b:5d} {mode:9s} {sps:12,.0f} {_si(macs):>10s} {_si(syn):>10s}")
-            ratios.append((name, batch, step / fast, same))
+            reference = None
+            for precision in args.precisions.split(","):
+                rows, fast, step, same, inputs, outputs = bench_nirc(
+                    name, batch, steps, args.p, repeats, step_repeats, precision
+                )
+                if precision == "float64":
+                    reference = outputs
+                    rows += bench_torch(name, batch, steps, inputs, max(1, repeats // 2))
+                for g, b, prec, mode, sps, macs, syn in rows:
+                    print(f"{g:8s} {b:5d} {prec:9s} {mode:9s} {sps:12,.0f} {_si(macs):>10s} "
+                          f"{_si(syn):>10s}")  # fmt: skip
+                agree = None
+                if precision != "float64" and reference is not None:
+                    agree = _agreement(reference, outputs)
+                summary.append((name, batch, precision, step / fast, same, agree))
     print()
-    for name, batch, ratio, same in ratios:
-        print(f"{name} batch {batch}: fast / step = {ratio:.1f}x, "
-              f"outputs {'identical' if same else 'DIFFERENT'}")  # fmt: skip
+    for name, batch, precision, ratio, same, agree in summary:
+        line = (f"{name} batch {batch} {precision}: fast / step = {ratio:.1f}x, "
+                f"outputs {'identical' if same else 'DIFFERENT'}")  # fmt: skip
+        if agree is not None:
+            line += f"; output agreement with float64: {agree}"
+        print(line)
+    print(f"load at the end: {_load()}")
     return 0
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def _agreement(ref: dict, got: dict) -> str:
+    """Fraction of output entries equal to the float64 run's, and how many differ."""
+    total = sum(a.size for a in ref.values())
+    differ = sum(int(np.count_nonzero(ref[k] != got[k])) for k in ref)
+    return f"{1 - differ / max(total, 1):.6f} ({differ} of {total} entries differ)"
 
 
 def _si(v: float) -> str:

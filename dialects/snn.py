@@ -26,7 +26,10 @@ Structure
     }
 
 - One top-level ``snn.graph`` (no nesting: `discretize` inlines nested NIR
-  graphs). Its region is a graph region: values may be used before they are
+  graphs). Its properties record how it was made: ``dt``, ``integrator``,
+  ``reset`` (the option) and ``source`` (the source profile, absent for the
+  plain NIR reading; see :mod:`nirc.profiles`): informational, since the
+  neurons carry the semantics. Its region is a graph region: values may be used before they are
   defined, but every cycle must pass through an ``snn.delay`` whose steps are
   all >= 1 (checked by the verifier, naming the nodes of an offending cycle).
 - Operands are summed (fan-in), in operand order. Every node op has a unique
@@ -379,6 +382,7 @@ class GraphOp(IRDLOperation):
     dt = prop_def(FloatAttr)
     integrator = opt_prop_def(StringAttr)
     reset = opt_prop_def(StringAttr)
+    source = opt_prop_def(StringAttr)
     metadata = opt_prop_def(DictionaryAttr)
     body = region_def()
 
@@ -1071,10 +1075,19 @@ SNN = Dialect(
 )
 
 
-def graph_attrs(dt: float, integrator: str | None, reset: str | None) -> dict[str, Attribute]:
+def graph_attrs(
+    dt: float, integrator: str | None, reset: str | None, source: str | None = None
+) -> dict[str, Attribute]:
     props: dict[str, Attribute] = {"dt": FloatAttr(float(dt), f64)}
     if integrator is not None:
         props["integrator"] = StringAttr(integrator)
     if reset is not None:
         props["reset"] = StringAttr(reset)
+    if source is not None and source != "nir":
+        props["source"] = StringAttr(source)
     return props
+
+
+def graph_source(graph: GraphOp) -> str:
+    """The source profile `discretize` applied (``nir``: the plain reading)."""
+    return graph.source.data if graph.source is not None else "nir"

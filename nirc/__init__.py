@@ -6,6 +6,7 @@ Python API (imports are lazy so that `nirc --help` starts fast):
 - ``nirc.import_graph(graph)`` / ``nirc.export_module(module)``: Graph <-> `nir` dialect
 - ``nirc.from_nir(nir_graph)`` / ``nirc.to_nir(module_or_graph)``: interop with ``nir.NIRGraph``
 - ``nirc.simulate(graph_or_path_or_module, inputs, dt=...)``: the reference interpreter
+- ``nirc.compile(graph_or_path, target="speck", out="out/")``: lower to a chip, write artifacts
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ _LAZY = {
     "from_nir": ("nirc.interop", "from_nir"),
     "to_nir": ("nirc.interop", "to_nir"),
     "simulate": ("nirc.interpreter", "simulate"),
+    "compile": ("nirc.targets", "compile"),
 }
 
 

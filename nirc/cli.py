@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("nirc.commands.export", "write a .mlir module of the `nir` dialect as a .nir file"),
     "opt": ("nirc.opt", "run passes over a .nir or .mlir file (an xdsl-opt-style driver)"),
     "run": ("nirc.run_cmd", "simulate a graph with the reference interpreter"),
+    "compile": ("nirc.commands.compile", "compile a model for a chip and write its artifacts"),
+    "targets": ("nirc.commands.targets", "list the chips nirc compiles for, with their limits"),
 }
 
 

@@ -23,6 +23,7 @@ DIALECTS: dict[str, tuple[str, str]] = {
     "nir": ("nirc.dialects.nir", "NIR"),
     "snn": ("nirc.dialects.snn", "SNN"),
     "speck": ("nirc.targets.speck.dialect", "SPECK_DIALECT"),
+    "xylo": ("nirc.targets.xylo.dialect", "XYLO_DIALECT"),
 }
 
 

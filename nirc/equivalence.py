@@ -5,9 +5,9 @@ level: `nir` or `snn`, float or quantized) on the same random spike inputs and
 measures the fraction of equal output entries. It is what ``nirc opt
 --check-equivalence`` prints.
 
-- A `nir` module is simulated with the ``dt``, integrator and reset of the
-  other side when that side is an `snn` module (what `discretize` recorded),
-  else with ``dt`` (or the graph's metadata).
+- A `nir` module is simulated with the ``dt``, integrator, reset and source
+  profile of the other side when that side is an `snn` module (what
+  `discretize` recorded), else with ``dt`` (or the graph's metadata).
 - Output entries compare exactly, except the outputs of a quantized network
   that carry a ``scale`` (integer values of non-spiking neurons): those are
   divided by it and count as equal within 1% of the reference output's
@@ -37,14 +37,14 @@ class Equivalence:
         return t if t != "1.0000" else f"{a:.7f}"
 
 
-def _simulation(module, *, dt, integrator, reset):
+def _simulation(module, *, dt, integrator, reset, source="nir"):
     from nirc.dialects.snn import is_snn_module
     from nirc.interpreter import Simulation, prepare
     from nirc.interpreter.snn import build_plan
 
     if is_snn_module(module):
         return Simulation(build_plan(module)), True
-    return prepare(module, dt=dt, integrator=integrator, reset=reset), False
+    return prepare(module, dt=dt, integrator=integrator, reset=reset, source=source), False
 
 
 def _output_scales(module) -> dict[str, np.ndarray]:
@@ -63,7 +63,7 @@ def _output_scales(module) -> dict[str, np.ndarray]:
 def check_equivalence(
     before, after, *, seeds: int = 5, steps: int = 300, rate: float = 0.1, dt: float | None = None
 ) -> Equivalence:
-    from nirc.dialects.snn import is_snn_module, top_graph
+    from nirc.dialects.snn import graph_source, is_snn_module, top_graph
     from nirc.interpreter.io import RandomSpec, random_inputs
 
     if seeds < 1 or steps < 1 or not 0.0 <= rate <= 1.0:
@@ -72,16 +72,17 @@ def check_equivalence(
             expected="--seeds >= 1, --steps >= 1, 0 <= --rate <= 1",
             found=f"seeds {seeds}, steps {steps}, rate {rate}",
         )
-    integrator, reset = "euler", "zero"
+    integrator, reset, source = "euler", "zero", "nir"
     for m in (after, before):
         if is_snn_module(m):
             g = top_graph(m)
+            source = graph_source(g)
             dt = g.dt_value if dt is None else dt
             integrator = g.integrator.data if g.integrator is not None else integrator
             reset = g.reset.data if g.reset is not None else reset
             break
-    sim_a, _ = _simulation(before, dt=dt, integrator=integrator, reset=reset)
-    sim_b, _ = _simulation(after, dt=dt, integrator=integrator, reset=reset)
+    sim_a, _ = _simulation(before, dt=dt, integrator=integrator, reset=reset, source=source)
+    sim_b, _ = _simulation(after, dt=dt, integrator=integrator, reset=reset, source=source)
     if dict(sim_a.plan.inputs) != dict(sim_b.plan.inputs):
         raise NircError(
             "the pipeline changed the graph's inputs",

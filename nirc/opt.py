@@ -47,7 +47,8 @@ SPLIT_MARKER = "// -----"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from nirc.passes import PASSES
+    from nirc.passes import all_passes
+    from nirc.profiles import SOURCES
 
     parser.add_argument("input", help="a .nir file, a .mlir file, or - to read MLIR from stdin")
     parser.add_argument(
@@ -56,7 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         metavar="PIPELINE",
         help="passes to run, e.g. 'canonicalize,dce' (options: 'pass{opt=val}'); "
-        f"known passes: {', '.join(PASSES)}",
+        f"known passes: {', '.join(all_passes())}",
     )
     parser.add_argument(
         "-o", "--output", help="write the result here (.mlir: IR text, .nir: a NIR file)"
@@ -101,6 +102,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--dt", type=float, help="time step for --check-equivalence at the nir level"
+    )
+    parser.add_argument(
+        "--source",
+        choices=SOURCES,
+        help="the framework that exported the file: `discretize` in the pipeline reads it "
+        "as that framework computed it (same as discretize{source=...}; docs/profiles.md)",
     )
     parser.add_argument(
         "--split-input-file",
@@ -202,9 +209,12 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
     from xdsl.utils.exceptions import ArgSpecParseError
 
     from nirc.diagnostics import NircError
-    from nirc.passes import PASSES, get_pass
+    from nirc.passes import all_passes, get_pass
 
     spec = normalize_spec(spec)
+    source = getattr(args, "source", None) if args is not None else None
+    if source is not None:
+        spec = with_source(spec, source)
     try:
         specs = list(parse_pipeline(spec))
     except ArgSpecParseError as e:
@@ -239,9 +249,41 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
             _verify(module, args, f"the IR after pass `{previous.name}`")
 
     try:
-        return PassPipeline.parse_spec(PASSES, spec, callback)
+        return PassPipeline.parse_spec(all_passes(), spec, callback)
     except (ValueError, TypeError, ArgSpecParseError) as e:
         raise NircError("invalid pass options", found=str(e).strip()) from None
+
+
+def with_source(spec: str, source: str) -> str:
+    """``--source``: give every `discretize` of a (normalized) pipeline the source
+    profile; a different ``source=`` already in the pipeline is an error."""
+    from nirc.diagnostics import NircError, warn
+
+    seen = []
+
+    def fix(match: re.Match) -> str:
+        body = match.group(1)
+        seen.append(match.group(0))
+        inner = body[1:-1].strip() if body else ""
+        given = re.search(r"(?:^|\s)source=\"?([\w-]+)\"?", inner)
+        if given:
+            if given.group(1) != source:
+                raise NircError(
+                    "two source profiles given",
+                    expected=f"--source {source} or discretize{{source={given.group(1)}}}",
+                    found="both",
+                )
+            return match.group(0)
+        return "discretize{" + (inner + " " if inner else "") + f"source={source}" + "}"
+
+    out = re.sub(r"(?<![\w-])discretize(\{[^{}]*\})?", fix, spec)
+    if not seen and source != "nir":
+        warn(
+            f"--source {source} applies where the pipeline discretizes, and it has no "
+            "`discretize` pass: nothing changes",
+            kind="warning",
+        )
+    return out
 
 
 _OPTION = re.compile(r"""([A-Za-z_][\w-]*)=("[^"]*"|[^\s"]*)""")

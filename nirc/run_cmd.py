@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from nirc.diagnostics import NircError
+from nirc.profiles import SOURCES
 
 PROGRESS_AFTER_S = 2.0
 
@@ -36,23 +37,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dt", type=float, help="seconds per step (default: graph metadata, "
                         "else inferred from r == tau/dt with a warning)")  # fmt: skip
-    parser.add_argument("--integrator", choices=["euler", "exact"], default="euler",
-                        help="forward Euler (default) or the exact zero-order-hold solution")  # fmt: skip
-    parser.add_argument("--reset", choices=["zero", "subtract"], default="zero",
-                        help="after a spike: v = v_reset (default) or v -= v_threshold")  # fmt: skip
+    parser.add_argument("--integrator", choices=["euler", "exact"],
+                        help="forward Euler (default) or the exact zero-order-hold solution "
+                        "(a --source profile integrates as its framework does)")  # fmt: skip
+    parser.add_argument("--reset", choices=["zero", "subtract"],
+                        help="after a spike: v = v_reset (default) or v -= v_threshold; with "
+                        "--source, the framework's reset (default: its default, e.g. "
+                        "snnTorch's subtract)")  # fmt: skip
+    parser.add_argument("--source", choices=SOURCES, default="nir",
+                        help="simulate the file as the framework that exported it computed it "
+                        "(docs/profiles.md; runs at the snn level); default nir, the plain "
+                        "reading. `nirc show` says which one a file most likely came from")  # fmt: skip
     parser.add_argument("--steps", type=int, help="number of steps (default: the input's length)")
     parser.add_argument("--batch", type=int, help="batch size for random inputs, or to repeat "
                         "an unbatched input")  # fmt: skip
     parser.add_argument("--record", metavar="NODE[.STATE],...", default="",
-                        help="also save these: a node's output (`fc2`) or state (`lif1.v`, `lif1.i`)")  # fmt: skip
+                        help="also save these: a node's output (`fc2`) or state (`lif1.v`, `lif1.i`; at "
+                        "the snn level also `lif1.v_pre`, v before the step's reset)")  # fmt: skip
     parser.add_argument("-o", "--output", metavar="OUT.npz", help="write outputs and probes here")
     parser.add_argument("--plot", metavar="OUT.png", help="draw a spike raster and the recorded "
                         "voltages (needs matplotlib: pip install 'nirc[plot]')")  # fmt: skip
     parser.add_argument("--seed", type=int, help="seed for random inputs (overrides seed=)")
     parser.add_argument("--mode", choices=["fast", "step"], default="fast",
                         help="`step` evaluates one step at a time (the slow oracle)")  # fmt: skip
+    parser.add_argument("--precision", choices=["float64", "float32"], default="float64",
+                        help="float32: weighted sums in float32, faster but not exact (a spike "
+                        "may rarely differ); float64 (default) is the exact reference")  # fmt: skip
     parser.add_argument("--strict", action="store_true",
                         help="refuse to repair imperfect files")  # fmt: skip
+    parser.add_argument("--target", metavar="CHIP",
+                        help="compile for this chip (e.g. speck) and run its bit-accurate "
+                        "simulation instead; a .mlir of the chip's dialect runs as it is")  # fmt: skip
+    parser.add_argument("--allow-approximate", action="store_true",
+                        help="with --target: accept lossy conversions (e.g. drop a LIF's leak)")  # fmt: skip
 
 
 class Progress:
@@ -117,13 +134,22 @@ def _fmt_shape(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def summarize(results, sim, steps: int, batched: bool, elapsed: float) -> list[str]:
+def summarize(
+    results, sim, steps: int, batched: bool, elapsed: float, source: str = "nir"
+) -> list[str]:
     plan = sim.plan
     dt = plan.dt
     lines = []
     when = f"dt = {dt:g} s ({plan.dt_source}), " if dt is not None else ""
     lines.append(
-        f"simulated {steps} steps ({when}{plan.integrator}, reset {plan.reset}"
+        f"simulated {steps} steps ({when}"
+        + (f"source {source}, " if source != "nir" else "")
+        + f"{plan.integrator}, reset {plan.reset}"
+        + (
+            f", {sim.precision} synapses"
+            if getattr(sim, "precision", "float64") != "float64"
+            else ""
+        )
         + (f", batch {next(iter(results.values())).shape[1]}" if batched and results else "")
         + f") in {elapsed:.3f} s: {steps / max(elapsed, 1e-9):,.0f} steps/s"
     )
@@ -205,6 +231,10 @@ def run(args) -> int:
     from nirc.interpreter import prepare
     from nirc.interpreter.io import save_npz
 
+    if args.target:
+        from nirc.commands.run_target import run_target
+
+        return run_target(args)
     if args.steps is not None and args.steps < 1:
         raise NircError("--steps must be >= 1", found=str(args.steps))
     if args.batch is not None and args.batch < 1:
@@ -219,6 +249,8 @@ def run(args) -> int:
         record=args.record,
         strict=args.strict,
         level=args.level,
+        precision=args.precision,
+        source=args.source,
     )
     inputs, batch = _inputs(args, sim)
     from nirc.interpreter.io import normalize
@@ -230,7 +262,9 @@ def run(args) -> int:
     progress = Progress(steps)
     start = time.perf_counter()
     try:
-        results = sim.simulator.run(arrays, steps, b, mode=args.mode, progress=progress)
+        results = sim.simulator.run(
+            arrays, steps, b, mode=args.mode, progress=progress, precision=sim.precision
+        )
     finally:
         progress.close()
     elapsed = time.perf_counter() - start
@@ -240,8 +274,14 @@ def run(args) -> int:
         save_npz(args.output, results)
     if args.plot:
         plot(args.plot, results, sim, batched)
-    for line in summarize(results, sim, steps, batched, elapsed):
+    for line in summarize(results, sim, steps, batched, elapsed, source=args.source):
         print(line)
+    if args.source == "nir" and sim.plan.graph.nodes:
+        from nirc.profiles import hint
+
+        note = hint(sim.plan.graph)  # informs only: a profile is never applied unasked
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     if args.output:
         print(f"wrote {args.output}: " + ", ".join(
             f"{k} {_fmt_shape(v.shape)}" for k, v in results.items()))  # fmt: skip

@@ -444,25 +444,9 @@ def infer_shapes(graph: Graph) -> dict[str, Shape]:
     pos = {i: k for k, i in enumerate(order)}
     # sources computed earlier in a pass first: they are final within it
     sources = {i: sorted(flat.pred[i], key=lambda s: pos[s] >= pos[i]) for i in leaves}
-    shapes: dict[int, Shape | None] = dict.fromkeys(leaves)
-    changed: list[int] = []
-    for _ in range(_MAX_PASSES):
-        changed = []
-        for i in order:
-            in_shape = next((shapes[s] for s in sources[i] if shapes[s] is not None), None)
-            out = _node_output(flat, i, in_shape)
-            if out != shapes[i]:
-                shapes[i] = out
-                changed.append(i)
-        if not changed:
-            break
-    else:
-        raise NircError(
-            "shapes do not settle on a recurrent cycle",
-            where=flat.paths[changed[0]],
-            expected="a shape that stays the same around the cycle",
-            found=f"still changing after {_MAX_PASSES} rounds",
-        )
+    shapes = _propagate(flat, leaves, order, sources)
+    if _batch_axes_conflict(flat, order, shapes):
+        shapes = _repair_batch_axes(flat, leaves, order, sources, shapes)
     for i in order:
         _check_inputs(flat, i, shapes)
     result: dict[str, Shape] = {}
@@ -492,6 +476,83 @@ def infer_shapes(graph: Graph) -> dict[str, Shape]:
             )
         result[flat.paths[i]] = shape
     return result
+
+
+def _propagate(
+    flat: _Flat, leaves: list[int], order: list[int], sources: dict[int, list[int]]
+) -> dict[int, Shape | None]:
+    """Output shapes from the Inputs along the edges, to a fixpoint."""
+    shapes: dict[int, Shape | None] = dict.fromkeys(leaves)
+    changed: list[int] = []
+    for _ in range(_MAX_PASSES):
+        changed = []
+        for i in order:
+            in_shape = next((shapes[s] for s in sources[i] if shapes[s] is not None), None)
+            out = _node_output(flat, i, in_shape)
+            if out != shapes[i]:
+                shapes[i] = out
+                changed.append(i)
+        if not changed:
+            return shapes
+    raise NircError(
+        "shapes do not settle on a recurrent cycle",
+        where=flat.paths[changed[0]],
+        expected="a shape that stays the same around the cycle",
+        found=f"still changing after {_MAX_PASSES} rounds",
+    )
+
+
+def _batch_axes_conflict(flat: _Flat, order: list[int], shapes: dict[int, Shape | None]) -> int:
+    """How many leading axes of size 1 too many reach a neuron (0: none do).
+
+    Exporters that trace a batched sample (Rockpool, Norse) declare Inputs like
+    [1, 4] for neurons of shape [4]; dense layers carry the extra axis through."""
+    for i in order:
+        node = flat.nodes[i]
+        if node.type not in NEURON_TYPES:
+            continue
+        own = neuron_shape(node)
+        got = next((shapes[s] for s in flat.pred[i] if shapes[s] is not None), None)
+        if own is None or got is None or len(got) <= len(own):
+            continue
+        k = len(got) - len(own)
+        if tuple(got[k:]) == own and all(d == 1 for d in got[:k]):
+            return k
+    return 0
+
+
+def _repair_batch_axes(flat, leaves, order, sources, shapes) -> dict[int, Shape | None]:
+    """Drop leading axes of size 1 from the Inputs when that, and only that, makes
+    the neurons receive their own shape (a batch axis kept by the exporter)."""
+    k = _batch_axes_conflict(flat, order, shapes)
+    inputs = [i for i in leaves if flat.nodes[i].type == "Input"]
+    old = {i: flat.nodes[i].params["shape"] for i in inputs}
+    cut = [i for i in inputs if len(_declared(flat.nodes[i])) > k
+           and all(d == 1 for d in _declared(flat.nodes[i])[:k])]  # fmt: skip
+    if not cut:
+        return shapes
+    for i in cut:
+        flat.nodes[i].params["shape"] = np.asarray(old[i]).reshape(-1)[k:].copy()
+    try:
+        trial = _propagate(flat, leaves, order, sources)
+    except NircError:
+        trial = None
+    if trial is None or _batch_axes_conflict(flat, order, trial):
+        for i, value in old.items():
+            flat.nodes[i].params["shape"] = value
+        return shapes
+    for i in cut:
+        flat.nodes[i].params["shape"] = old[i]  # warn first: --strict refuses the repair
+        before = _declared(flat.nodes[i])
+        warn(
+            f"Input `{flat.paths[i]}` declares shape {fmt(before)}: the leading "
+            f"{'axis' if k == 1 else f'{k} axes'} of size 1 would reach the neurons as a "
+            f"batch axis (the exporter traced a batched sample): using {fmt(before[k:])}",
+            where=flat.paths[i],
+            kind="repair",
+        )
+        flat.nodes[i].params["shape"] = np.asarray(old[i]).reshape(-1)[k:].copy()
+    return trial
 
 
 def _declared(node: Node) -> Shape:
@@ -573,6 +634,23 @@ def _dfs_order(flat: _Flat, leaves: list[int]) -> list[int]:
     return post
 
 
+def _broadcast_scalar_params(node: Node, path: str, shape: Shape) -> None:
+    """A neuron whose parameters are all 0-d (Norse's default parameters) takes
+    the shape that reaches it: one value for every neuron, unambiguously."""
+    fields = [k for k in node.params if k in NEURON_ARRAY_FIELDS]
+    if any(np.asarray(node.params[k]).ndim for k in fields):
+        return  # mixed: not this repair (the shape error names it)
+    warn(
+        f"{node.type} `{path}` has scalar (0-d) parameters; NIR wants one per neuron: "
+        f"using each value for all {fmt(shape)} neurons",
+        where=path,
+        kind="repair",
+    )
+    for k in fields:
+        v = np.asarray(node.params[k])
+        node.params[k] = np.full(shape, v, dtype=v.dtype)
+
+
 def _check_inputs(flat: _Flat, i: int, shapes: dict[int, Shape | None]) -> None:
     """After the fixpoint: fan-in agrees, every node accepts what reaches it, and
     Outputs that contradict their source are repaired."""
@@ -617,6 +695,9 @@ def _check_inputs(flat: _Flat, i: int, shapes: dict[int, Shape | None]) -> None:
         return
     if t in ELEMENTWISE_TYPES:
         own = neuron_shape(node)
+        if own == () and in_shape != () and t in NEURON_TYPES:
+            _broadcast_scalar_params(node, path, in_shape)
+            own = in_shape
         if own is not None and own != in_shape:
             raise NircError(
                 f"{t} `{path}` receives a shape its parameters do not have",

@@ -32,17 +32,26 @@ PASSES: dict[str, Callable[[], type[ModulePass]]] = {
 }
 
 
+def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """:data:`PASSES` and the passes chip targets contribute
+    (``nirc.targets.TARGET_PASSES``), for ``nirc opt -p``."""
+    from nirc.targets import TARGET_PASSES
+
+    return {**PASSES, **TARGET_PASSES}
+
+
 def get_pass(name: str) -> type[ModulePass]:
     """The pass class registered as ``name``; a NircError naming the known passes
     otherwise."""
-    factory = PASSES.get(name)
+    known = all_passes()
+    factory = known.get(name)
     if factory is None:
         from nirc.diagnostics import NircError, closest
 
-        near = closest(name, list(PASSES))
+        near = closest(name, list(known))
         raise NircError(
             f"unknown pass `{name}`",
-            expected=f"one of {', '.join(sorted(PASSES))}",
+            expected=f"one of {', '.join(sorted(known))}",
             found=name,
             hint=f"did you mean `{near}`?" if near else None,
         )

@@ -1,4 +1,4 @@
-"""`discretize{dt=..., integrator=euler|exact, reset=zero|subtract}`: `nir` -> `snn`.
+"""`discretize{dt=..., integrator=euler|exact, reset=zero|subtract, source=nir|...}`: `nir` -> `snn`.
 
 Turns the continuous-time `nir` graph into the discrete-time `snn` dialect by
 the rules of SEMANTICS.md, so that the `snn` interpreter gives bit-identical
@@ -27,6 +27,21 @@ results to the `nir` interpreter run with the same options:
   Flatten -> ``snn.reshape``; Scale -> ``snn.scale``; Delay -> ``snn.delay`` of
   ``round(delay/dt)`` steps; Threshold -> a memoryless neuron
   (``alpha_mem = 0``, reset to zero).
+
+Source profiles (``source=snntorch|norse|sinabs|rockpool``; :mod:`nirc.profiles`)
+---------------------------------------------------------------------------------
+``source`` reads the graph as the framework that exported it computed it. The
+profile fixes the integrator (``integrator`` may only repeat it), accepts the
+framework's resets (``reset`` defaults to the framework's default: snnTorch
+and Sinabs subtract), resolves dt by the framework's convention when neither
+the option nor the metadata gives it, applies its exporter's file repair
+(Norse's time constants), and gives each neuron the `snn` attributes of its
+:class:`~nirc.profiles.Flavour`: ``compare``, ``spikes``, the reset flavour,
+``current_order``, ``v_init`` and the gains (``gain_syn = w_in`` for an input
+that jumps into the current, ``exp(-dt/tau_syn) * w_in`` for one added before
+the decay; Rockpool's ``gain_mem = r*dt/(tau*exp(-dt/tau))``). snnTorch's
+recurrent loops get their delay on the spikes before the recurrent synapse
+(its bias then counts from t = 0). ``snn.graph`` records ``source``.
 """
 
 from __future__ import annotations
@@ -76,26 +91,29 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def discretize_module(module: ModuleOp, *, dt: float | None, integrator: str, reset: str) -> None:
-    """Replace the module's top-level ``nir.graph`` by its ``snn.graph``."""
+def discretize_module(
+    module: ModuleOp,
+    *,
+    dt: float | None,
+    integrator: str | None = None,
+    reset: str | None = None,
+    source: str | None = "nir",
+) -> None:
+    """Replace the module's top-level ``nir.graph`` by its ``snn.graph``.
+    ``integrator``/``reset`` None: the profile's (plain reading: euler, zero)."""
+    from nirc import profiles
     from nirc.convert import export_module
     from nirc.dialects import nir, snn
     from nirc.dialects.nir import array_to_attr, metadata_to_attr, value_type
-    from nirc.interpreter.plan import INTEGRATORS, RESETS, resolve_dt
-    from nirc.topology import feedback_edges, flatten, topological_order
+    from nirc.topology import flatten, topological_order
     from nirc.validate import infer_shapes, validate
 
-    if integrator not in INTEGRATORS:
+    try:
+        profile, integrator, reset = profiles.resolve_options(source, integrator, reset)
+    except NircError as e:
         raise NircError(
-            "unknown integrator",
-            where="discretize",
-            expected=" or ".join(INTEGRATORS),
-            found=integrator,
-        )
-    if reset not in RESETS:
-        raise NircError(
-            "unknown reset mode", where="discretize", expected=" or ".join(RESETS), found=reset
-        )
+            e.message, where="discretize", expected=e.expected, found=e.found, hint=e.hint
+        ) from None
     if any(isinstance(op, snn.GraphOp) for op in module.ops):
         raise NircError("the module is already discretized (it holds an snn.graph)")
     tops = [op for op in module.ops if isinstance(op, nir.GraphOp)]
@@ -104,7 +122,7 @@ def discretize_module(module: ModuleOp, *, dt: float | None, integrator: str, re
     shapes = infer_shapes(graph)
     flat = flatten(graph)
     try:
-        dt_value, _ = resolve_dt(flat, dt)
+        dt_value, _ = profiles.resolve_dt(profile, flat, dt)
     except NircError as e:
         raise NircError(
             e.message,
@@ -115,8 +133,10 @@ def discretize_module(module: ModuleOp, *, dt: float | None, integrator: str, re
         ) from None
     if dt_value is None:
         dt_value = 1.0
-    fb = feedback_edges(flat)
+    flat = profiles.repair(profile, flat, dt_value)
+    fb = profiles.feedback_edges(profile, flat)
     order = topological_order(flat, fb)
+    recurrent = profiles.on_cycle(flat) if fb else set()
 
     taken = set(flat.nodes)
     delay_of: dict[str, str] = {}
@@ -131,7 +151,8 @@ def discretize_module(module: ModuleOp, *, dt: float | None, integrator: str, re
         shape = shapes.get(name)
         if shape is None:
             raise NircError("no shape known for this node", where=name)
-        op = _convert(node, tuple(shape), dt_value, integrator, reset)
+        flavour = profile.flavour(node.type, name in recurrent)
+        op = _convert(node, tuple(shape), dt_value, integrator, reset, flavour)
         block.add_op(op)
         ops[name] = op
         if name in delay_of:
@@ -160,7 +181,7 @@ def discretize_module(module: ModuleOp, *, dt: float | None, integrator: str, re
         else:  # a feedback delay: reads its source
             src = next(s for s, d in delay_of.items() if d == name)
             op.operands = [ops[src].results[0]]
-    props = snn.graph_attrs(dt_value, integrator, reset)
+    props = snn.graph_attrs(dt_value, integrator, reset, profile.name)
     if flat.metadata:
         props["metadata"] = metadata_to_attr(flat.metadata)
     new = snn.GraphOp.create(properties=props, regions=[Region(block)])
@@ -181,7 +202,9 @@ def _hint(name: str) -> str | None:
     )
 
 
-def _convert(node, shape: tuple[int, ...], dt: float, integrator: str, reset: str) -> Operation:
+def _convert(
+    node, shape: tuple[int, ...], dt: float, integrator: str, reset: str, flavour=None
+) -> Operation:
     from nirc.dialects import snn
     from nirc.dialects.nir import array_to_attr, value_type
     from nirc.interpreter.neurons import _decay, _param
@@ -249,7 +272,7 @@ def _convert(node, shape: tuple[int, ...], dt: float, integrator: str, reset: st
         props["reset"] = StringAttr("zero")
         cls = snn.NeuronOp
     elif t in ("I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"):
-        _neuron_props(node, shape, dt, integrator, reset, props, _decay, _param)
+        _neuron_props(node, shape, dt, integrator, reset, props, _decay, _param, flavour)
         cls = snn.NeuronOp
     else:
         raise NircError(f"discretize cannot convert a {t} node", where=node.name)
@@ -258,10 +281,12 @@ def _convert(node, shape: tuple[int, ...], dt: float, integrator: str, reset: st
     return op
 
 
-def _neuron_props(node, shape, dt, integrator, reset, props, decay, get) -> None:
+def _neuron_props(node, shape, dt, integrator, reset, props, decay, get, flavour=None) -> None:
     from nirc.dialects.nir import array_to_attr
+    from nirc.profiles import Flavour
 
     t = node.type
+    flavour = flavour or Flavour()
 
     def put(field: str, value, skip: float | None = None) -> None:
         value = np.asarray(value, F64)
@@ -269,27 +294,48 @@ def _neuron_props(node, shape, dt, integrator, reset, props, decay, get) -> None
             return
         props[field] = array_to_attr(compact(np.broadcast_to(value, shape)))
 
+    def membrane_gain(g, r, tau, d):
+        if flavour.membrane_gain == "rockpool":  # r = tau*exp(-dt/tau)/dt is a unit gain
+            return r * dt / (tau * d)
+        return g * r
+
     r = get(node, "r", shape)
     if t in ("I", "IF"):
         put("alpha_mem", np.array(1.0))
         put("gain_mem", dt * r, skip=1.0)
     elif t in ("LI", "LIF"):
-        d, g = decay(node, get(node, "tau", shape), dt, integrator, "tau")
+        tau = get(node, "tau", shape)
+        d, g = decay(node, tau, dt, integrator, "tau")
         put("alpha_mem", d)
-        put("gain_mem", g * r, skip=1.0)
+        put("gain_mem", membrane_gain(g, r, tau, d), skip=1.0)
         put("bias_mem", g * get(node, "v_leak", shape), skip=0.0)
     else:
-        dm, gm = decay(node, get(node, "tau_mem", shape), dt, integrator, "tau_mem")
-        ds, gs = decay(node, get(node, "tau_syn", shape), dt, integrator, "tau_syn")
+        tau_mem, tau_syn = get(node, "tau_mem", shape), get(node, "tau_syn", shape)
+        dm, gm = decay(node, tau_mem, dt, integrator, "tau_mem")
+        ds, gs = decay(node, tau_syn, dt, integrator, "tau_syn")
         put("alpha_mem", dm)
-        put("gain_mem", gm * r, skip=1.0)
+        put("gain_mem", membrane_gain(gm, r, tau_mem, dm), skip=1.0)
         put("bias_mem", gm * get(node, "v_leak", shape), skip=0.0)
         put("alpha_syn", ds)
-        put("gain_syn", gs * get(node, "w_in", shape, default=1.0), skip=1.0)
+        w_in = get(node, "w_in", shape, default=1.0)
+        if flavour.synapse_gain == "jump":  # the input jumps into the current
+            put("gain_syn", w_in, skip=1.0)
+        elif flavour.synapse_gain == "decayed":  # added, then decayed with the current
+            put("gain_syn", ds * w_in, skip=1.0)
+        else:
+            put("gain_syn", gs * w_in, skip=1.0)
+        if flavour.current_order != "previous":
+            props["current_order"] = StringAttr(flavour.current_order)
+    if flavour.v_init == "v_leak" and "v_leak" in node.params:
+        put("v_init", get(node, "v_leak", shape), skip=0.0)
     if t in ("IF", "LIF", "CubaLIF"):
         put("v_threshold", get(node, "v_threshold", shape))
         put("v_reset", get(node, "v_reset", shape, default=0.0), skip=0.0)
-        props["reset"] = StringAttr(reset)
+        props["reset"] = StringAttr(flavour.reset_flavour(reset))
+        if flavour.compare != "gt":
+            props["compare"] = StringAttr(flavour.compare)
+        if flavour.spikes != "binary":
+            props["spikes"] = StringAttr(flavour.spikes)
 
 
 @dataclass(frozen=True)
@@ -299,8 +345,9 @@ class DiscretizePass(ModulePass):
     name = "discretize"
 
     dt: float | int | str | None = None
-    integrator: str = "euler"
-    reset: str = "zero"
+    integrator: str | None = None
+    reset: str | None = None
+    source: str = "nir"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         discretize_module(
@@ -308,6 +355,7 @@ class DiscretizePass(ModulePass):
             dt=parse_float_option(self.dt, "dt"),
             integrator=self.integrator,
             reset=self.reset,
+            source=self.source,
         )
 
 

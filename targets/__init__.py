@@ -30,6 +30,7 @@ def _lazy_instance(module: str, cls: str) -> Callable[[], Any]:
 
 TARGETS: dict[str, Callable[[], Any]] = {
     "speck": _lazy_instance("nirc.targets.speck.target", "SpeckTarget"),
+    "xylo": _lazy_instance("nirc.targets.xylo.target", "XyloTarget"),
 }
 
 TARGET_PASSES: dict[str, Callable[[], Any]] = {

@@ -38,7 +38,10 @@ class CompileOptions:
 
     - ``dt``: seconds per time step for `discretize` (``None``: the target's
       default, then the graph's metadata);
-    - ``reset``: ``zero`` or ``subtract``, the reset the model was trained with;
+    - ``reset``: ``zero`` or ``subtract``, the reset the model was trained with
+      (``None``: the source profile's default, reset to zero for ``nir``);
+    - ``source``: the framework profile the file is read with (``nir`` is the
+      plain reading; see :mod:`nirc.profiles`);
     - ``allow_approximate``: accept lossy conversions the target can measure
       (e.g. dropping a leak), reporting the measured agreement;
     - ``calibrate``: an .npz of inputs (``[T, B, *shape]`` per Input) to
@@ -49,7 +52,8 @@ class CompileOptions:
     """
 
     dt: float | None = None
-    reset: str = "zero"
+    reset: str | None = None
+    source: str = "nir"
     allow_approximate: bool = False
     calibrate: str | None = None
     seed: int = 0
@@ -126,7 +130,9 @@ def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]
         parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     except OSError as e:
-        raise NircError("cannot create the output directory", where=str(out), found=str(e)) from None
+        raise NircError(
+            "cannot create the output directory", where=str(out), found=str(e)
+        ) from None
     umask = os.umask(0)
     os.umask(umask)
     try:

@@ -1,4 +1,8 @@
-"""`nirc show model.nir`: what is in a graph, at a glance."""
+"""`nirc show model.nir`: what is in a graph, at a glance.
+
+Ends with the framework the file most likely came from and the evidence
+(:func:`nirc.profiles.detect`); it is never applied: ``--source`` does that.
+"""
 
 from __future__ import annotations
 
@@ -59,10 +63,9 @@ def summarize(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     from nirc.diagnostics import current_sink
-    from nirc.load import load_graph
     from nirc.topology import feedback_edges, flatten
 
-    graph, shapes = load_graph(args.model)
+    graph, shapes, candidates = _load_and_detect(args.model)
     rows = summarize(graph, shapes)
     flat = flatten(graph)
     header = ("node", "type", "output shape", "neurons", "synapses", "params")
@@ -110,4 +113,28 @@ def run(args: argparse.Namespace) -> int:
         print(f"dt (metadata): {np.asarray(graph.metadata['dt']).item()}")
     repairs = current_sink().repairs
     print("repairs: " + ("; ".join(w.render() for w in repairs) if repairs else "none"))
+    if candidates is not None:
+        from nirc.profiles import describe_detection
+
+        for text in describe_detection(candidates):
+            print(text)
     return 0
+
+
+def _load_and_detect(model):
+    """(graph, shapes, source candidates): detection reads the file as written,
+    before shape repairs change what its exporter declared. None for IR input."""
+    from pathlib import Path
+
+    from nirc.load import load_graph
+    from nirc.profiles import detect
+
+    if isinstance(model, str) and Path(model).suffix != ".mlir" and Path(model).is_file():
+        from nirc.nirfile import read
+
+        raw = read(model)
+        candidates = detect(raw)
+        graph, shapes = load_graph(raw)
+        return graph, shapes, candidates
+    graph, shapes = load_graph(model)
+    return graph, shapes, detect(graph)

@@ -10,6 +10,8 @@ vectorized, and synapses whose input is known for a chunk of steps run over
 all of them in one matrix product (see :mod:`nirc.interpreter.plan`);
 ``mode="step"`` evaluates one step at a time instead and gives identical
 results (it is the oracle the fast path is tested against).
+``precision="float32"`` (opt-in, never the default) computes weighted sums in
+float32: faster, but reassociated, so a spike may rarely differ.
 
 Later IR levels (the `snn` dialect, chip dialects) plug in here as other plan
 builders behind the same :func:`simulate`.
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from nirc.interpreter.engine import Simulator, chunk_steps
+from nirc.interpreter.engine import PRECISIONS, Simulator, chunk_steps
 from nirc.interpreter.io import RandomSpec, load_npz, normalize, parse_random, random_inputs
 from nirc.interpreter.plan import Plan, compile_plan, resolve_dt
 
@@ -42,10 +44,21 @@ __all__ = [
 
 
 class Simulation:
-    """A graph compiled for simulation with fixed options; run it on any inputs."""
+    """A graph compiled for simulation with fixed options; run it on any inputs.
 
-    def __init__(self, plan: Plan) -> None:
+    ``precision``: ``"float64"`` (the default: exact synaptic sums, the
+    reference) or ``"float32"`` (opt-in: weighted sums in float32, faster but
+    reassociated, so spikes may rarely differ from the default)."""
+
+    def __init__(self, plan: Plan, precision: str = "float64") -> None:
+        if precision not in PRECISIONS:
+            from nirc.diagnostics import NircError
+
+            raise NircError(
+                "unknown precision", expected="float64 or float32", found=str(precision)
+            )
         self.plan = plan
+        self.precision = precision
         self.simulator = Simulator(plan)
 
     @property
@@ -87,7 +100,9 @@ class Simulation:
                 expected="inputs with T >= 1 steps, or steps >= 1",
                 found=f"T = {length}" if steps is None else f"steps = {steps}",
             )
-        results = self.simulator.run(arrays, int(steps), b, mode=mode, progress=progress)
+        results = self.simulator.run(
+            arrays, int(steps), b, mode=mode, progress=progress, precision=self.precision
+        )
         if not batched:
             results = {k: v[:, 0] for k, v in results.items()}
         return results
@@ -97,34 +112,49 @@ def prepare(
     model: Any,
     *,
     dt: float | None = None,
-    integrator: str = "euler",
-    reset: str = "zero",
+    integrator: str | None = None,
+    reset: str | None = None,
     record: Iterable[str] | str = (),
     strict: bool = False,
     level: str = "nir",
+    precision: str = "float64",
+    source: str = "nir",
 ) -> Simulation:
     """Load ``model`` (a path to a .nir or .mlir file, a :class:`nirc.graph.Graph`,
     an xDSL module of the `nir` or `snn` dialect or a ``nir.NIRGraph``), check it,
     and build its simulation plan. ``record`` lists probes: ``node`` (its output)
-    or ``node.state`` (``v``, ``i``). ``level="snn"`` discretizes a `nir` model
+    or ``node.state`` (``v``, ``i``; at the `snn` level also ``v_pre``, the
+    membrane before the step's reset). ``level="snn"`` discretizes a `nir` model
     first and runs the `snn` interpreter (:mod:`nirc.interpreter.snn`); an `snn`
-    module always runs at that level."""
+    module always runs at that level. ``source`` (``snntorch``, ``norse``,
+    ``sinabs``, ``rockpool``; default ``nir``, the plain reading) simulates the
+    file as that framework computed it (:mod:`nirc.profiles`), at the `snn`
+    level; ``integrator``/``reset`` left as None take the profile's (plain
+    reading: euler, zero). ``precision="float32"`` computes weighted
+    sums in float32 (see :class:`Simulation`)."""
     from nirc import diagnostics
     from nirc.load import load_graph
 
     outer = diagnostics.current_sink()
     with diagnostics.collecting(strict=strict or outer.strict) as sink:
-        plan = _snn_plan(model, level, dt=dt, integrator=integrator, reset=reset, record=record)
+        plan = _snn_plan(
+            model, level, dt=dt, integrator=integrator, reset=reset, record=record, source=source
+        )
         if plan is None:
             graph, shapes = load_graph(model)
             plan = compile_plan(
-                graph, shapes, dt=dt, integrator=integrator, reset=reset, record=record
+                graph,
+                shapes,
+                dt=dt,
+                integrator=integrator or "euler",
+                reset=reset or "zero",
+                record=record,
             )
     outer.warnings.extend(sink.warnings)
     if outer is diagnostics._SINKS[0]:  # nobody collects them (a script, a notebook): show them
         for w in sink.warnings:
             warnings.warn(w.render(), NircWarning, stacklevel=3)
-    return Simulation(plan)
+    return Simulation(plan, precision)
 
 
 def _snn_plan(model: Any, level: str, **options: Any) -> Plan | None:
@@ -138,7 +168,7 @@ def _snn_plan(model: Any, level: str, **options: Any) -> Plan | None:
         raise NircError("unknown level", expected="nir or snn", found=str(level))
     if isinstance(model, (str, os.PathLike)) and str(model).endswith(".mlir"):
         model = snn.load_module(model)  # parse once, whatever the dialect
-    if level == "snn" or snn.is_snn_model(model):
+    if level == "snn" or options.get("source", "nir") != "nir" or snn.is_snn_model(model):
         return snn.snn_plan_for(model, **options)
     return None
 
@@ -152,23 +182,38 @@ def simulate(
     inputs: Any = None,
     *,
     dt: float | None = None,
-    integrator: str = "euler",
-    reset: str = "zero",
+    integrator: str | None = None,
+    reset: str | None = None,
     steps: int | None = None,
     batch: int | None = None,
     record: Iterable[str] | str = (),
     strict: bool = False,
     mode: str = "fast",
     level: str = "nir",
+    precision: str = "float64",
+    source: str = "nir",
 ) -> dict[str, np.ndarray]:
     """Simulate ``model`` on ``inputs`` and return every Output (and probe).
 
     ``dt`` (seconds per step) follows SEMANTICS.md's precedence when omitted:
     graph metadata, then the ``r == tau/dt`` convention (with a warning);
     ``integrator`` is ``"euler"`` or ``"exact"``; ``reset`` is ``"zero"`` or
-    ``"subtract"``; ``mode="step"`` runs the step-by-step oracle. See
-    :meth:`Simulation.run` for ``inputs``, ``steps`` and ``batch``."""
+    ``"subtract"`` (defaults: the source profile's, plain reading euler and
+    zero); ``source`` simulates the file as the framework that exported it
+    computed it (``"snntorch"``, ``"norse"``, ``"sinabs"``, ``"rockpool"``; see
+    :mod:`nirc.profiles`); ``mode="step"`` runs the step-by-step oracle;
+    ``precision="float32"`` trades exactness for speed (opt-in, see
+    :class:`Simulation`). See :meth:`Simulation.run` for ``inputs``, ``steps``
+    and ``batch``."""
     sim = prepare(
-        model, dt=dt, integrator=integrator, reset=reset, record=record, strict=strict, level=level
+        model,
+        dt=dt,
+        integrator=integrator,
+        reset=reset,
+        record=record,
+        strict=strict,
+        level=level,
+        precision=precision,
+        source=source,
     )
     return sim.run(inputs, steps=steps, batch=batch, mode=mode)

@@ -20,18 +20,35 @@ from nirc.interpreter.ops import Delay, Pool, Scale
 from nirc.interpreter.plan import NodePlan, Plan, Segment
 
 F64 = np.float64
-CHUNK_BYTES = 32 << 20  # intermediate values of one chunk of steps
+NARROW = (np.dtype(np.bool_), np.dtype(np.uint8))  # exact small integers passed as they are
+CHUNK_BYTES = 64 << 20  # intermediate values of one chunk of steps
+MAX_CHUNK = 128  # steps; longer chunks only add memory traffic
+PRECISIONS = ("float64", "float32")
+
+
+def _value_bytes(node: NodePlan) -> int:
+    """Bytes per element of a node's output as the engine holds it."""
+    k = node.kernel
+    if isinstance(k, Neuron) and k.spiking and getattr(k, "narrow_output", False):
+        return 1
+    if isinstance(k, Pool) and not k.average:
+        return 8 if k.kernel[0] * k.kernel[1] > 255 else 1  # pools of spikes
+    return 8
 
 
 def chunk_steps(plan: Plan, batch: int, steps: int, budget: int = CHUNK_BYTES) -> int:
     """How many steps one chunk covers: as many as fit in ``budget`` bytes of
-    intermediate values (at least one, at most all). Convolutions block their
-    own scratch memory (see ops.Conv)."""
+    intermediate values (all of them, although most are dropped early), at
+    least one, at most ``MAX_CHUNK`` or all. Convolutions block their own
+    scratch memory (see ops.Conv)."""
     per_step = 0
     for n in plan.nodes.values():
-        per_step += 3 * 8 * int(np.prod(n.out_shape, dtype=np.int64))
+        size = int(np.prod(n.out_shape, dtype=np.int64))
+        per_step += size * _value_bytes(n)
+        if isinstance(n.kernel, Neuron):
+            per_step += 8 * size  # the input currents
     per_step = max(1, per_step * batch)
-    return int(max(1, min(steps, budget // per_step)))
+    return int(max(1, min(steps, MAX_CHUNK, budget // per_step)))
 
 
 class Simulator:
@@ -49,12 +66,17 @@ class Simulator:
         mode: str = "fast",
         chunk: int | None = None,
         progress: Callable[[int], None] | None = None,
+        precision: str = "float64",
     ) -> dict[str, np.ndarray]:
         """Simulate ``steps`` steps. ``inputs`` maps each Input name to an
         array ``[T, B, *shape]`` (any numeric dtype; steps past its end read
         zeros). Returns ``{key: [steps, B, *shape]}`` for every Output and probe.
+        ``precision="float32"``: weighted sums in float32 (see the module doc).
         """
         plan = self.plan
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be 'float64' or 'float32', not {precision!r}")
+        f32 = precision == "float32"
         if mode == "step":
             tc_max = 1
         elif mode == "fast":
@@ -83,17 +105,27 @@ class Simulator:
             else:
                 state_probes.setdefault(p.node, []).append((p.state, arr))
         exact = exact_sums(plan, {n: integer_bound(a) for n, a in inputs.items()})
-        cyclic = [_Cyclic(plan, seg, exact) if seg.cyclic else None for seg in plan.segments]
+        cyclic = [_Cyclic(plan, seg, exact, f32) if seg.cyclic else None for seg in plan.segments]
         for c in cyclic:
             if c is not None:
                 c.reset(batch)
+        # values no longer needed after each segment
+        last_use: dict[str, int] = {}
+        for i, seg in enumerate(plan.segments):
+            for n in seg.nodes:
+                last_use.setdefault(n, i)
+                for p in plan.nodes[n].preds:
+                    last_use[p] = i
+        drop: list[list[str]] = [[] for _ in plan.segments]
+        for n, i in last_use.items():
+            drop[i].append(n)
 
         t0 = 0
         while t0 < steps:
             tc = min(tc_max, steps - t0)
             t1 = t0 + tc
             vals: dict[str, np.ndarray] = {}
-            for seg, cyc in zip(plan.segments, cyclic):
+            for seg, cyc, gone in zip(plan.segments, cyclic, drop):
                 if cyc is not None:
                     recs = {n: {s: a[t0:t1] for s, a in state_probes.get(n, ())} for n in seg.nodes}
                     cyc.run(vals, tc, batch, recs)
@@ -105,10 +137,12 @@ class Simulator:
                     else:
                         x = _gather(node, vals, tc, batch)
                         rec = {s: a[t0:t1] for s, a in state_probes.get(name, ())}
-                        vals[name] = _evaluate(node, x, tc, batch, rec, exact[name])
+                        vals[name] = _evaluate(node, x, tc, batch, rec, exact[name], f32)
                 for n in seg.nodes:
                     for arr in out_probes.get(n, ()):
                         arr[t0:t1] = vals[n]
+                for n in gone:
+                    vals.pop(n, None)
             t0 = t1
             if progress is not None:
                 progress(t0)
@@ -116,35 +150,52 @@ class Simulator:
 
 
 def _input_chunk(data, t0: int, t1: int, batch: int, shape) -> np.ndarray:
+    """An input over the chunk: bool and uint8 inputs (spikes) as they are,
+    anything else as float64."""
     tc = t1 - t0
     if data is None:
         return np.zeros((tc, batch) + shape, F64)
     part = data[t0:t1]
+    dtype = part.dtype if part.dtype in NARROW else F64
     if part.shape[0] == tc:
-        return np.asarray(part, dtype=F64)
-    out = np.zeros((tc, batch) + shape, F64)
+        return np.asarray(part, dtype=dtype)
+    out = np.zeros((tc, batch) + shape, dtype)
     out[: part.shape[0]] = part
     return out
 
 
+def _f64(x: np.ndarray) -> np.ndarray:
+    return x if x.dtype == F64 else x.astype(F64)
+
+
 def _gather(node: NodePlan, vals: dict[str, np.ndarray], tc: int, batch: int) -> np.ndarray:
-    """The summed input of a node over the chunk, in edge order."""
+    """The summed input of a node over the chunk, in edge order (float64 unless
+    it is one value that the node's kernel takes as it is)."""
     preds = node.preds
     if not preds:
         return np.zeros((tc, batch) + node.in_shape, F64)
     x = vals[preds[0]]
+    if len(preds) == 1:
+        return x if getattr(node.kernel, "narrow_inputs", False) else _f64(x)
+    x = _f64(x)
     for p in preds[1:]:
         x = x + vals[p]
     return x
 
 
-def _evaluate(node: NodePlan, x: np.ndarray, tc: int, batch: int, rec, exact: bool) -> np.ndarray:
+def _evaluate(
+    node: NodePlan, x: np.ndarray, tc: int, batch: int, rec, exact: bool, f32: bool = False
+) -> np.ndarray:
     k = node.kernel
     if isinstance(k, Neuron):
         return k.run(x, rec)
     if isinstance(k, Delay):
         return k.run(x)
-    y = k.apply(x.reshape((tc * batch,) + node.in_shape), exact)
+    x = x.reshape((tc * batch,) + node.in_shape)
+    if f32 and hasattr(k, "apply_f32"):
+        y = k.apply_f32(x)
+    else:
+        y = k.apply(x, exact)
     return y.reshape((tc, batch) + node.out_shape)
 
 
@@ -204,10 +255,11 @@ def exact_sums(plan: Plan, input_bounds: dict[str, float | None]) -> dict[str, b
 class _Cyclic:
     """A recurrent segment, stepped node by node each step."""
 
-    def __init__(self, plan: Plan, seg: Segment, exact: dict[str, bool]) -> None:
+    def __init__(self, plan: Plan, seg: Segment, exact: dict[str, bool], f32: bool = False) -> None:
         self.plan = plan
         self.seg = seg
         self.exact = exact
+        self.f32 = f32
         members = set(seg.nodes)
         self.entries = []
         fb_sources: set[str] = set()
@@ -233,11 +285,13 @@ class _Cyclic:
             out = outs[name] = np.empty((tc, batch) + node.out_shape, F64)
             x = None
             if ext:
-                x = vals[ext[0]]
+                x = _f64(vals[ext[0]])
                 for p in ext[1:]:
                     x = x + vals[p]
             k = node.kernel
             kind = 0 if isinstance(k, Neuron) else 1 if isinstance(k, Delay) else 2
+            if kind == 2 and self.f32 and hasattr(k, "apply_f32"):
+                kind = 3
             rec = list(recs.get(name, {}).items())
             work.append((name, kind, k, x, internal, fb, self.exact[name], rec, out, node.in_shape))
         prev = self.prev
@@ -257,8 +311,10 @@ class _Cyclic:
                     y = k.step(x, {s: a[t] for s, a in rec} if rec else no_rec)
                 elif kind == 1:
                     y = k.run(x[None])[0]
-                else:
+                elif kind == 2:
                     y = k.apply(x, exact)
+                else:
+                    y = k.apply_f32(x)
                 cur[name] = y
                 out[t] = y
             for n in fb_sources:

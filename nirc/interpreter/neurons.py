@@ -20,7 +20,9 @@ then, for spiking neurons, ``z = v > v_threshold`` and the reset (``zero``:
 ``v = v_reset`` where ``z``; ``subtract``: ``v -= v_threshold`` where ``z``).
 The input-side terms ``u`` are computed for the whole chunk at once. Folding
 changes rounding only in the last bits against the literal formulas; what is
-recorded is the state after the step's update and reset.
+recorded is the state after the step's update and reset. ``run`` returns
+spikes as bool (the engine keeps them so; synapses convert them), ``step``
+as float64.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 
 from nirc.diagnostics import NircError, warn
 from nirc.graph import Node
+from nirc.interpreter.ops import reuse
 from nirc.shapes import Shape
 
 F64 = np.float64
@@ -83,10 +86,18 @@ MASK_MIN = 16384  # from this many neurons on, multiplying by "not spiked" beats
 
 
 def _membrane_loop(
-    v: np.ndarray, d, w: np.ndarray, thr, reset: str, v_reset, rv: np.ndarray | None
+    v: np.ndarray,
+    d,
+    w: np.ndarray,
+    thr,
+    reset: str,
+    v_reset,
+    rv: np.ndarray | None,
+    z: np.ndarray | None = None,
 ) -> np.ndarray:
     """``v = d*v + w[t]``, spike where ``v > thr``, reset; for each step of
-    ``w[Tc, ...]``. Returns the spikes as bool ``[Tc, ...]``; fills ``rv``.
+    ``w[Tc, ...]``. Returns the spikes as bool ``[Tc, ...]`` (in ``z`` when
+    given); fills ``rv``.
 
     Each step is three or four ufunc calls on preallocated arrays (decay, add,
     compare, reset), with no other work per step. The reset is a masked copy
@@ -95,7 +106,21 @@ def _membrane_loop(
     subtraction subtracts ``z * thr`` instead. For finite values all forms give
     the same numbers (up to the sign of a zero), and the choice depends only on
     the layer's size, the same in every mode."""
-    z = np.empty(w.shape, bool)
+    if z is None:
+        z = np.empty(w.shape, bool)
+    zf = z
+    if (
+        v.ndim > 2
+        and v.flags.c_contiguous
+        and w.flags.c_contiguous
+        and (rv is None or rv.flags.c_contiguous)
+    ):  # [B, neurons] views: less ufunc overhead per call than many axes
+        tc, b = w.shape[0], v.shape[0]
+        v, w, zf = v.reshape(b, -1), w.reshape(tc, b, -1), z.reshape(tc, b, -1)
+        rv = None if rv is None else rv.reshape(tc, b, -1)
+        d, thr, v_reset = (
+            a.reshape(-1) if isinstance(a, np.ndarray) else a for a in (d, thr, v_reset)
+        )
     decay = not _is(d, 1.0)
     big = v.size >= MASK_MIN
     mul, add, sub, gt, lnot, copyto = (
@@ -108,7 +133,7 @@ def _membrane_loop(
     keep = np.empty(v.shape, bool)
     tmp = np.empty(v.shape, F64) if kind == 2 else None
     t = 0
-    for wt, zt in zip(w, z):
+    for wt, zt in zip(w, zf):
         if decay:
             mul(v, d, v)
         add(v, wt, v)
@@ -148,6 +173,7 @@ class Neuron:
                 hint="pass --dt (seconds per step), or store `dt` in the graph's metadata",
             )
         self.reset_mode = reset
+        self._outputs: list = []  # spike arrays handed out, see ops.reuse
         self._setup(node, dt, integrator)
 
     # --- subclass hooks -------------------------------------------------
@@ -185,6 +211,8 @@ class Neuron:
 class Membrane(Neuron):
     """I, IF, LI, LIF: one state ``v``."""
 
+    narrow_output = True  # spikes come out of `run` as bool
+
     def _setup(self, node: Node, dt: float, integrator: str) -> None:
         r = _param(node, "r", self.shape)
         if node.type in ("I", "IF"):
@@ -202,8 +230,9 @@ class Membrane(Neuron):
             self._setup_spiking(node, self.reset_mode)
 
     def run(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
-        """Advance over a chunk: ``x[Tc, B, *shape] -> output[Tc, B, *shape]``;
-        ``rec`` maps state names to arrays of the same shape to fill."""
+        """Advance over a chunk: ``x[Tc, B, *shape] -> output[Tc, B, *shape]``
+        (bool spikes, or float64 states); ``rec`` maps state names to arrays of
+        the same shape to fill."""
         u = self.drive(x)
         v, d = self.v, self.d
         decay = not _is(d, 1.0)
@@ -223,7 +252,8 @@ class Membrane(Neuron):
             if "v" in rec:
                 rec["v"][...] = y
             return y
-        return _membrane_loop(v, d, u, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
+        z = reuse(self._outputs, u.shape, np.bool_)
+        return _membrane_loop(v, d, u, self.thr, self.reset_mode, self.v_reset, rec.get("v"), z)
 
     def step(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
         """One step inside a recurrent loop: ``x[B, *shape] -> output[B, *shape]``;
@@ -246,6 +276,8 @@ class Membrane(Neuron):
 
 class Cuba(Neuron):
     """CubaLI, CubaLIF: synaptic current ``i`` feeding membrane ``v``."""
+
+    narrow_output = True  # spikes come out of `run` as bool
 
     states = ("v", "i")
 
@@ -305,7 +337,8 @@ class Cuba(Neuron):
             if "v" in rec:
                 rec["v"][...] = y
             return y
-        return _membrane_loop(v, d, w, self.thr, self.reset_mode, self.v_reset, rec.get("v"))
+        z = reuse(self._outputs, w.shape, np.bool_)
+        return _membrane_loop(v, d, w, self.thr, self.reset_mode, self.v_reset, rec.get("v"), z)
 
     def step(self, x: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
         u = self.drive(x)

@@ -12,13 +12,25 @@ of evaluating step by step:
   gives the same result and BLAS does the work (its order does change with
   ``N``). Otherwise (real-valued inputs) the sum runs in a fixed order, input
   by input (:func:`fixed_order_matmul`), slower but reproducible.
+- Because exact sums may be split and reordered at will, a convolution on
+  exact inputs looks at each input channel's activity in the call (see
+  :meth:`Conv._split`): silent channels are skipped, sparse ones scattered
+  event by event, busy ones go through im2col and BLAS. Which way a channel
+  goes depends on ``N`` and on the data, never the result.
 - Pools add their window's elements in a fixed order (one strided slice per
-  kernel position), never through a reduction whose order numpy may choose.
+  kernel position), never through a reduction whose order numpy may choose;
+  pools of spikes count in uint8.
+- Spikes may arrive as bool and spike counts as uint8 (kernels with
+  ``narrow_inputs``); they are converted where a product needs float64.
+- ``apply_f32`` (Affine, Linear, Conv) is the opt-in float32 mode: BLAS in
+  float32, reassociated, so not exact and not independent of ``N``.
 
 Kernels never write into their input.
 """
 
 from __future__ import annotations
+
+import sys
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -70,12 +82,32 @@ def fixed_order_matmul(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
     return y
 
 
+def reuse(pool: list, shape: tuple, dtype) -> np.ndarray:
+    """An uninitialized array from ``pool`` that nothing references any more (the
+    pool's is its only reference: CPython's reference count says so, views
+    included), else a new one, kept in the pool (at most 4).
+
+    Kernels return their outputs in such arrays: a large fresh array costs a
+    page fault per 4 KiB page on first touch, which on a virtual machine takes
+    as long as the arithmetic that fills it."""
+    for buf in pool:
+        # references: the pool, `buf`, getrefcount's argument
+        if buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) <= 3:
+            return buf
+    buf = np.empty(shape, dtype)
+    pool.append(buf)
+    if len(pool) > 4:
+        del pool[0]
+    return buf
+
+
 class Op:
     """A stateless kernel: ``apply(x[N, *in_shape]) -> y[N, *out_shape]``."""
 
     stateful = False
     macs_per_sample = 0  # multiply-accumulates per sample, for throughput figures
     weighted = False  # a weighted sum: exactness depends on the input (exact_for)
+    narrow_inputs = False  # takes bool / uint8 inputs (spikes, counts) as they are
 
     def __init__(self, node: Node, in_shape: Shape, out_shape: Shape) -> None:
         self.name = node.name
@@ -93,6 +125,8 @@ class Op:
 class Identity(Op):
     """Input and Output nodes: the (summed) value passes through."""
 
+    narrow_inputs = True
+
     def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
         return x
 
@@ -104,6 +138,7 @@ class Dense(Op):
     leading axes like numpy's matmul."""
 
     weighted = True
+    narrow_inputs = True  # spikes and counts: converted for BLAS
 
     def __init__(self, node: Node, in_shape: Shape, out_shape: Shape) -> None:
         super().__init__(node, in_shape, out_shape)
@@ -114,6 +149,7 @@ class Dense(Op):
         self.matrix = w.ndim == 2
         self.fan_in = int(w.shape[-1])
         self.span = bit_span(w)
+        self._w32 = None
         if self.matrix:
             self.weight_t = np.ascontiguousarray(w.T)  # [in, out]
             lead = int(np.prod(in_shape[:-1], dtype=np.int64)) if len(in_shape) > 1 else 1
@@ -128,6 +164,7 @@ class Dense(Op):
 
     def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
         n = x.shape[0]
+        x = x if x.dtype == F64 else x.astype(F64)
         if self.matrix:
             x2 = x.reshape(-1, self.fan_in)
             # np.dot: less call overhead than matmul on the small products of a step
@@ -141,6 +178,23 @@ class Dense(Op):
                 y = self.weight[..., 0] * xe[..., 0, 0][..., None]
                 for k in range(1, self.fan_in):
                     y = y + self.weight[..., k] * xe[..., k, 0][..., None]
+            y = np.ascontiguousarray(np.broadcast_to(y, (n,) + self.out_shape))
+        if self.bias is not None:
+            y += self.bias
+        return y
+
+    def apply_f32(self, x: np.ndarray) -> np.ndarray:
+        """The float32 mode: products summed by BLAS in float32, then float64
+        (the bias is added in float64)."""
+        if self._w32 is None:
+            self._w32 = (self.weight_t if self.matrix else self.weight).astype(F32)
+        n = x.shape[0]
+        x = x.astype(F32)
+        if self.matrix:
+            y = np.dot(x.reshape(-1, self.fan_in), self._w32).astype(F64)
+            y = y.reshape((n,) + self.out_shape)
+        else:
+            y = np.matmul(self._w32, x.reshape((n,) + self.x_shape))[..., 0].astype(F64)
             y = np.ascontiguousarray(np.broadcast_to(y, (n,) + self.out_shape))
         if self.bias is not None:
             y += self.bias
@@ -166,6 +220,8 @@ class Threshold(Op):
 
 
 class Flatten(Op):
+    narrow_inputs = True
+
     def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
         return x.reshape((x.shape[0],) + self.out_shape)
 
@@ -225,6 +281,7 @@ class Conv(Op):
         self.span = bit_span(w)
         self._layout_key = None
         self._scratch: dict = {}
+        self._outputs: list = []  # see reuse()
 
     def exact_for(self, bound: float | None) -> bool:
         return exact_sum_possible(self.span, self.rows, bound)
@@ -279,29 +336,125 @@ class Conv(Op):
         self._scratch.clear()
         return self._lay
 
-    def _buffer(self, name: str, shape, dtype, zero: bool = False) -> np.ndarray:
-        key = (name, shape, np.dtype(dtype).str)
-        buf = self._scratch.get(key)
-        if buf is None:
-            if len(self._scratch) > 16:
-                self._scratch.clear()
-            buf = np.zeros(shape, dtype) if zero else np.empty(shape, dtype)
-            self._scratch[key] = buf
-        return buf
+    # --- choosing the work: silent, sparse and busy input channels --------------
+    # A cost model in dense multiply-accumulates, measured on this project's
+    # benchmark machine on the paper CNN's layers (/tmp-free: see the figures in
+    # benchmarks/interpreter.py's report): a column element costs about 3 (the
+    # im2col copy), an im2col block about 150k (the Python and call overhead of
+    # its copy, product and output), a scattered element about 70 (its index,
+    # value and np.add.at), a cell of the padded output about 18. A split must
+    # promise to save 30% to be taken: the model is rough, the results are the
+    # same either way. Calls smaller than SPLIT_MIN_MACS (a step of a small
+    # batch) skip the analysis.
+    IM2COL_MACS = 3
+    BLOCK_MACS = 150_000
+    EVENT_MACS = 70
+    EVENT_CELL_MACS = 18
+    SPLIT_GAIN = 0.7
+    SPLIT_MIN_MACS = 4 << 20
 
-    def _fill(self, x: np.ndarray, dtype) -> np.ndarray:
-        """The padded, phase-split input ``[N, C, P, length]`` (a kept buffer whose
-        padding stays zero: only the image's own cells are written)."""
+    def _dense_cost(self, n: int, channels: int) -> float:
+        kh, kw = self.kernel
+        span = self._layout()[5]
+        rows = channels * kh * kw
+        nb_full = max(1, self.BLOCK_BYTES // (8 * self.rows * span))
+        nb = max(1, min(n, nb_full * self.rows // max(rows, 1)))
+        per_col = n * rows * span * (self.og * self.groups + self.IM2COL_MACS)
+        return float(per_col + -(-n // nb) * self.BLOCK_MACS)
+
+    def _split(self, n: int, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(busy, sparse) input channels for a call on ``n`` samples whose channels
+        hold ``counts`` nonzeros: silent channels are skipped, sparse ones
+        scattered as events (stride 1 only), busy ones go through im2col; or all
+        channels through im2col when the model sees no clear gain."""
+        c = counts.size
+        order = np.argsort(counts, kind="stable")
+        live = order[counts[order] > 0]
+        full = self._dense_cost(n, c)
+        # the sparsest m live channels as events, the others dense
+        options = [(self._dense_cost(n, live.size) + n * counts.size * 8, 0)]
+        if self.stride == (1, 1) and live.size:
+            kh, kw = self.kernel
+            hq, wq = self._event_geometry()[:2]
+            per_event = self.og * kh * kw * self.EVENT_MACS
+            fixed = n * self.og * self.groups * hq * wq * self.EVENT_CELL_MACS
+            events = np.cumsum(counts[live].astype(np.float64)) * per_event + fixed
+            for m in range(1, live.size + 1):
+                dense = self._dense_cost(n, live.size - m) if m < live.size else 0.0
+                options.append((dense + events[m - 1], m))
+        cost, m = min(options)
+        if cost >= self.SPLIT_GAIN * full:
+            return np.arange(c), order[:0]
+        return np.sort(live[m:]), np.sort(live[:m])
+
+    def _compute(self, x: np.ndarray, dtype) -> np.ndarray:
         n = x.shape[0]
         c, h, w = self.in2d
-        x = x.reshape(n, c, h, w)
-        if x.dtype == np.bool_:
-            x = x.view(np.uint8)
+        if self.groups == 1 and n * self.macs_per_sample >= self.SPLIT_MIN_MACS:
+            xc = x.reshape(n, c, h * w)
+            if xc.size < 1 << 16:  # one call beats one per channel
+                counts = np.count_nonzero(xc, axis=(0, 2))
+            else:
+                counts = np.array([np.count_nonzero(xc[:, i]) for i in range(c)], np.int64)
+            busy, sparse = self._split(n, counts)
+            if sparse.size:
+                # the output inside a margin that takes every event's reach
+                hq, wq, r0, c0 = self._event_geometry()[:4]
+                _, oh, ow = self.out2d
+                padded = reuse(self._outputs, (n, self.og, hq, wq), F64)
+                y = padded[:, :, r0 : r0 + oh, c0 : c0 + ow]
+                if busy.size:
+                    self._product(x, dtype, busy, out=y)
+                else:
+                    y[...] = 0.0
+                self._scatter(x, sparse, padded)
+                return self._finish(y)
+            if busy.size < c:
+                if busy.size:
+                    return self._finish(self._product(x, dtype, busy))
+                y = reuse(self._outputs, (n,) + self.out2d, F64)
+                y[...] = 0.0
+                return self._finish(y)
+        return self._finish(self._product(x, dtype))
+
+    def _finish(self, y: np.ndarray) -> np.ndarray:
+        if self.bias is not None:
+            y += self.bias[:, :, None]
+        return y.reshape((y.shape[0],) + self.out_shape)
+
+    def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
+        """``exact``: the sums are exact whatever their order, so silent channels
+        are skipped, sparse ones scattered and the rest summed by BLAS; else
+        every column is summed in a fixed order (:meth:`_fixed_order`)."""
+        if not exact:
+            return self._fixed_order(x)
+        return self._compute(x, F64)
+
+    def apply_f32(self, x: np.ndarray) -> np.ndarray:
+        """The float32 mode: BLAS sums in float32 (reassociated); sparse channels
+        are still scattered in float64."""
+        return self._compute(x, F32)
+
+    # --- dense: im2col and BLAS -----------------------------------------------------
+    def _work(self, n: int, bufdtype, dtype):
+        """Scratch for ``n`` samples, kept between calls (the step-by-step path
+        calls with the same ``n`` every step): the padded input buffer (whose
+        padding stays zero: only the image's cells are ever written), the copies
+        that fill it, one strided view per phase and group giving im2col's rows,
+        and the column and product blocks. A subset of ``k`` channels (one group)
+        uses the first ``k`` channels of each."""
+        key = (n, np.dtype(bufdtype).str, np.dtype(dtype).str)
+        work = self._scratch.get(key)
+        if work is not None:
+            return work
+        if len(self._scratch) >= 12:
+            self._scratch.clear()
+        c, h, w = self.in2d
         (pt, _), (pl, _) = self.pads
         sh, sw = self.stride
         hp, wp, hq, wq, plane, span, length, phases = self._lay
-        nph = sh * sw
-        buf = self._buffer("in", (n, c, nph, length), dtype, zero=True)
+        buf = np.zeros((n, c, sh * sw, length), bufdtype)
+        fills = []  # (destination view, source slices)
         for py in range(sh):
             i0 = max(0, -(-(pt - py) // sh))  # first phase row inside the image
             y0 = py + sh * i0 - pt
@@ -315,65 +468,176 @@ class Conv(Op):
                     continue
                 nj = min(wq - j0, -(-(w - x0) // sw))
                 dst = buf[:, :, py * sw + px, :plane].reshape(n, c, hq, wq)
-                dst[:, :, i0 : i0 + ni, j0 : j0 + nj] = x[
-                    :, :, y0 : y0 + sh * (ni - 1) + 1 : sh, x0 : x0 + sw * (nj - 1) + 1 : sw
-                ]
-        return buf
-
-    def _product(self, x: np.ndarray, dtype) -> np.ndarray:
-        """``y = conv(x)`` with every product summed by BLAS in ``dtype``."""
-        hp, wp, hq, wq, plane, span, length, phases = self._layout()
-        n = x.shape[0]
-        buf = self._fill(x, dtype)
-        size = np.dtype(dtype).itemsize
-        g, cg, og, rows = self.groups, self.cg, self.og, self.rows
-        _, oh, ow = self.out2d
-        nb = max(1, min(n, self.BLOCK_BYTES // (size * rows * span)))
-        cols = self._buffer("cols", (rows, nb, span), dtype)
-        prod = self._buffer("prod", (og, nb, span), dtype)
-        # one strided view per phase: [Cg, KY, KX, N, span] -> rows of im2col
-        st = buf.strides
-        views = []
+                src = (
+                    slice(None),
+                    slice(None),
+                    slice(y0, y0 + sh * (ni - 1) + 1, sh),
+                    slice(x0, x0 + sw * (nj - 1) + 1, sw),
+                )
+                fills.append((dst[:, :, i0 : i0 + ni, j0 : j0 + nj], src))
+        size, st = buf.itemsize, buf.strides
+        g, cg = self.groups, self.cg
+        views = []  # per group and phase: [Cg, KY, KX, N, span] view
         for i in range(g):
-            r0 = 0
             for ph, ny, nx, off, sy, sx in phases:
-                base = buf[0, i * cg, ph, off:]
                 v = np.lib.stride_tricks.as_strided(
-                    base,
+                    buf[0, i * cg, ph, off:],
                     shape=(cg, ny, nx, n, span),
                     strides=(st[1], sy * size, sx * size, st[0], size),
                     writeable=False,
                 )
-                views.append((i, r0, r0 + cg * ny * nx, v))
-                r0 += cg * ny * nx
+                views.append((i, v))
+        nb = max(1, min(n, self.BLOCK_BYTES // (np.dtype(dtype).itemsize * self.rows * span)))
+        cols = np.empty(self.rows * nb * span, dtype)
+        work = (fills, views, cols, nb)
+        self._scratch[key] = work
+        return work
+
+    def _product(
+        self,
+        x: np.ndarray,
+        dtype,
+        channels: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``sum_c W[:, c] * x[c]`` over ``channels`` (default: all; a subset needs
+        one group) by im2col and BLAS in ``dtype``, without the bias, into ``out``
+        (``[N, O, OH, OW]``, default a new array).
+
+        Bool and uint8 inputs (spikes, counts) are padded as uint8 and converted
+        by im2col's copy; anything else is padded in ``dtype``."""
+        hp, wp, hq, wq, plane, span, length, phases = self._layout()
+        n = x.shape[0]
+        c, h, w = self.in2d
+        x = x.reshape(n, c, h, w)
+        if x.dtype == np.bool_:
+            x = x.view(np.uint8)
         wm = self._w64 if dtype == F64 else self._w32
-        y = np.empty((n, g * og, oh, ow), F64)
+        cg = self.cg
+        if channels is not None:
+            x = x[:, channels]
+            wm = [np.ascontiguousarray(wm[0][:, self._rows_of(channels)])]
+            cg = channels.size
+        rows = cg * self.kernel[0] * self.kernel[1]
+        bufdtype = np.uint8 if x.dtype == np.uint8 else dtype
+        fills, views, colsbuf, nb = self._work(n, bufdtype, dtype)
+        for dst, src in fills:
+            dst[:, : x.shape[1]] = x[src]
+        nb = max(1, min(n, nb * self.rows // rows))  # fewer rows: more samples per block
+        cols = colsbuf[: rows * nb * span].reshape(rows, nb, span)
+        og = self.og
+        prod = self._prod_buffer(og * nb * span, dtype).reshape(og, nb * span)
+        _, oh, ow = self.out2d
+        if out is None:
+            out = reuse(self._outputs, (n, self.groups * og, oh, ow), F64)
+        y = out
         for s in range(0, n, nb):
             m = min(nb, n - s)
             block = cols[:, :m]
-            for i, a, b, v in views:
-                block[a:b].reshape(v.shape[:3] + (m, span))[...] = v[:, :, :, s : s + m]
+            a = 0
+            for i, v in views:
+                v = v[:cg, :, :, s : s + m]
+                b = a + v.shape[0] * v.shape[1] * v.shape[2]
+                block[a:b].reshape(v.shape)[...] = v
+                a = b
                 if b == rows:  # a group's column matrix is complete
-                    flat = block.reshape(rows, m * span) if m == nb else None
-                    if flat is None:
-                        flat = np.ascontiguousarray(block).reshape(rows, m * span)
-                        res = np.dot(wm[i], flat)
-                    else:
-                        res = np.dot(wm[i], flat, out=prod.reshape(og, nb * span))
+                    if m == nb:
+                        res = np.dot(wm[i], cols.reshape(rows, nb * span), out=prod)
+                    else:  # the last, shorter block
+                        res = np.dot(wm[i], np.ascontiguousarray(block).reshape(rows, m * span))
                     res = res.reshape(og, m, oh, wq)[:, :, :, :ow]
                     y[s : s + m, i * og : (i + 1) * og] = res.transpose(1, 0, 2, 3)
-        if self.bias is not None:
-            y += self.bias[:, :, None]
-        return y.reshape((n,) + self.out_shape)
+                    a = 0
+        return y
 
-    def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
-        if exact:
-            return self._product(x, F64)
-        return self._fixed_order(x)
+    def _prod_buffer(self, size: int, dtype) -> np.ndarray:
+        return self._temp("prod", size, dtype)
 
-    def apply_f32(self, x: np.ndarray) -> np.ndarray:
-        """The float32 mode: the products summed by BLAS in float32 (reassociated)."""
-        return self._product(x, F32)
+    def _temp(self, name: str, size: int, dtype) -> np.ndarray:
+        """A kept scratch vector of at least ``size`` elements (grows as needed)."""
+        key = (name, np.dtype(dtype).str)
+        buf = self._scratch.get(key)
+        if buf is None or buf.size < size:
+            buf = self._scratch[key] = np.empty(size, dtype)
+        return buf[:size]
+
+    def _rows_of(self, channels: np.ndarray) -> np.ndarray:
+        """The im2col rows (and weight columns) of these channels (one group)."""
+        idx = []
+        r0 = 0
+        for _, ny, nx, _, _, _ in self._lay[7]:
+            t = ny * nx
+            idx.append((r0 + channels[:, None] * t + np.arange(t)[None, :]).reshape(-1))
+            r0 += self.cg * t
+        return np.concatenate(idx)
+
+    # --- events: sparse channels, stride 1 ------------------------------------
+    def _event_geometry(self):
+        """(Hq, Wq, row0, col0, table, offsets, base) of the scatter."""
+        key = (self.pads, self.dilation, self.kernel)
+        if getattr(self, "_event_key", None) == key:
+            return self._event_geo
+        c, h, w = self.in2d
+        (pt, _), (pl, _) = self.pads
+        kh, kw = self.kernel
+        dh, dw = self.dilation
+        _, oh, ow = self.out2d
+        cg, og = self.cg, self.og
+        # scatter coordinates: input row y, tap ky -> q = y + (kh-1)*dh - ky*dh, and
+        # output row oy = q - ((kh-1)*dh - pt); make room for both ranges
+        q0y, q0x = (kh - 1) * dh - pt, (kw - 1) * dw - pl
+        lo_y, lo_x = min(0, q0y), min(0, q0x)
+        hq = max(h + (kh - 1) * dh, q0y + oh) - lo_y
+        wq = max(w + (kw - 1) * dw, q0x + ow) - lo_x
+        ky, kx = np.meshgrid(np.arange(kh), np.arange(kw), indexing="ij")
+        tap = (-ky * dh * wq - kx * dw).reshape(-1)
+        table = np.empty((c, og * kh * kw), F64)
+        offsets = np.empty((c, og * kh * kw), np.intp)
+        for ch in range(c):
+            gi = ch // cg
+            table[ch] = self.weight4[gi * og : (gi + 1) * og, ch - gi * cg].reshape(-1)
+            outs = (gi * og + np.arange(og)) * hq * wq
+            offsets[ch] = (outs[:, None] + tap[None, :]).reshape(-1)
+        base = ((kh - 1) * dh - lo_y) * wq + (kw - 1) * dw - lo_x
+        self._event_geo = (hq, wq, q0y - lo_y, q0x - lo_x, table, offsets, base)
+        self._event_key = key
+        return self._event_geo
+
+    def _scatter(self, x: np.ndarray, channels: np.ndarray, padded: np.ndarray) -> None:
+        """Stride 1: add into ``padded`` (the output ``[N, O, Hq, Wq]`` inside a
+        margin that takes every reach, see :meth:`_event_geometry`) what the
+        nonzero inputs of ``channels`` give: each adds its weights times its
+        value into the cells it reaches (``np.add.at``, in float64). With exact
+        sums this equals the matrix product bit for bit."""
+        hq, wq, r0, c0, table, offsets, base = self._event_geometry()
+        n = x.shape[0]
+        c, h, w = self.in2d
+        cells = self.og * self.groups * hq * wq
+        xs = x.reshape(n, c, h * w)[:, channels]  # [N, channels, H*W]
+        per = channels.size * h * w
+        xf = xs.reshape(n, per)
+        table, offsets = table[channels], offsets[channels]
+        fan = table.shape[1]
+        nnz = np.count_nonzero(xf)
+        nb = max(1, min(n, int(self.EVENT_BLOCK * n / max(1, nnz * fan))))
+        flat_out = padded.reshape(-1)
+        for s in range(0, n, nb):
+            m = min(nb, n - s)
+            flat = np.flatnonzero(xf[s : s + m])
+            if flat.size == 0:
+                continue
+            sample, rest = np.divmod(flat, per)
+            ch, rest = np.divmod(rest, h * w)
+            row, col = np.divmod(rest, w)
+            start = (sample + s) * cells + row * wq + col + base
+            e = flat.size
+            idx = self._temp("idx", e * fan, np.intp).reshape(e, fan)
+            np.add(start[:, None], np.take(offsets, ch, axis=0), out=idx)
+            vals = self._temp("vals", e * fan, F64).reshape(e, fan)
+            np.take(table, ch, axis=0, out=vals)
+            if x.dtype != np.bool_:
+                vals *= xf[s : s + m].reshape(-1)[flat][:, None]
+            np.add.at(flat_out, idx.reshape(-1), vals.reshape(-1))
 
     def _fixed_order(self, x: np.ndarray) -> np.ndarray:
         """Real-valued inputs: every column summed input by input, in (channel, ky,
@@ -412,6 +676,8 @@ class Pool(Op):
     """SumPool2d and AvgPool2d (zero padding; AvgPool divides by the full
     window, padding included, like PyTorch's count_include_pad=True)."""
 
+    narrow_inputs = True  # spikes: summed as uint8
+
     def __init__(self, node: Node, in_shape: Shape, out_shape: Shape) -> None:
         super().__init__(node, in_shape, out_shape)
         pp = pool_params(node)
@@ -423,12 +689,19 @@ class Pool(Op):
         n = x.shape[0]
         c, h, w = self.in_shape
         ph, pw = self.padding
+        kh, kw = self.kernel
+        # sums of spikes are small integers: add them as uint8 (8x less memory
+        # traffic, exact); anything else in float64
+        narrow = x.dtype == np.bool_ and not self.average and kh * kw <= 255
+        dtype = np.uint8 if narrow else F64
+        if narrow:
+            x = x.view(np.uint8)
+        x = x.reshape(n, c, h, w)
         if ph or pw:
-            xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), F64)
+            xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype)
             xp[:, :, ph : ph + h, pw : pw + w] = x
         else:
             xp = x
-        kh, kw = self.kernel
         sh, sw = self.stride
         _, oh, ow = self.out_shape
         y = None
@@ -436,7 +709,7 @@ class Pool(Op):
             for j in range(kw):
                 part = xp[:, :, i : i + (oh - 1) * sh + 1 : sh, j : j + (ow - 1) * sw + 1 : sw]
                 if y is None:
-                    y = np.array(part, dtype=F64)
+                    y = np.array(part, dtype=dtype)
                 else:
                     y += part
         if self.average:

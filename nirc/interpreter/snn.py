@@ -27,6 +27,11 @@ How the module maps onto a plan:
   below 2**53), and quantized neurons run in int64 (see the `snn` dialect's
   docstring for the exact rounding and saturation rules).
 
+Probes: ``node`` (its output), ``node.v``, ``node.i`` and, for spiking
+neurons, ``node.v_pre``: the membrane of the step before that step's reset
+(what snnTorch records as ``mem``; equal to ``v`` for the resets that act in
+the next step).
+
 ``cut`` names nodes whose values are given as inputs instead of computed (the
 `quantize` pass uses it to evaluate one layer on recorded inputs);
 ``with_outputs=False`` keeps only what the probes need.
@@ -188,11 +193,12 @@ class SnnNeuron(Neuron):
             if rv is not None:
                 rv[...] = y
             return y
-        return self._membrane_float(v, d, w, rv)
+        return self._membrane_float(v, d, w, rv, rec.get("v_pre"))
 
-    def _membrane_float(self, v, d, w, rv) -> np.ndarray:
+    def _membrane_float(self, v, d, w, rv, rp=None) -> np.ndarray:
         """The spiking loop; the default options perform exactly the operations of
-        the nir interpreter's loop."""
+        the nir interpreter's loop. ``rp`` records the membrane before this step's
+        reset (``v_pre``)."""
         mul, add, sub = np.multiply, np.add, np.subtract
         tc = w.shape[0]
         thr, v_reset = self.thr, self.v_reset
@@ -221,6 +227,8 @@ class SnnNeuron(Neuron):
                 n = np.where(z, np.floor(v / thr), 0.0)
             else:
                 n = z
+            if rp is not None:
+                rp[t] = v
             if mode == "zero":
                 if to_zero:
                     np.logical_not(z, keep)
@@ -262,7 +270,7 @@ class SnnNeuron(Neuron):
         tc = x.shape[0]
         v, i, last = self.v, self.i, self.last
         out = np.empty(x.shape, F64)
-        rv, ri = rec.get("v"), rec.get("i")
+        rv, ri, rp = rec.get("v"), rec.get("i"), rec.get("v_pre")
         thr, v_reset = self.thr, self.v_reset
         mode = self.reset_mode
         for t in range(tc):
@@ -285,6 +293,8 @@ class SnnNeuron(Neuron):
                     n = np.where(z, v // np.where(z, thr, 1), 0)
                 else:
                     n = z.astype(I64)
+                if rp is not None:
+                    rp[t] = v
                 if mode == "zero":
                     np.copyto(v, v_reset, where=z)
                 elif mode == "subtract":
@@ -495,6 +505,8 @@ def _probes(by_name: dict, record) -> list[Probe]:
         op = by_name.get(node)
         if isinstance(op, snn.NeuronOp):
             states = ("v", "i") if op.has_synapse_stage else ("v",)
+            if op.spiking:
+                states += ("v_pre",)  # the membrane before this step's reset
             if state in states:
                 probes.append(Probe(key, node, state))
                 continue
@@ -532,13 +544,17 @@ def load_module(model: Any):
     return load.load_module(model)
 
 
-def discretized(module, *, dt=None, integrator="euler", reset="zero"):
-    """A `nir` module discretized into a new `snn` module (the input is untouched)."""
+def discretized(module, *, dt=None, integrator="euler", reset="zero", source="nir"):
+    """A `nir` module discretized into a new `snn` module (the input is untouched).
+    ``source``: a source profile (:mod:`nirc.profiles`); ``integrator``/``reset``
+    None take the profile's."""
     from nirc.context import make_context
     from nirc.passes.discretize import DiscretizePass
 
     module = module.clone()
-    DiscretizePass(dt=dt, integrator=integrator, reset=reset).apply(make_context(), module)
+    DiscretizePass(dt=dt, integrator=integrator, reset=reset, source=source).apply(
+        make_context(), module
+    )
     return module
 
 
@@ -546,17 +562,30 @@ def snn_plan_for(
     model: Any,
     *,
     dt: float | None = None,
-    integrator: str = "euler",
-    reset: str = "zero",
+    integrator: str | None = "euler",
+    reset: str | None = "zero",
     record=(),
+    source: str = "nir",
 ) -> Plan:
     """The plan of an `snn` module, or of a `nir` model discretized with these
-    options. For an `snn` module, ``dt`` (when given) must be the module's."""
-    from nirc.dialects.snn import is_snn_module, top_graph
+    options (and source profile). For an `snn` module, ``dt`` (when given) must
+    be the module's, and ``source`` (when not ``nir``) the one it was made with."""
+    from nirc.dialects.snn import graph_source, is_snn_module, top_graph
 
     module = load_module(model)
     if not is_snn_module(module):
-        module = discretized(module, dt=dt, integrator=integrator, reset=reset)
+        module = discretized(
+            module, dt=dt, integrator=integrator, reset=reset, source=source or "nir"
+        )
+    elif source not in (None, "nir") and graph_source(top_graph(module)) != source:
+        raise NircError(
+            "an snn module already has its semantics",
+            expected=f"no --source, or --source {graph_source(top_graph(module))} (the "
+            "module's)",
+            found=f"--source {source}",
+            hint="re-run `discretize{source=...}` from the nir level to read it as another "
+            "framework",
+        )
     elif dt is not None:
         have = top_graph(module).dt_value
         if float(dt) != have:

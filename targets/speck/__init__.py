@@ -12,6 +12,14 @@ lowering from the ``snn`` dialect produces):
 - ``config``: :func:`to_samna_json` / :func:`from_samna_json` (samna's
   configuration layout) and :func:`resource_report`;
 - ``simulator``: :class:`SpeckSimulator`, the bit-accurate simulation.
+
+The compiler's side (imported on demand, not here):
+
+- ``dialect``: the ``speck`` xDSL dialect (``speck.chip``, ``speck.core``...)
+  and :func:`~.dialect.read_chip` / :func:`~.dialect.build_chip`;
+- ``lower``: the `lower-speck` pass, fused `snn` -> ``speck``;
+- ``quantize``: the per-layer scale search;
+- ``target``: :class:`~.target.SpeckTarget`, ``nirc compile/run --target speck``.
 """
 
 from __future__ import annotations

@@ -169,7 +169,9 @@ class ChipOp(IRDLOperation):
         names: set[str] = set()
         for op in self.block.ops:
             if not isinstance(op, InputOp | CoreOp | OutputOp):
-                raise _err(self, f"may hold speck.input, speck.core and speck.output only, found {op.name}")
+                raise _err(
+                    self, f"may hold speck.input, speck.core and speck.output only, found {op.name}"
+                )
             for v in op.operands:
                 if v.owner not in seen:
                     raise _err(op, "reads a value defined below it or outside the chip: routing is "
@@ -430,7 +432,10 @@ class ChipNetwork:
     monitor: tuple[int, ...] = field(default=())
 
     def monitored(self) -> tuple[int, ...]:
-        return tuple(sorted(set(self.monitor) | {o.layer for o in self.outputs.values()}))
+        """Layers whose spikes go to the host: those Outputs read, those without
+        destinations (as samna's emitter does) and any listed in ``monitor``."""
+        ends = {i for i, layer in enumerate(self.layers) if not layer.destinations}
+        return tuple(sorted(set(self.monitor) | ends | {o.layer for o in self.outputs.values()}))
 
 
 def build_chip(net: ChipNetwork) -> ModuleOp:
@@ -525,7 +530,9 @@ def read_chip(module: ModuleOp) -> ChipNetwork:
         if isinstance(op, InputOp):
             users = sorted({index_of[u.operation] for u in op.out.uses if u.operation in index_of})
             inputs[op.input_name.data] = ChipInput(
-                _ints(op.shape), _shape(op.out), tuple(users)  # type: ignore[arg-type]
+                _ints(op.shape),
+                _shape(op.out),
+                tuple(users),  # type: ignore[arg-type]
             )
         elif isinstance(op, OutputOp):
             outputs[op.output_name.data] = ChipOutput(
@@ -546,7 +553,11 @@ def read_chip(module: ModuleOp) -> ChipNetwork:
 def _hint(name: str) -> str | None:
     import re
 
-    return name if re.fullmatch(r"[A-Za-z_][\w.$-]*", name) and not re.fullmatch(r".*_\d+", name) else None
+    return (
+        name
+        if re.fullmatch(r"[A-Za-z_][\w.$-]*", name) and not re.fullmatch(r".*_\d+", name)
+        else None
+    )
 
 
 __all__ = [

@@ -144,36 +144,37 @@ def _chip_shape(shape: tuple[int, ...], where: str) -> tuple[int, int, int]:
 # --------------------------------------------------------------------------------------
 
 
-def _on_cycle(op: Operation) -> bool:
-    """Whether ``op``'s result reaches ``op`` again (through layers)."""
+def _cycle_through(op: Operation) -> list[str] | None:
+    """The node names of a cycle from ``op`` back to ``op`` (looking through
+    layers), or None when ``op`` is on no cycle."""
     snn = _snn()
-    seen: set[int] = set()
-    todo = [op.results[0]]
+    parent: dict[int, tuple[Operation, Operation | None]] = {id(op): (op, None)}
+    todo = [op]
     while todo:
-        v = todo.pop()
-        for user, _ in snn.consumers(v):
+        cur = todo.pop(0)
+        for user, _ in snn.consumers(cur.results[0]):
             if user is op:
-                return True
-            if id(user) in seen or not user.results:
+                path, node = [], cur
+                while node is not None:
+                    path.append(_name(node))
+                    node = parent[id(node)][1]
+                return path[::-1] + [_name(op)]
+            if id(user) in parent or not user.results:
                 continue
-            seen.add(id(user))
-            parent = user.parent_op()
-            todo.append(parent.results[0] if isinstance(parent, snn.LayerOp) else user.results[0])
-    return False
+            parent[id(user)] = (user, cur)
+            todo.append(user)
+    return None
 
 
 def _refuse_delay(op: Operation) -> NircError:
     snn = _snn()
-    src = snn.producer(op.operands[0]) if op.operands else None
-    src_name = _name(src) if src is not None else "?"
-    users = sorted({_name(u) for u, _ in snn.consumers(op.results[0])})
-    if _on_cycle(op):
+    cycle = _cycle_through(op)
+    if cycle is not None:
         return NircError(
-            f"a recurrent edge from `{src_name}` back to `{', '.join(users)}`: Speck cores are "
-            "feed-forward",
+            f"a recurrent connection {' -> '.join(cycle)}: Speck cores are feed-forward",
             where=_name(op),
             expected="a feed-forward network (no recurrent connections)",
-            found=f"a feedback loop through {_name(op)}",
+            found=f"a feedback loop through {', '.join(dict.fromkeys(cycle))}",
             hint="Speck cannot route spikes back to an earlier layer; use a feed-forward "
             "model, or a target with recurrent weights (Xylo)",
         )
@@ -181,7 +182,7 @@ def _refuse_delay(op: Operation) -> NircError:
         "a Delay node: Speck has no synaptic delays",
         where=_name(op),
         expected="no Delay nodes",
-        found=f"a delay of {_snn().attr_to_array(op.steps).reshape(-1)[:4].tolist()} step(s)",
+        found=f"a delay of {snn.attr_to_array(op.steps).reshape(-1)[:4].tolist()} step(s)",
         hint="remove the delay (events on Speck arrive in the step they are sent)",
     )
 
@@ -208,12 +209,20 @@ def _pool_factor(op: Operation, spec: SpeckSpec) -> int:
     return kh
 
 
+def _zero_delay(op: Operation) -> bool:
+    """A delay of 0 steps everywhere (e.g. a NIR Delay shorter than dt/2): a wire."""
+    snn = _snn()
+    return isinstance(op, snn.DelayOp) and not snn.attr_to_array(op.steps).any()
+
+
 def _check_ops(graph, spec: SpeckSpec) -> None:
     snn = _snn()
+    # delays first: a recurrent loop is the reason, whatever else it breaks
+    for op in graph.block.ops:
+        if isinstance(op, snn.DelayOp) and not _zero_delay(op):
+            raise _refuse_delay(op)
     for op in graph.block.ops:
         name = _name(op)
-        if isinstance(op, snn.DelayOp):
-            raise _refuse_delay(op)
         if isinstance(op, snn.ScaleOp):
             raise NircError(
                 "a Scale node that could not be folded into weights",
@@ -279,7 +288,7 @@ def _per_channel(a: np.ndarray | None, shape: tuple[int, ...], field_: str, name
     return full[:, 0].copy()
 
 
-def _neuron(op: Operation, allow_approximate: bool) -> _Neuron:
+def _neuron(op: Operation, allow_approximate: bool, dt: float) -> _Neuron:
     from .rules import check_uniform
 
     snn = _snn()
@@ -313,6 +322,8 @@ def _neuron(op: Operation, allow_approximate: bool) -> _Neuron:
     if not (alpha == 1.0).all():
         a_min, a_max = float(alpha.min()), float(alpha.max())
         found = f"alpha_mem = {a_min:.6g}" + (f"..{a_max:.6g}" if a_max != a_min else "")
+        if a_min < 0:  # 1 - dt/tau < 0: the time step is longer than the time constant
+            found += f" at dt = {dt:g} s (is --dt right? the time constant is shorter than dt)"
         if (alpha == 0.0).all():
             raise NircError(
                 "a memoryless Threshold node cannot run on Speck: its neurons integrate",
@@ -395,7 +406,7 @@ def _resolve(value: SSAValue, layer_index: dict, spec: SpeckSpec, consumer: str)
     cur = value
     while True:
         op = cur.owner
-        if isinstance(op, snn.ReshapeOp | snn.SumPool2dOp):
+        if isinstance(op, snn.ReshapeOp | snn.SumPool2dOp) or _zero_delay(op):
             if len(op.operands) != 1:
                 raise NircError(
                     "a sum of several inputs before a reshape or pool: Speck merges events "
@@ -479,12 +490,6 @@ def _weights(syn: Operation, in_value_shape: tuple[int, ...], chip_in: tuple[int
                 found=f"weights {list(w.shape)}",
             )
         return w.reshape(f, c, h, wd), bias, (1, 1), (0, 0)
-    if isinstance(syn, snn.Conv1dOp):
-        raise NircError(
-            "Conv1d cannot run on Speck: its cores convolve 2-D feature maps",
-            where=name,
-            hint="express the network with Conv2d over (channels, height, width)",
-        )
     stride, pads, dil, groups = syn.conv_params()
     if tuple(in_value_shape) != chip_in:
         raise NircError(
@@ -549,11 +554,16 @@ def extract(
                 f"{len(synapses)} weight ops sum into one neuron layer: a Speck core has one "
                 "kernel",
                 where=lname,
-                expected="one Linear/Conv per neuron layer (several sources may share it: "
-                "a merge)",
+                expected="one Linear/Conv per neuron layer (several sources may share it: a merge)",
                 found=", ".join(_name(s) for s in synapses) or "no weights",
             )
         syn = synapses[0]
+        if isinstance(syn, snn.Conv1dOp):
+            raise NircError(
+                "Conv1d cannot run on Speck: its cores convolve 2-D feature maps",
+                where=_name(syn),
+                hint="express the network with Conv2d over (channels, height, width)",
+            )
         if [v.owner for v in neuron.operands] != [syn]:
             raise NircError(
                 "the neurons also receive input that does not go through the core's kernel",
@@ -561,7 +571,7 @@ def extract(
                 expected=f"input only from `{_name(syn)}`",
                 found=f"{len(neuron.operands)} inputs",
             )
-        nrn = _neuron(neuron, allow_approximate)
+        nrn = _neuron(neuron, allow_approximate, graph.dt_value)
         modes[lname] = nrn.spikes
         if nrn.approximation:
             notes.append(f"{_name(neuron)}: {nrn.approximation}")
@@ -574,6 +584,12 @@ def extract(
             srcs.append(_resolve(outer, layer_index, spec, _name(syn)))
         shapes = set()
         for s in srcs:
+            if s.kind == "layer" and s.key >= i:  # type: ignore[operator]
+                raise NircError(
+                    "a layer reads a layer defined after it: Speck's routing is feed-forward",
+                    where=lname,
+                    found=f"input from `{_name(layer_ops[s.key])}`",  # type: ignore[index]
+                )
             if s.kind == "layer":
                 f, h, w = out_shape[s.key]  # type: ignore[index]
                 shapes.add((f, h // s.pooling, w // s.pooling))
@@ -596,7 +612,9 @@ def extract(
         f = int(w.shape[0])
         chip_out = _chip_shape(n_shape, lname)
         out_shape.append(chip_out)
-        sources = tuple(dict.fromkeys([_name(syn), _name(neuron)] + ([_name(pool)] if pool else [])))
+        sources = tuple(
+            dict.fromkeys([_name(syn), _name(neuron)] + ([_name(pool)] if pool else []))
+        )
         layers.append(
             FloatLayer(
                 name=lname,
@@ -674,6 +692,8 @@ class LoweringResult:
     float_network: FloatNetwork
     network: ChipNetwork
     quantization: object  # .quantize.QuantizationReport
+    calibration: dict[str, np.ndarray]  # the calibration inputs, [T, B, *shape]
+    reference_outputs: dict[str, np.ndarray]  # the float network's outputs on them
 
 
 def lower_to_speck(
@@ -684,7 +704,7 @@ def lower_to_speck(
     calibrate: str | None = None,
     calib_steps: int = 100,
     calib_rate: float = 0.05,
-    calib_batch: int = 4,
+    calib_batch: int = 2,
     seed: int = 0,
     spec: SpeckSpec = SPECK,
 ) -> LoweringResult:
@@ -693,10 +713,20 @@ def lower_to_speck(
     Input) or ``calibrate`` (an .npz of them) are the inputs scales are chosen
     on; by default Bernoulli spikes (``calib_rate``, ``calib_steps``,
     ``calib_batch``, ``seed``)."""
+    from nirc.dialects.snn import is_snn_module
+
     from .placement import place
     from .quantize import calibration_inputs, float_reference, quantize_network
     from .rules import check_network
 
+    if not is_snn_module(module):
+        raise NircError(
+            "lower-speck runs on the fused `snn` level",
+            expected="a module holding an snn.graph of snn.layer ops",
+            found="no snn.graph",
+            hint="nirc opt model.nir -p 'inline-subgraphs,discretize{dt=1},fold-weights,fuse,"
+            "lower-speck', or nirc compile model.nir --target speck",
+        )
     net = extract(module, allow_approximate=allow_approximate, spec=spec)
     placeholders = [layer.placeholder() for layer in net.layers]
     check_network(placeholders, spec, warnings=False)
@@ -731,7 +761,8 @@ def lower_to_speck(
     for op in list(new.body.blocks[0].ops):
         op.detach()
         body.add_op(op)
-    return LoweringResult(net, chip, report)
+    outputs = {k: np.asarray(reference[k]) for k in net.outputs}
+    return LoweringResult(net, chip, report, dict(calibration), outputs)
 
 
 @dataclass(frozen=True)
@@ -747,7 +778,7 @@ class LowerSpeckPass(ModulePass):
     calibrate: str | None = None
     calib_steps: int = 100
     calib_rate: float | str = 0.05
-    calib_batch: int = 4
+    calib_batch: int = 2
     seed: int = 0
     report: bool = False
 

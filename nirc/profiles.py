@@ -1,0 +1,557 @@
+"""Source profiles: a NIR file read as the framework that exported it computed it.
+
+Most NIR files that snnTorch, Norse, Sinabs and Rockpool export do not mean,
+read plainly (SEMANTICS.md), what the framework simulated when the network
+was trained. A *profile* (``--source nir|snntorch|norse|sinabs|rockpool``,
+default ``nir``, the plain reading) says what the framework computed, as data:
+
+- per NIR neuron type, and whether the neuron sits on a recurrent cycle, a
+  :class:`Flavour`: the ``snn.neuron`` attributes (comparison, spike mode,
+  reset flavour for each ``--reset`` choice, current-before-voltage order,
+  initial voltage) and how the file's parameters become decay factors and
+  gains (the synaptic gain rule, the membrane gain rule);
+- the integration rule (forward Euler or the exact decay), the reset choices
+  the framework offers (the first is its default), where its time step comes
+  from, whether the delay of a recurrent loop sits before the recurrent
+  synapse, and the file-level repair its exporter needs.
+
+`discretize{source=...}` (:mod:`nirc.passes.discretize`) applies a profile:
+it only changes neuron semantics and the place of feedback delays, never the
+graph's nodes, and records the profile on ``snn.graph`` so every later pass,
+target and artifact sees it. ``nirc run/opt/compile --source`` and
+``nirc.simulate(..., source=...)`` go through it. :func:`detect` says which
+profile a file most likely came from, with the evidence; nothing applies a
+profile unasked. docs/profiles.md is the user's guide; the facts below were
+confirmed against the frameworks' own simulations (tests/frameworks/).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nirc.diagnostics import NircError, warn
+from nirc.graph import NEURON_TYPES, TIME_CONSTANT_FIELDS, Graph, Node
+
+__all__ = [
+    "SOURCES",
+    "Flavour",
+    "Profile",
+    "PROFILES",
+    "get_profile",
+    "resolve_options",
+    "detect",
+    "Candidate",
+]
+
+SOURCES = ("nir", "snntorch", "norse", "sinabs", "rockpool")
+_PLAIN_RESETS = (("zero", "zero"), ("subtract", "subtract"))
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """What a NIR neuron becomes under a profile (see the `snn` dialect's neuron).
+
+    ``resets`` maps each ``--reset`` choice to the ``snn`` reset flavour.
+    ``synapse_gain`` says how the input enters the synaptic current:
+    ``euler`` (``dt/tau_syn * w_in``, the plain reading), ``jump`` (``w_in``:
+    the input jumps into the current, Norse) or ``decayed`` (``exp(-dt/tau_syn)
+    * w_in``: added, then decayed with the current, Rockpool).
+    ``membrane_gain``: ``euler`` (``g * r`` with the integrator's input factor
+    ``g``, the plain reading) or ``rockpool`` (``r * dt / (tau * exp(-dt/tau))``:
+    Rockpool writes ``r = tau * exp(-dt/tau) / dt`` for a unit gain).
+    ``v_init``: ``zero`` or ``v_leak`` (Norse starts its neurons at rest)."""
+
+    compare: str = "gt"
+    spikes: str = "binary"
+    resets: tuple[tuple[str, str], ...] = _PLAIN_RESETS
+    current_order: str = "previous"
+    synapse_gain: str = "euler"
+    membrane_gain: str = "euler"
+    v_init: str = "zero"
+
+    def reset_flavour(self, option: str) -> str:
+        return dict(self.resets).get(option, option)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One framework's semantics (see the module docstring)."""
+
+    name: str
+    framework: str
+    summary: str
+    integrator: str | None  # None: the --integrator option (the plain reading)
+    resets: tuple[str, ...]  # accepted --reset choices, the framework's default first
+    neurons: dict[str, Flavour] = field(default_factory=dict)  # "LIF", "LIF@recurrent", "*"
+    default_dt: float | None = None  # when neither --dt nor metadata gives one
+    dt_is_unit: bool = False  # the file's time constants assume exactly this dt
+    delay_before_synapse: bool = False  # recurrent delay on the spikes, before w_rec
+    integrators: tuple[str, ...] = ("euler", "exact")
+
+    def flavour(self, node_type: str, recurrent: bool) -> Flavour:
+        if recurrent and f"{node_type}@recurrent" in self.neurons:
+            return self.neurons[f"{node_type}@recurrent"]
+        return self.neurons.get(node_type, self.neurons.get("*", Flavour()))
+
+
+_SNNTORCH_DELAYED = (("zero", "zero"), ("subtract", "subtract_undecayed"))
+_SNNTORCH_LOST_STEP = (("zero", "zero_refractory"), ("subtract", "subtract_undecayed"))
+
+PROFILES: dict[str, Profile] = {
+    "nir": Profile(
+        name="nir",
+        framework="NIR (the plain reading)",
+        summary="SEMANTICS.md as written: strict >, one spike, the --reset option, "
+        "the --integrator option, current of the previous step",
+        integrator=None,
+        resets=("zero", "subtract"),
+    ),
+    "snntorch": Profile(
+        name="snntorch",
+        framework="snnTorch 1.0",
+        summary="forward Euler at the exporter's dt = 1e-4 (beta = 1 - dt/tau); spike "
+        "when mem > thr; the reset of a spike happens in the next step (subtract: not "
+        "decayed; zero on RLeaky/Synaptic/RSynaptic: the whole next step is lost); "
+        "Synaptic's membrane uses the current of the same step; recurrent bias "
+        "added from t = 0",
+        integrator="euler",
+        integrators=("euler",),
+        resets=("subtract", "zero"),
+        neurons={
+            "LIF": Flavour(resets=_SNNTORCH_DELAYED),  # Leaky
+            "LIF@recurrent": Flavour(resets=_SNNTORCH_LOST_STEP),  # RLeaky
+            "IF": Flavour(resets=_SNNTORCH_DELAYED),
+            "IF@recurrent": Flavour(resets=_SNNTORCH_LOST_STEP),
+            "CubaLIF": Flavour(resets=_SNNTORCH_LOST_STEP, current_order="same"),  # (R)Synaptic
+            "CubaLI": Flavour(current_order="same"),
+        },
+        default_dt=1e-4,
+        dt_is_unit=True,
+        delay_before_synapse=True,
+    ),
+    "norse": Profile(
+        name="norse",
+        framework="Norse 1.1",
+        summary="forward Euler at the cells' dt (default 1e-3); neurons start at v_leak; "
+        "LIFCell/LICell (CubaLIF/CubaLI): the input jumps into the current, which "
+        "reaches the membrane in the same step; time constants written 1000x too "
+        "small by to_nir's default dt are scaled back",
+        integrator="euler",
+        integrators=("euler",),
+        resets=("zero", "subtract"),
+        neurons={
+            "*": Flavour(v_init="v_leak"),
+            "CubaLIF": Flavour(v_init="v_leak", current_order="same", synapse_gain="jump"),
+            "CubaLI": Flavour(v_init="v_leak", current_order="same", synapse_gain="jump"),
+        },
+        default_dt=1e-3,
+    ),
+    "sinabs": Profile(
+        name="sinabs",
+        framework="Sinabs 3.1",
+        summary="time in steps (dt = 1); LIF decays exactly with input normalization "
+        "(v = a*v + (1-a)*I); spike counts floor(v/thr) when v >= thr; reset by "
+        "subtracting n*thr",
+        integrator="exact",
+        integrators=("exact",),
+        resets=("subtract", "zero"),
+        neurons={"*": Flavour(compare="ge", spikes="multi")},
+        default_dt=1.0,
+        dt_is_unit=True,
+    ),
+    "rockpool": Profile(
+        name="rockpool",
+        framework="Rockpool 3.1",
+        summary="exact decays; the input is added to the current before it decays and "
+        "reaches the membrane in the same step; spike counts floor(v/thr) when v >= "
+        "thr; reset by subtracting n*thr",
+        integrator="exact",
+        integrators=("exact",),
+        resets=("subtract",),
+        neurons={
+            "*": Flavour(
+                compare="ge",
+                spikes="multi",
+                current_order="same",
+                synapse_gain="decayed",
+                membrane_gain="rockpool",
+            )
+        },
+        default_dt=1e-3,
+    ),
+}
+
+
+def get_profile(source: str | None) -> Profile:
+    name = "nir" if source is None else str(source).strip().lower()
+    profile = PROFILES.get(name)
+    if profile is None:
+        from nirc.diagnostics import closest
+
+        near = closest(name, list(PROFILES))
+        raise NircError(
+            "unknown source profile",
+            where="--source",
+            expected=" or ".join(SOURCES),
+            found=str(source),
+            hint=f"did you mean `{near}`?" if near else None,
+        )
+    return profile
+
+
+def resolve_options(
+    source: str | None, integrator: str | None, reset: str | None
+) -> tuple[Profile, str, str]:
+    """(profile, integrator, reset choice) with the profile's defaults filled in;
+    a NircError when an option asks for what the framework does not do."""
+    profile = get_profile(source)
+    if integrator is None:
+        integrator = profile.integrator or "euler"
+    if integrator not in profile.integrators:
+        if profile.integrator is None:
+            raise NircError(
+                "unknown integrator", expected=" or ".join(profile.integrators), found=integrator
+            )
+        raise NircError(
+            f"{profile.framework} integrates with `{profile.integrator}`; "
+            f"--source {profile.name} does not take --integrator {integrator}",
+            expected=f"no --integrator, or --integrator {profile.integrator}",
+            found=integrator,
+        )
+    if reset is None:
+        reset = profile.resets[0]
+    if reset not in profile.resets:
+        if profile.integrator is None:
+            raise NircError("unknown reset mode", expected=" or ".join(profile.resets), found=reset)
+        raise NircError(
+            f"{profile.framework} has no `{reset}` reset",
+            expected=f"--reset {' or '.join(profile.resets)} with --source {profile.name}",
+            found=reset,
+        )
+    return profile, integrator, reset
+
+
+# --------------------------------------------------------------------------------------
+# the time step and the file-level repairs
+# --------------------------------------------------------------------------------------
+
+
+def _neurons(graph: Graph) -> list[Node]:
+    return [n for n in graph.nodes.values() if n.type in NEURON_TYPES]
+
+
+def _arr(node: Node, key: str) -> np.ndarray | None:
+    v = node.params.get(key)
+    return np.asarray(v, dtype=np.float64) if isinstance(v, np.ndarray) else None
+
+
+def _membrane_tau(node: Node) -> np.ndarray | None:
+    return _arr(node, "tau") if node.type in ("LI", "LIF") else _arr(node, "tau_mem")
+
+
+def rockpool_dt(graph: Graph) -> float | None:
+    """The dt of Rockpool's ``r = tau*exp(-dt/tau)/dt``, when every neuron with a
+    time constant agrees on it (relative 1e-4); else None.
+
+    With ``u = dt/tau``: ``u*exp(u) = 1/r``, solved by Newton's method."""
+    found = []
+    for node in _neurons(graph):
+        tau, r = _membrane_tau(node), _arr(node, "r")
+        if tau is None or r is None or tau.shape != r.shape or not (r > 0).all():
+            continue
+        if (r == 1).all():  # r = 1 (Norse, Sinabs) would mean dt = 0.567*tau: not Rockpool's
+            return None
+        c = 1.0 / r.reshape(-1)
+        u = np.log1p(c)
+        for _ in range(60):
+            eu = np.exp(u)
+            u = u - (u * eu - c) / (eu * (1.0 + u))
+        found.append(u * tau.reshape(-1))
+    if not found:
+        return None
+    dts = np.concatenate(found)
+    ref = float(np.median(dts))
+    if not (math.isfinite(ref) and ref > 0 and np.allclose(dts, ref, rtol=1e-4, atol=0)):
+        return None
+    pretty = float(f"{ref:.4g}")
+    return pretty if abs(pretty - ref) <= 1e-4 * ref else ref
+
+
+def resolve_dt(profile: Profile, flat: Graph, dt: float | None) -> tuple[float | None, str]:
+    """The time step of a profile: --dt, the graph's metadata, then the
+    framework's convention (Sinabs: 1 step; snnTorch: the exporter's 1e-4;
+    Rockpool: solved from r; Norse: its default 1e-3, with a warning)."""
+    from nirc.interpreter.plan import resolve_dt as plain_resolve_dt
+
+    if profile.name == "nir":
+        return plain_resolve_dt(flat, dt)
+    if dt is not None or "dt" in flat.metadata:
+        value, where = plain_resolve_dt(flat, dt)
+        if profile.dt_is_unit and value is not None and value != profile.default_dt:
+            warn(
+                f"{profile.framework}'s time constants in this file assume dt = "
+                f"{profile.default_dt:g} s; with dt = {value:g} s the decays differ from what "
+                f"{profile.framework} computed",
+                kind="warning",
+            )
+        return value, where
+    if profile.name == "rockpool":
+        solved = rockpool_dt(flat)
+        if solved is not None:
+            return solved, "inferred"
+        warn(
+            "no dt given and r does not follow Rockpool's r = tau*exp(-dt/tau)/dt: "
+            f"assuming Rockpool's usual dt = {profile.default_dt:g} s; pass --dt to override",
+            kind="inference",
+        )
+    elif profile.name == "norse":
+        warn(
+            f"no dt given: assuming Norse's default dt = {profile.default_dt:g} s (a Norse "
+            "file does not record it); pass --dt if the cells used another",
+            kind="inference",
+        )
+    return profile.default_dt, "profile"
+
+
+def repair(profile: Profile, flat: Graph, dt: float) -> Graph:
+    """The file-level repair a profile's exporter needs (a new graph; ``flat`` is
+    not modified). Norse: ``to_nir(..., dt=1e-3)`` (the default) writes
+    ``tau = 1e-3 * true tau``; when every time constant is below dt (no true time
+    constant is, for forward Euler), they are scaled back by 1000."""
+    if profile.name != "norse":
+        return flat
+    taus = [
+        np.asarray(n.params[k], dtype=np.float64)
+        for n in _neurons(flat)
+        for k in TIME_CONSTANT_FIELDS
+        if isinstance(n.params.get(k), np.ndarray)
+    ]
+    if not taus or max(float(t.max()) for t in taus if t.size) >= dt:
+        return flat
+    largest = max(float(t.max()) for t in taus if t.size)
+    warn(
+        f"every time constant is below dt = {dt:g} s (the largest is {largest:.3g} s): "
+        "Norse's to_nir with its default dt = 1e-3 writes tau = 1e-3 x the true time "
+        "constant; using tau x 1000 (export with to_nir(..., dt=1.0) to write true "
+        "time constants)",
+        kind="repair",
+    )
+    nodes = {}
+    for name, node in flat.nodes.items():
+        if node.type in NEURON_TYPES:
+            params = dict(node.params)
+            for k in TIME_CONSTANT_FIELDS:
+                if isinstance(params.get(k), np.ndarray):
+                    params[k] = np.asarray(params[k], dtype=np.float64) * 1000.0
+            node = Node(node.name, node.type, params, node.metadata, node.graph)
+        nodes[name] = node
+    return Graph(nodes, list(flat.edges), dict(flat.metadata))
+
+
+def feedback_edges(profile: Profile, flat: Graph) -> set[tuple[str, str]]:
+    """Where the one-step delays of recurrent loops go.
+
+    The plain reading delays the back edges of SEMANTICS.md's depth-first
+    search. snnTorch evaluates ``W_rec spk[t-1] + b`` inside step t, so the
+    recurrent bias is there from t = 0: a back edge leaving a dense synapse fed
+    only from inside its loop moves to the synapse's inputs (the spikes)."""
+    from nirc.topology import feedback_edges as dfs_feedback
+    from nirc.topology import strongly_connected_components
+
+    fb = dfs_feedback(flat)
+    if not profile.delay_before_synapse or not fb:
+        return fb
+    comp_of = {}
+    for k, comp in enumerate(strongly_connected_components(flat)):
+        for n in comp:
+            comp_of[n] = k
+    preds: dict[str, list[str]] = {n: [] for n in flat.nodes}
+    for s, t in flat.edges:
+        preds[t].append(s)
+    moved: set[tuple[str, str]] = set()
+    for s, t in fb:
+        node = flat.nodes[s]
+        ps = preds[s]
+        if (
+            node.type in ("Affine", "Linear")
+            and ps
+            and all(comp_of[p] == comp_of[s] for p in ps)
+            and all(flat.nodes[p].type in NEURON_TYPES for p in ps)
+        ):
+            moved.update((p, s) for p in ps)
+        else:
+            moved.add((s, t))
+    return moved
+
+
+def on_cycle(flat: Graph) -> set[str]:
+    """Nodes on a recurrent cycle (a strongly connected component of size > 1, or
+    a self-loop)."""
+    from nirc.topology import strongly_connected_components
+
+    loops = {s for s, t in flat.edges if s == t}
+    out: set[str] = set()
+    for comp in strongly_connected_components(flat):
+        if len(comp) > 1 or comp[0] in loops:
+            out.update(comp)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# detection
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Candidate:
+    profile: str
+    score: float
+    evidence: list[str]
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float = 1e-4) -> bool:
+    return a.shape == b.shape and a.size > 0 and bool(np.allclose(a, b, rtol=rtol, atol=0))
+
+
+def _fmt_list(names: list[str], limit: int = 3) -> str:
+    shown = ", ".join(f"`{n}`" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def detect(graph: Graph) -> list[Candidate]:
+    """Which framework most likely exported ``graph``: candidates with a score and
+    the evidence, best first (empty: nothing points anywhere; the plain reading).
+
+    Reads the file as written (call it before shape repairs to see exporters'
+    batch axes). Never changes the graph; never applies anything."""
+    from nirc.topology import flatten
+
+    try:
+        flat = flatten(graph)
+    except NircError:
+        flat = graph
+    neurons = [n for n in flat.nodes.values() if n.type in NEURON_TYPES]
+    names = list(flat.nodes)
+    found: dict[str, Candidate] = {p: Candidate(p, 0.0, []) for p in SOURCES if p != "nir"}
+
+    def add(profile: str, weight: float, text: str) -> None:
+        found[profile].score += weight
+        found[profile].evidence.append(text)
+
+    # -- naming -------------------------------------------------------------------------
+    rec = [n for n in names if n.endswith(".lif") and n[: -len("lif")] + "w_rec" in flat.nodes]
+    if rec:
+        add("snntorch", 3, f"nodes {_fmt_list(rec)} with `.w_rec` siblings: snnTorch's "
+            "RLeaky/RSynaptic export naming")  # fmt: skip
+    torch_names = [n for n in names if re.fullmatch(r"\d+_[A-Za-z]+Torch", n)]
+    if torch_names:
+        add("rockpool", 3, f"nodes {_fmt_list(torch_names)}: Rockpool's module naming "
+            "(`N_LinearTorch`, `N_LIFTorch`)")  # fmt: skip
+
+    # -- parameter conventions ------------------------------------------------------------
+    with_tau = [n for n in neurons if _membrane_tau(n) is not None and _arr(n, "r") is not None]
+    if with_tau:
+        snn_dt = [n.name for n in with_tau if _close(_arr(n, "r"), _membrane_tau(n) / 1e-4)]
+        if len(snn_dt) == len(with_tau):
+            add("snntorch", 3, f"r == tau/dt with dt = 1e-4 in {_fmt_list(snn_dt)} "
+                "(snnTorch's exporter hard-codes dt = 1e-4)")  # fmt: skip
+        cuba = [n for n in with_tau if n.type in ("CubaLI", "CubaLIF")]
+        w_in_ok = [n.name for n in cuba
+                   if _arr(n, "w_in") is not None and _arr(n, "tau_syn") is not None
+                   and _close(np.broadcast_to(_arr(n, "w_in"), _arr(n, "tau_syn").shape),
+                              _arr(n, "tau_syn") / 1e-4)]  # fmt: skip
+        if cuba and len(w_in_ok) == len(cuba):
+            add("snntorch", 2, f"w_in == tau_syn/1e-4 in {_fmt_list(w_in_ok)} (snnTorch's "
+                "Synaptic export)")  # fmt: skip
+        taus = np.concatenate([
+            np.asarray(n.params[k], np.float64).reshape(-1)
+            for n in with_tau for k in TIME_CONSTANT_FIELDS
+            if isinstance(n.params.get(k), np.ndarray)])  # fmt: skip
+        unit_r = all(_close(_arr(n, "r"), np.ones_like(_arr(n, "r")), 1e-9) for n in with_tau)
+        rp = rockpool_dt(flat)
+        if rp is not None and not snn_dt and not unit_r:
+            # one tau for every neuron makes any r "consistent": weaker evidence
+            mem = np.concatenate([_membrane_tau(n).reshape(-1) for n in with_tau])
+            several = np.unique(mem).size > 1
+            add("rockpool", 4 if several else 2, f"r == tau*exp(-dt/tau)/dt with one dt = "
+                f"{rp:g} s in every neuron (Rockpool's exporter)"
+                + ("" if several else "; every neuron has the same tau, so this is weak"))  # fmt: skip
+        if unit_r and taus.size and taus.max() < 1e-4:
+            add("norse", 3, f"r = 1 and every time constant below 1e-4 s (at most "
+                f"{taus.max():.3g} s): Norse's to_nir default dt = 1e-3 writes 1000x too "
+                "small time constants")  # fmt: skip
+        elif unit_r and taus.size and taus.min() >= 1.0:
+            add("sinabs", 3, f"r = 1 and time constants from {taus.min():g} to {taus.max():g}: "
+                "they look like steps (Sinabs counts time in steps)")  # fmt: skip
+        elif unit_r:
+            add("norse", 1, "r = 1 in every neuron with a time constant (Norse writes r = 1)")
+        if any(n.type in ("CubaLI", "CubaLIF") for n in with_tau) and unit_r:
+            w1 = all(_arr(n, "w_in") is None or (_arr(n, "w_in") == 1).all()
+                     for n in with_tau if n.type in ("CubaLI", "CubaLIF"))  # fmt: skip
+            if w1:
+                add("norse", 1, "CubaLIF/CubaLI with r = 1 and w_in = 1: Norse's LIFCell/LICell")
+        leak = [n.name for n in with_tau
+                if _arr(n, "v_leak") is not None and (_arr(n, "v_leak") != 0).any()]  # fmt: skip
+        if leak:
+            add("norse", 1, f"non-zero v_leak in {_fmt_list(leak)} (snnTorch, Sinabs and "
+                "Rockpool write 0)")  # fmt: skip
+    ifs = [n for n in neurons if n.type == "IF"]
+    if ifs and all(_close(_arr(n, "r"), np.ones_like(_arr(n, "r")), 1e-9) for n in ifs):
+        if "dt" not in flat.metadata:
+            add("sinabs", 2, f"IF neurons {_fmt_list([n.name for n in ifs])} with r = 1 and "
+                "no dt: Sinabs' IAF (time in steps)")  # fmt: skip
+    kinds = {n.type for n in flat.nodes.values()}
+    if {"Conv2d", "SumPool2d"} <= kinds and "IF" in kinds:
+        add("sinabs", 1, "Conv2d, SumPool2d and IF nodes: the shape of a Sinabs CNN")
+
+    # -- shapes as declared ---------------------------------------------------------------
+    for n in flat.nodes.values():
+        if n.type == "Input":
+            shape = [int(d) for d in np.asarray(n.params["shape"]).reshape(-1)]
+            if len(shape) >= 2 and shape[0] == 1 and torch_names:
+                add("rockpool", 1, f"Input `{n.name}` declared {shape}: Rockpool keeps "
+                    "the batch axis")  # fmt: skip
+
+    out = [c for c in found.values() if c.score > 0]
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def describe_detection(candidates: list[Candidate], limit: int = 2) -> list[str]:
+    """The "likely source" lines of `nirc show`."""
+    if not candidates:
+        return ["likely source: nothing points to a framework: the plain NIR reading applies "
+                "(--source nir)"]  # fmt: skip
+    best = candidates[0]
+    fw = PROFILES[best.profile].framework
+    weak = " (weak evidence)" if best.score < 3 else ""
+    lines = [f"likely source: {best.profile} ({fw}), score {best.score:g}{weak} (not applied: "
+             f"pass --source {best.profile} to simulate and compile it as {fw} computed it)"]  # fmt: skip
+    lines += [f"  - {e}" for e in best.evidence]
+    for other in candidates[1:limit]:
+        lines.append(f"  also possible: {other.profile}, score {other.score:g}: "
+                     + "; ".join(other.evidence))  # fmt: skip
+    return lines
+
+
+def hint(graph: Graph) -> str | None:
+    """One line for a plain-reading run of a file that clearly comes from a
+    framework (score >= 3): which --source would read it as trained. None
+    otherwise. Informs only; nothing is applied."""
+    try:
+        candidates = detect(graph)
+    except Exception:  # detection must never break a run
+        return None
+    if not candidates or candidates[0].score < 3:
+        return None
+    best = candidates[0]
+    fw = PROFILES[best.profile].framework
+    return (
+        f"this file looks exported by {fw} ({best.evidence[0]}); the plain NIR reading "
+        f"used here may differ from what {fw} computed: --source {best.profile} simulates "
+        "it as the framework did (`nirc show` gives the evidence)"
+    )

@@ -1,0 +1,464 @@
+"""The Xylo target: ``nirc compile --target xylo`` and ``nirc run --target xylo``.
+
+Pipeline::
+
+    .nir / Graph / nir.NIRGraph / `nir` or `snn` module
+      -> inline-subgraphs -> discretize{dt, reset} -> fold-weights -> fuse     (snn)
+      -> map onto one hidden population (lower.map_network), rules
+      -> quantize: per-neuron scales, one shift per matrix, searched for
+         agreement with the float reference on calibration inputs            (xylo)
+      -> artifacts: spec.npz (Rockpool's specification), report.json,
+         report.txt, model.mlir
+
+Options: ``extra["variant"]`` (``audio2`` default, ``audio3``, ``imu``),
+``extra["relays"]`` (relay neurons for recurrent loops, see
+:func:`.lower.map_network`),
+``extra["calib_steps"/"calib_batch"/"calib_rate"]`` and
+``extra["check_steps"]`` (also measure on fresh random inputs). The agreement
+is :func:`nirc.metrics.outputs_agreement` (spike counts within +-1) between
+the float `snn` network and :class:`~.simulator.XyloSimulator` running the
+emitted specification.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nirc.diagnostics import NircError
+from nirc.targets.base import CompileOptions, CompileResult, Target
+
+from .spec import AUDIO2, get_variant
+
+REPORT_FORMAT = "nirc-xylo-report/1"
+
+
+def _load(model: Any, o: CompileOptions):
+    """Any model -> the fused float `snn` module."""
+    from nirc import load
+    from nirc.context import make_context
+    from nirc.dialects.snn import is_snn_module, top_graph
+    from nirc.passes import get_pass
+
+    if isinstance(model, (str, Path)) and Path(model).suffix == ".mlir":
+        module = load.load_module(model)
+    elif type(model).__name__ == "ModuleOp":
+        module = model.clone()
+        load.verify(module)
+    else:
+        from nirc.convert import import_graph
+
+        graph, shapes = load.load_graph(model)
+        module = import_graph(graph, shapes)
+        load.verify(module)
+    ctx = make_context()
+    if not is_snn_module(module):
+        get_pass("inline-subgraphs")().apply(ctx, module)
+        # a source profile is passed only when asked for (the plain reading is the default)
+        profile = {"source": o.source} if o.source and o.source != "nir" else {}
+        get_pass("discretize")(dt=o.dt, reset=o.reset, **profile).apply(ctx, module)
+    elif o.dt is not None and float(o.dt) != top_graph(module).dt_value:
+        have = top_graph(module).dt_value
+        raise NircError("an snn module has its own time step", expected=f"no --dt, or --dt {have:g}",
+                        found=f"--dt {o.dt:g}")  # fmt: skip
+    get_pass("fold-weights")().apply(ctx, module)
+    get_pass("fuse")().apply(ctx, module)
+    load.verify(module)
+    return module
+
+
+def _npz_bytes(sp) -> bytes:
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "spec.npz"
+        sp.to_npz(path)
+        return path.read_bytes()
+
+
+def _print_ir(module) -> str:
+    import io
+
+    from xdsl.printer import Printer
+
+    buf = io.StringIO()
+    Printer(stream=buf).print_op(module)
+    buf.write("\n")
+    return buf.getvalue()
+
+
+def resources(net, sp, spec) -> dict:
+    """Neurons and synapses used against each limit."""
+    w_rec = np.asarray(sp.weights_rec)
+    fan_out = np.count_nonzero(np.any(w_rec != 0, axis=2), axis=1)
+    syn = 2 if (np.any(sp.weights_in[:, :, 1]) or np.any(w_rec[:, :, 1])) else 1
+    fed = np.flatnonzero(np.any(sp.weights_in != 0, axis=(0, 2)))
+    feeding = np.flatnonzero(np.any(sp.weights_out != 0, axis=1))
+
+    def row(used, limit):
+        return {"used": int(used), "limit": None if limit is None else int(limit)}
+
+    return {
+        "variant": spec.name,
+        "part": spec.part,
+        "input_channels": row(sp.n_in, spec.input_channels),
+        "hidden_neurons": row(sp.n_hidden, spec.hidden_neurons),
+        "output_neurons": row(sp.n_out, spec.output_neurons),
+        "synapses_per_hidden": row(syn, spec.synapses_per_hidden),
+        "max_fan_out": row(fan_out.max(initial=0), spec.max_fan_out),
+        "synapses": {
+            "weights_in": int(np.count_nonzero(sp.weights_in)),
+            "weights_rec": int(np.count_nonzero(sp.weights_rec)),
+            "weights_out": int(np.count_nonzero(sp.weights_out)),
+        },
+        "input_window": {
+            "last_hidden_fed": int(fed.max()) if fed.size else None,
+            "limit": spec.input_window,
+        },  # fmt: skip
+        "output_window": {
+            "first_hidden_read": int(feeding.min()) if feeding.size else None,
+            "limit": spec.output_window,
+        },  # fmt: skip
+        "hidden_layers": [
+            {"name": p.name, "neurons": [p.start, p.start + p.size - 1], "recurrent": p.recurrent}
+            for p in net.hidden
+        ],  # fmt: skip
+        "output_layers": [
+            {"name": p.name, "neurons": [p.start, p.start + p.size - 1]} for p in net.output
+        ],  # fmt: skip
+    }
+
+
+def layer_errors(net, sp, target: float) -> list[dict]:
+    """Per layer: relative RMS error of its quantized input weights (all
+    matrices into it) against the float effective weights, threshold scale."""
+    out = []
+    s_hid = target / net.threshold
+    s_out = target / net.threshold_out
+    mats = [
+        (net.w_in, np.asarray(sp.weights_in[:, :, 0], np.float64) * 2.0**sp.weight_shift_in, s_hid),
+        (net.w_rec, np.asarray(sp.weights_rec[:, :, 0], np.float64) * 2.0**sp.weight_shift_rec, s_hid),
+        (net.w_out, np.asarray(sp.weights_out, np.float64) * 2.0**sp.weight_shift_out, s_out),
+    ]  # fmt: skip
+    for pops, is_out in ((net.hidden, False), (net.output, True)):
+        for p in pops:
+            if p.relay_of is not None:
+                continue
+            sl = slice(p.start, p.start + p.size)
+            num = den = 0.0
+            for w, q, s in mats[2:] if is_out else mats[:2]:
+                wf = w[:, sl]
+                qf = q[:, sl] / s[sl][None, :]
+                num += float(np.sum((qf - wf) ** 2))
+                den += float(np.sum(wf**2))
+            out.append(
+                {
+                    "layer": p.name,
+                    "weight_rel_rms_error": round((num / den) ** 0.5 if den else 0.0, 6),
+                }
+            )
+    return out
+
+
+class XyloTarget(Target):
+    name = "xylo"
+    description = "SynSense Xylo (Audio 2/3, IMU): one hidden population, int8 weights, bit shifts"
+    spec = AUDIO2
+
+    def lower(self, model: Any, options: CompileOptions | None = None):
+        """(the `xylo` module, the float network on the chip, the quantization,
+        the float `snn` module, the calibration inputs)."""
+        from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
+        from nirc.interpreter.snn import build_plan
+
+        from . import quantize as q
+        from .dialect import build_network
+        from .lower import map_network
+        from .rules import check_network
+
+        o = options or CompileOptions()
+        if o.reset not in (None, "zero", "subtract"):
+            raise NircError("unknown reset mode", expected="zero or subtract", found=str(o.reset))
+        spec = get_variant(str(o.extra.get("variant") or "audio2"))
+        module = _load(model, o)
+        net = map_network(module, spec, relays=bool(o.extra.get("relays", False)))
+        check_network(net, spec)
+        shapes = build_plan(module).inputs
+        if o.calibrate:
+            arrays, _, _, _ = normalize(load_npz(o.calibrate), shapes, where=o.calibrate)
+            calib = {k: np.asarray(v) for k, v in arrays.items()}
+            label = f"inputs of {Path(o.calibrate).name}"
+        else:
+            steps = int(o.extra.get("calib_steps", 100))
+            batch = int(o.extra.get("calib_batch", 2))
+            rate = float(o.extra.get("calib_rate", 0.05))
+            calib = random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=o.seed))
+            label = f"{batch} x {steps} steps of random spikes, p = {rate:g}, seed {o.seed}"
+        reference = float_reference(module, calib)
+        events = q.input_events(net, calib)
+        quant = q.search(net, spec, events, reference, label)
+        xmod = build_network(
+            quant.specification,
+            spec.name,
+            net.inputs,
+            net.outputs,
+            [(p.name, p.size) for p in net.hidden],
+            [p.name for p in net.output],
+        )
+        return xmod, net, quant, module, calib
+
+    def compile(self, model: Any, options: CompileOptions | None = None) -> CompileResult:
+        from nirc import diagnostics
+
+        o = options or CompileOptions()
+        outer = diagnostics.current_sink()
+        with diagnostics.collecting(strict=o.strict or outer.strict) as sink:
+            result = self._compile(model, o, sink)
+        outer.warnings.extend(sink.warnings)
+        return result
+
+    def _compile(self, model: Any, o: CompileOptions, sink) -> CompileResult:
+        from nirc import diagnostics
+
+        from . import quantize as q
+
+        xmod, net, quant, float_module, _ = self.lower(model, o)
+        spec = get_variant(str(o.extra.get("variant") or "audio2"))
+        sp = quant.specification
+        agreement = {
+            "metric": "per-output spike-count agreement within +-1 (float snn reference vs "
+            "Xylo simulation)",
+            "calibration": {"inputs": quant.calibration, "agreement": round(quant.agreement, 6),
+                            "per_output": {k: round(v, 6) for k, v in sorted(quant.per_output.items())},
+                            "max_abs_agreement": round(float(quant.max_abs_agreement), 6)},
+        }  # fmt: skip
+        check_steps = int(o.extra.get("check_steps", 0) or 0)
+        if check_steps > 0:
+            from nirc.interpreter.io import RandomSpec, random_inputs
+            from nirc.interpreter.snn import build_plan
+
+            batch = int(o.extra.get("calib_batch", 2))
+            rate = float(o.extra.get("calib_rate", 0.05))
+            fresh = random_inputs(build_plan(float_module).inputs,
+                                  RandomSpec(p=rate, T=check_steps, B=batch, seed=o.seed + 1))  # fmt: skip
+            ref = float_reference(float_module, fresh)
+            ev = q.input_events(net, fresh)
+            a, err, per = q.score(ref, q.chip_outputs(net, sp, ev))
+            ba, berr, _ = q.score(ref, q.chip_outputs(net, q.max_abs(net, spec), ev))
+            agreement["check"] = {
+                "inputs": f"{batch} x {check_steps} steps of random spikes, p = {rate:g}, "
+                f"seed {o.seed + 1}",
+                "agreement": round(a, 6),
+                "per_output": {k: round(v, 6) for k, v in sorted(per.items())},
+                "max_abs_agreement": round(ba, 6),
+            }
+        if net.notes:
+            diagnostics.warn(
+                f"the Xylo mapping approximates the float network ({'; '.join(net.notes)}); "
+                f"measured agreement (output spike counts within +-1): {quant.agreement:.1%} on "
+                f"the calibration inputs"
+                + (f", {agreement['check']['agreement']:.1%} on fresh inputs"
+                   if "check" in agreement else ""),
+                where=self.name,
+            )  # fmt: skip
+        name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
+        report = {
+            "format": REPORT_FORMAT,
+            "target": self.name,
+            "model": name,
+            "options": {
+                "variant": spec.name,
+                "dt": net.dt,
+                "source": _graph_attr(float_module, "source", "nir"),
+                "reset": _graph_attr(float_module, "reset", "zero"),
+                "calibrate": o.calibrate,
+                "seed": o.seed,
+            },  # fmt: skip
+            "resources": resources(net, sp, spec),
+            "quantization": quant.to_dict(net),
+            "layer_errors": layer_errors(net, sp, quant.target),
+            "agreement": agreement,
+            "exact": list(net.exact),
+            "approximations": list(net.notes),
+            "warnings": [w.render() for w in sink.warnings],
+        }
+        report_json = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        artifacts: dict[str, Any] = {
+            "spec.npz": _npz_bytes(sp),
+            "report.json": report_json,
+            "report.txt": self._report_text(report),
+            "model.mlir": _print_ir(xmod),
+        }
+        return CompileResult(self.name, xmod, artifacts, report, self._summary(report))
+
+    def _report_text(self, report: dict) -> str:
+        r, qd, ag = report["resources"], report["quantization"], report["agreement"]
+        lines = [f"nirc: {report['model']} compiled for Xylo ({r['variant']}, {r['part']})",
+                 f"dt = {report['options']['dt']:g} s per step, source {report['options']['source']}, "
+                 f"reset {report['options']['reset']}",
+                 "", "resources (used / limit)"]  # fmt: skip
+        for k in ("input_channels", "hidden_neurons", "output_neurons", "synapses_per_hidden",
+                  "max_fan_out"):  # fmt: skip
+            lines.append(f"  {k.replace('_', ' ')}: {r[k]['used']} / {r[k]['limit']}")
+        for p in r["hidden_layers"]:
+            lines.append(f"  hidden {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}"
+                         + (" (recurrent)" if p["recurrent"] else ""))  # fmt: skip
+        for p in r["output_layers"]:
+            lines.append(f"  output {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}")
+        lines += ["", f"quantization: {qd['method']}",
+                  f"  target threshold {qd['target_threshold']:g}, shifts in/rec/out "
+                  f"{qd['weight_shift_in']}/{qd['weight_shift_rec']}/{qd['weight_shift_out']}"]  # fmt: skip
+        for e in report["layer_errors"]:
+            lines.append(
+                f"  {e['layer']}: weight relative RMS error {e['weight_rel_rms_error']:.4f}"
+            )
+        lines += ["", f"agreement: {ag['metric']}"]
+        for key in ("calibration", "check"):
+            if key in ag:
+                lines.append(f"  {key} ({ag[key]['inputs']}): {ag[key]['agreement']:.4f} "
+                             f"(max-abs quantization: {ag[key]['max_abs_agreement']:.4f})")  # fmt: skip
+        lines += ["", "exact: " + "; ".join(report["exact"]),
+                  "approximations: " + ("; ".join(report["approximations"]) or "none")]  # fmt: skip
+        if report["warnings"]:
+            lines.append("warnings:")
+            lines += [f"  {w}" for w in report["warnings"]]
+        return "\n".join(lines) + "\n"
+
+    def _summary(self, report: dict) -> list[str]:
+        r, qd, ag = report["resources"], report["quantization"], report["agreement"]
+        lines = [
+            f"compiled {report['model']} for xylo ({r['variant']}): {r['input_channels']['used']} "
+            f"inputs, {r['hidden_neurons']['used']}/{r['hidden_neurons']['limit']} hidden, "
+            f"{r['output_neurons']['used']}/{r['output_neurons']['limit']} output neurons, "
+            f"fan-out {r['max_fan_out']['used']}/{r['max_fan_out']['limit']}",
+            f"  quantization: int8 weights, shifts {qd['weight_shift_in']}/"
+            f"{qd['weight_shift_rec']}/{qd['weight_shift_out']}, int16 thresholds "
+            f"(target {qd['target_threshold']:g})",
+            f"  agreement (spike counts within +-1 vs the float network): "
+            f"{ag['calibration']['agreement']:.4f} on the calibration inputs (max-abs "
+            f"{ag['calibration']['max_abs_agreement']:.4f})"
+            + (f", {ag['check']['agreement']:.4f} on fresh inputs" if "check" in ag else ""),
+        ]
+        if report["approximations"]:
+            lines.append("  approximated: " + "; ".join(report["approximations"]))
+        return lines
+
+    # -- simulating ------------------------------------------------------------------
+
+    def load(self, model: Any):
+        from .dialect import is_xylo_module
+
+        if isinstance(model, (str, Path)) and Path(model).suffix == ".mlir":
+            from nirc.load import parse_mlir
+
+            text = Path(model).read_text(errors="replace") if Path(model).exists() else ""
+            if "xylo.network" not in text:
+                return None
+            module = parse_mlir(Path(model))
+            return module if is_xylo_module(module) else None
+        if is_xylo_module(model):
+            return model
+        return None
+
+    def input_shapes(self, compiled: Any) -> dict[str, tuple[int, ...]]:
+        from .dialect import read_network
+
+        module = compiled.module if isinstance(compiled, CompileResult) else compiled
+        return dict(read_network(module).inputs)
+
+    def simulate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, probes: bool = False,
+                 **_: Any) -> dict[str, np.ndarray]:  # fmt: skip
+        """Run a `xylo` module on ``{input: [T, B, *shape]}`` event counts;
+        returns ``{output: [T, B, *shape]}`` spike counts, and with ``probes``
+        also ``<layer>.spikes`` / ``.vmem`` / ``.isyn`` / ``.isyn2`` of every
+        hidden layer ([T, B, n], sampled at the end of each step)."""
+        from .dialect import read_network
+        from .quantize import simulate
+
+        module = compiled.module if isinstance(compiled, CompileResult) else compiled
+        xn = read_network(module)
+        parts = []
+        for name, _shape in xn.inputs:
+            if name not in inputs:
+                raise NircError(
+                    "inputs missing for the chip",
+                    expected=", ".join(
+                        f"`{k}` [T, B, {', '.join(map(str, s))}]" for k, s in xn.inputs
+                    ),
+                    found=", ".join(f"`{k}`" for k in inputs) or "none",
+                )
+            a = np.asarray(inputs[name])
+            a = a.reshape(a.shape[0], a.shape[1], -1)
+            if a.dtype.kind == "f":
+                if not np.all(np.isfinite(a) & (a == np.round(a)) & (a >= 0)):
+                    raise NircError("Xylo inputs are events: non-negative integer counts per step",
+                                    where=name, found="non-integer or negative values")  # fmt: skip
+            parts.append(a.astype(np.int64))
+        events = np.concatenate(parts, axis=2)
+        runs = simulate(xn.specification, events, record=probes)
+        out_spikes = np.stack([r["spikes_out"] for r in runs], axis=1)
+        results: dict[str, np.ndarray] = {}
+        start = 0
+        for name, shape in xn.outputs:
+            n = int(np.prod(shape)) if shape else 1
+            a = out_spikes[:, :, start : start + n].astype(np.float32)
+            results[name] = a.reshape(a.shape[:2] + tuple(shape))
+            start += n
+        if probes:
+            start = 0
+            for lname, n in xn.hidden_layers:
+                for key, rec in (("spikes", "spikes_hidden"), ("vmem", "vmem"), ("isyn", "isyn"),
+                                 ("isyn2", "isyn2")):  # fmt: skip
+                    results[f"{lname}.{key}"] = np.stack(
+                        [r[rec][:, start : start + n] for r in runs], axis=1
+                    )
+                start += n
+        return results
+
+    def limits(self) -> list[tuple[str, str]]:
+        from .spec import VARIANTS
+
+        rows = [(v.name, v.describe()) for v in VARIANTS.values()]
+        s = self.spec
+        rows += [
+            ("weights", f"int{s.weight_bits}, one left shift 0..{s.weight_shift_max} per matrix"),
+            ("states, thresholds, biases", f"int{s.state_bits}, saturating"),
+            (
+                "decays",
+                f"right shifts dash 0..{s.dash_max}: dash = round(log2(tau / dt)), tau > dt",
+            ),
+            (
+                "events per step",
+                f"input {s.max_input_events}/channel, hidden {s.max_hidden_spikes}"
+                f"/neuron, output {s.max_output_spikes}/neuron",
+            ),  # fmt: skip
+            (
+                "network",
+                "input -> weights_in -> hidden (weights_rec) -> weights_out -> output; "
+                "one alias per hidden neuron",
+            ),  # fmt: skip
+        ]
+        return rows
+
+
+def _graph_attr(module, name: str, default: str) -> str:
+    """A string attribute of the module's ``snn.graph`` (``reset``, ``source``)."""
+    from nirc.dialects.snn import top_graph
+
+    attr = getattr(top_graph(module), name, None)
+    return attr.data if attr is not None else default
+
+
+def float_reference(module, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The float `snn` network's outputs on ``{input: [T, B, *shape]}``."""
+    from nirc.interpreter import Simulation
+    from nirc.interpreter.snn import build_plan
+
+    sim = Simulation(build_plan(module))
+    return sim.run({k: inputs[k] for k in sim.plan.inputs})
+
+
+__all__ = ["XyloTarget", "float_reference", "layer_errors", "resources"]
