@@ -253,6 +253,18 @@ def test_cli_compile_and_run(tmp_path, capsys):
         assert main(["run", str(src), "--target", "xylo", "--input", str(x), "-o", str(y)]) == 0
         assert np.load(y)["out"].shape == (40, 3)
     assert "bit-accurate" in capsys.readouterr().out
+    y = tmp_path / "y.npz"
+    assert main(["run", str(out / "model.mlir"), "--target", "xylo", "--input", str(x),
+                 "--record", "lif0.vmem", "-o", str(y)]) == 0  # fmt: skip
+    z = np.load(y)
+    assert sorted(z.files) == ["lif0.vmem", "out"] and z["lif0.vmem"].shape == (40, 6)
+    with pytest.raises(NircError, match="names no hidden layer"):
+        get_target("xylo").simulate(read_network_module(out), {"in": np.zeros((5, 1, 4))},
+                                    record="nope")  # fmt: skip
+
+
+def read_network_module(out: Path):
+    return get_target("xylo").load(out / "model.mlir")
 
 
 def test_lif_and_if_map_with_stated_approximations():

@@ -21,9 +21,9 @@ import numpy as np
 from nirc.diagnostics import NircError
 
 
-def _refuse_float_only(args: argparse.Namespace) -> None:
+def _refuse_float_only(args: argparse.Namespace, target=None) -> None:
     used = []
-    if args.record:
+    if args.record and not getattr(target, "records", False):
         used.append("--record")
     if args.plot:
         used.append("--plot")
@@ -46,12 +46,12 @@ def run_target(args: argparse.Namespace) -> int:
     from nirc.targets import get_target
     from nirc.targets.base import CompileOptions
 
-    _refuse_float_only(args)
+    target = get_target(args.target)
+    _refuse_float_only(args, target)
     if args.steps is not None and args.steps < 1:
         raise NircError("--steps must be >= 1", found=str(args.steps))
     if args.batch is not None and args.batch < 1:
         raise NircError("--batch must be >= 1", found=str(args.batch))
-    target = get_target(args.target)
     compiled = target.load(args.model)
     if compiled is None:
         options = CompileOptions(
@@ -90,7 +90,9 @@ def run_target(args: argparse.Namespace) -> int:
         raise NircError("nothing to simulate: the input has zero steps", where="--input")
     arrays = {k: _fit(np.asarray(v), steps) for k, v in arrays.items()}
     start = time.perf_counter()
-    results = target.simulate(compiled, arrays)
+    # a target with ``records = True`` takes --record (its probes, e.g. hidden states)
+    probes = {"record": args.record} if args.record else {}
+    results = target.simulate(compiled, arrays, **probes)
     elapsed = time.perf_counter() - start
     if not batched:
         results = {k: v[:, 0] for k, v in results.items()}

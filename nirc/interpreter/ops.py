@@ -85,7 +85,7 @@ def fixed_order_matmul(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
 def reuse(pool: list, shape: tuple, dtype) -> np.ndarray:
     """An uninitialized array from ``pool`` that nothing references any more (the
     pool's is its only reference: CPython's reference count says so, views
-    included), else a new one, kept in the pool (at most 4).
+    included), else a new one, kept in the pool (at most 3).
 
     Kernels return their outputs in such arrays: a large fresh array costs a
     page fault per 4 KiB page on first touch, which on a virtual machine takes
@@ -96,7 +96,7 @@ def reuse(pool: list, shape: tuple, dtype) -> np.ndarray:
             return buf
     buf = np.empty(shape, dtype)
     pool.append(buf)
-    if len(pool) > 4:
+    if len(pool) > 3:
         del pool[0]
     return buf
 
@@ -237,11 +237,15 @@ class Conv(Op):
     column of a phase's row and the extra columns dropped. Samples are processed
     in blocks whose column matrix stays in cache, and scratch buffers are kept
     between calls. The input may be bool or small integers (spikes, spike
-    counts): they are converted while padding. Conv1d runs as a Conv2d of height 1.
+    counts): they are converted while copying. Conv1d runs as a Conv2d of height 1.
 
-    ``exact`` (sums exact, see :func:`exact_for`): the product is one BLAS call,
-    in float64 (or float32 with :meth:`apply_f32`). Otherwise the columns are
-    summed input by input in a fixed order (:func:`fixed_order_matmul`)."""
+    ``exact`` (sums exact, see :func:`exact_for`): the sum may be split and
+    reordered freely, so each call first counts every input channel's nonzeros
+    (:meth:`_split`): silent channels are skipped, the sparsest (stride 1) are
+    scattered event by event (:meth:`_scatter`), the others go through im2col
+    and BLAS in float64 (or float32 with :meth:`apply_f32`). Otherwise the
+    columns are summed input by input in a fixed order
+    (:func:`fixed_order_matmul`)."""
 
     BLOCK_BYTES = 512 << 10  # one block's column matrix: stays in the L2 cache
     weighted = True
@@ -337,55 +341,60 @@ class Conv(Op):
         return self._lay
 
     # --- choosing the work: silent, sparse and busy input channels --------------
-    # A cost model in dense multiply-accumulates, measured on this project's
-    # benchmark machine on the paper CNN's layers (/tmp-free: see the figures in
-    # benchmarks/interpreter.py's report): a column element costs about 3 (the
-    # im2col copy), an im2col block about 150k (the Python and call overhead of
-    # its copy, product and output), a scattered element about 70 (its index,
-    # value and np.add.at), a cell of the padded output about 18. A split must
-    # promise to save 30% to be taken: the model is rough, the results are the
-    # same either way. Calls smaller than SPLIT_MIN_MACS (a step of a small
-    # batch) skip the analysis.
+    # A cost model in dense multiply-accumulates (about 0.1 ns each), measured on
+    # the development machine (a 2-core VM) with the paper CNN's layers: a column
+    # element costs about 3 (the im2col copy), an im2col block about 150k (the
+    # call overhead of its copy, product and output), a scattered element about
+    # 70 (its index, value and np.add.at), a cell of the padded output about 18.
+    # A split must promise to save 30% to be taken: the model is rough, and the
+    # results are the same either way. Calls smaller than SPLIT_MIN_MACS (one
+    # step of a small batch) skip the analysis.
     IM2COL_MACS = 3
     BLOCK_MACS = 150_000
     EVENT_MACS = 70
     EVENT_CELL_MACS = 18
     SPLIT_GAIN = 0.7
     SPLIT_MIN_MACS = 4 << 20
+    EVENT_BLOCK = 1 << 16  # scattered elements per np.add.at call (a cache-sized block)
 
-    def _dense_cost(self, n: int, channels: int) -> float:
+    def _dense_cost(self, n: int, channels: np.ndarray) -> np.ndarray:
+        """Modelled cost of im2col and BLAS over ``n`` samples of ``channels``
+        channels (an array of channel counts)."""
         kh, kw = self.kernel
-        span = self._layout()[5]
-        rows = channels * kh * kw
+        span = self._lay[5]
+        rows = np.maximum(channels * kh * kw, 1)
         nb_full = max(1, self.BLOCK_BYTES // (8 * self.rows * span))
-        nb = max(1, min(n, nb_full * self.rows // max(rows, 1)))
+        nb = np.clip(nb_full * self.rows // rows, 1, n)
         per_col = n * rows * span * (self.og * self.groups + self.IM2COL_MACS)
-        return float(per_col + -(-n // nb) * self.BLOCK_MACS)
+        return per_col + -(-n // nb) * self.BLOCK_MACS
 
     def _split(self, n: int, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(busy, sparse) input channels for a call on ``n`` samples whose channels
         hold ``counts`` nonzeros: silent channels are skipped, sparse ones
         scattered as events (stride 1 only), busy ones go through im2col; or all
         channels through im2col when the model sees no clear gain."""
-        c = counts.size
+        self._layout()
+        c, h, w = self.in2d
         order = np.argsort(counts, kind="stable")
         live = order[counts[order] > 0]
-        full = self._dense_cost(n, c)
-        # the sparsest m live channels as events, the others dense
-        options = [(self._dense_cost(n, live.size) + n * counts.size * 8, 0)]
-        if self.stride == (1, 1) and live.size:
+        full = float(self._dense_cost(n, np.array(c)))
+        # the sparsest m live channels as events (m = 0 .. live), the others dense
+        m = np.arange(live.size + 1)
+        cost = self._dense_cost(n, live.size - m).astype(np.float64)
+        cost[-1] = 0.0 if live.size else cost[-1]
+        cost += n * c * h * w  # copying the channels used
+        if self.stride == (1, 1):
             kh, kw = self.kernel
             hq, wq = self._event_geometry()[:2]
             per_event = self.og * kh * kw * self.EVENT_MACS
             fixed = n * self.og * self.groups * hq * wq * self.EVENT_CELL_MACS
-            events = np.cumsum(counts[live].astype(np.float64)) * per_event + fixed
-            for m in range(1, live.size + 1):
-                dense = self._dense_cost(n, live.size - m) if m < live.size else 0.0
-                options.append((dense + events[m - 1], m))
-        cost, m = min(options)
-        if cost >= self.SPLIT_GAIN * full:
+            cost[1:] += np.cumsum(counts[live].astype(np.float64)) * per_event + fixed
+        else:
+            cost = cost[:1]
+        best = int(np.argmin(cost))
+        if cost[best] >= self.SPLIT_GAIN * full:
             return np.arange(c), order[:0]
-        return np.sort(live[m:]), np.sort(live[:m])
+        return np.sort(live[best:]), np.sort(live[:best])
 
     def _compute(self, x: np.ndarray, dtype) -> np.ndarray:
         n = x.shape[0]

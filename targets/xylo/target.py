@@ -167,6 +167,7 @@ class XyloTarget(Target):
     name = "xylo"
     description = "SynSense Xylo (Audio 2/3, IMU): one hidden population, int8 weights, bit shifts"
     spec = AUDIO2
+    records = True  # `nirc run --target xylo --record LAYER[.STATE]` gives hidden probes
 
     def lower(self, model: Any, options: CompileOptions | None = None):
         """(the `xylo` module, the float network on the chip, the quantization,
@@ -370,16 +371,32 @@ class XyloTarget(Target):
         return dict(read_network(module).inputs)
 
     def simulate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, probes: bool = False,
-                 **_: Any) -> dict[str, np.ndarray]:  # fmt: skip
+                 record: str = "", **_: Any) -> dict[str, np.ndarray]:  # fmt: skip
         """Run a `xylo` module on ``{input: [T, B, *shape]}`` event counts;
         returns ``{output: [T, B, *shape]}`` spike counts, and with ``probes``
         also ``<layer>.spikes`` / ``.vmem`` / ``.isyn`` / ``.isyn2`` of every
-        hidden layer ([T, B, n], sampled at the end of each step)."""
+        hidden layer ([T, B, n], sampled at the end of each step, as xylosim
+        records them). ``record`` (``"lif1,lif2.vmem"``) keeps only the named
+        layers or layer states."""
         from .dialect import read_network
         from .quantize import simulate
 
         module = compiled.module if isinstance(compiled, CompileResult) else compiled
         xn = read_network(module)
+        wanted = [r.strip() for r in record.split(",") if r.strip()]
+        if wanted:
+            probes = True
+            layers = {n for n, _ in xn.hidden_layers}
+            states = ("spikes", "vmem", "isyn", "isyn2")
+            for w in wanted:
+                if w not in layers and not (w.rpartition(".")[0] in layers
+                                            and w.rpartition(".")[2] in states):  # fmt: skip
+                    raise NircError(
+                        "--record names no hidden layer or state of the chip",
+                        where=f"--record {w}",
+                        expected=f"a hidden layer ({', '.join(sorted(layers))}), optionally "
+                        f"with .{'/.'.join(states)}",
+                    )
         parts = []
         for name, _shape in xn.inputs:
             if name not in inputs:
@@ -416,6 +433,9 @@ class XyloTarget(Target):
                         [r[rec][:, start : start + n] for r in runs], axis=1
                     )
                 start += n
+            if wanted:
+                results = {k: v for k, v in results.items() if k in dict(xn.outputs) or k in wanted
+                           or k.rpartition(".")[0] in wanted}  # fmt: skip
         return results
 
     def limits(self) -> list[tuple[str, str]]:
