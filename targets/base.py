@@ -86,6 +86,9 @@ class Target:
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    # the top-level op of the target dialect (e.g. ``speck.chip``): how `load`
+    # recognises an already compiled module
+    top_op: ClassVar[type | None] = None
     spec: Any = None
 
     def compile(self, model: Any, options: CompileOptions | None = None) -> CompileResult:
@@ -94,6 +97,22 @@ class Target:
     def load(self, model: Any) -> Any | None:
         """The compiled module when ``model`` already is one (an IR file or
         module of the target dialect), else None."""
+        if self.top_op is None:
+            return None
+        if isinstance(model, (str, os.PathLike)):
+            path = Path(model)
+            if path.suffix != ".mlir" or not path.exists():
+                return None
+            # only parse files that mention the target dialect: a .mlir of the
+            # nir or snn dialect is a model to compile, not a compiled module
+            if self.top_op.name not in path.read_text(errors="replace"):
+                return None
+            from nirc.load import parse_mlir
+
+            model = parse_mlir(path)
+        ops = getattr(model, "ops", None)
+        if ops is not None and any(isinstance(op, self.top_op) for op in ops):
+            return model
         return None
 
     def simulate(

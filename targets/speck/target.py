@@ -34,6 +34,7 @@ import numpy as np
 from nirc.diagnostics import NircError
 from nirc.targets.base import CompileOptions, CompileResult, Target
 
+from .dialect import ChipOp
 from .spec import SPECK
 
 REPORT_FORMAT = "nirc-speck-report/1"
@@ -73,6 +74,7 @@ def _fmt_words(n: int) -> str:
 
 class SpeckTarget(Target):
     name = "speck"
+    top_op = ChipOp
     description = "SynSense Speck / DYNAP-CNN: 9 cores, each conv -> IAF neurons -> sum pooling"
     spec = SPECK
 
@@ -274,21 +276,6 @@ class SpeckTarget(Target):
         return lines
 
     # -- simulating ------------------------------------------------------------------
-
-    def load(self, model: Any):
-        from .dialect import is_speck_module
-
-        if isinstance(model, (str, Path)) and Path(model).suffix == ".mlir":
-            from nirc.load import parse_mlir
-
-            text = Path(model).read_text(errors="replace") if Path(model).exists() else ""
-            if "speck.chip" not in text:
-                return None
-            module = parse_mlir(Path(model))
-            return module if is_speck_module(module) else None
-        if is_speck_module(model):
-            return model
-        return None
 
     def input_shapes(self, compiled: Any) -> dict[str, tuple[int, ...]]:
         from .dialect import read_chip

@@ -33,6 +33,7 @@ import numpy as np
 from nirc.diagnostics import NircError
 from nirc.targets.base import CompileOptions, CompileResult, Target
 
+from .dialect import NetworkOp
 from .spec import AUDIO2, get_variant
 
 REPORT_FORMAT = "nirc-xylo-report/1"
@@ -165,6 +166,7 @@ def layer_errors(net, sp, target: float) -> list[dict]:
 
 class XyloTarget(Target):
     name = "xylo"
+    top_op = NetworkOp
     description = "SynSense Xylo (Audio 2/3, IMU): one hidden population, int8 weights, bit shifts"
     spec = AUDIO2
     records = True  # `nirc run --target xylo --record LAYER[.STATE]` gives hidden probes
@@ -348,21 +350,6 @@ class XyloTarget(Target):
         return lines
 
     # -- simulating ------------------------------------------------------------------
-
-    def load(self, model: Any):
-        from .dialect import is_xylo_module
-
-        if isinstance(model, (str, Path)) and Path(model).suffix == ".mlir":
-            from nirc.load import parse_mlir
-
-            text = Path(model).read_text(errors="replace") if Path(model).exists() else ""
-            if "xylo.network" not in text:
-                return None
-            module = parse_mlir(Path(model))
-            return module if is_xylo_module(module) else None
-        if is_xylo_module(model):
-            return model
-        return None
 
     def input_shapes(self, compiled: Any) -> dict[str, tuple[int, ...]]:
         from .dialect import read_network
