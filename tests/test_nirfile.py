@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import h5py
@@ -306,21 +305,11 @@ def test_write_refuses_what_nir_could_not_read(tmp_path: Path, mutate, where: st
 
 
 # ----------------------------------------------------------------------------
-# speed
+# big data
 
 
-def test_paper_cnn_reads_in_a_few_ms(corpus: Path) -> None:
-    path = corpus / "public" / "paper_cnn_sinabs.nir"
-    read(path)
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        read(path)
-        times.append(time.perf_counter() - t)
-    assert min(times) < 0.025, times
-
-
-def test_ten_million_parameters_read_well_under_a_second(tmp_path: Path) -> None:
+def test_ten_million_parameters_read_back_exactly(tmp_path: Path) -> None:
+    """Speed is measured by benchmarks/io.py; here only that a big gzip weight survives."""
     g = Graph()
     g.nodes["input"] = Node("input", "Input", {"shape": np.array([4000])})
     w = (np.arange(10_000_000, dtype=np.float32) % 251).reshape(2500, 4000)
@@ -328,8 +317,5 @@ def test_ten_million_parameters_read_well_under_a_second(tmp_path: Path) -> None
     g.nodes["output"] = Node("output", "Output", {"shape": np.array([2500])})
     g.edges = [("input", "fc"), ("fc", "output")]
     write(tmp_path / "big.nir", g, compression="gzip", compression_opts=1)
-    t = time.perf_counter()
     back = read(tmp_path / "big.nir")
-    elapsed = time.perf_counter() - t
-    assert elapsed < 0.5, elapsed
     assert back.nodes["fc"].params["weight"].tobytes() == w.tobytes()
