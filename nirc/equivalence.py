@@ -65,6 +65,7 @@ def check_equivalence(
 ) -> Equivalence:
     from nirc.dialects.snn import graph_source, is_snn_module, top_graph
     from nirc.interpreter.io import RandomSpec, random_inputs
+    from nirc.metrics import step_agreement
 
     if seeds < 1 or steps < 1 or not 0.0 <= rate <= 1.0:
         raise NircError(
@@ -103,13 +104,8 @@ def check_equivalence(
         ra = sim_a.run(x)
         rb = sim_b.run(x)
         for name in equal:
-            a, b = ra[name], rb[name]
-            if name in scales:
-                tol = 0.01 * max(float(np.max(np.abs(a), initial=0.0)), 1e-12)
-                same = np.abs(b / scales[name] - a) <= tol
-            else:
-                same = a == b
-            equal[name] += float(np.sum(same))
+            a = ra[name]
+            equal[name] += step_agreement(a, rb[name], scales.get(name)) * a.size
             sizes[name] += a.size
     total = sum(sizes.values())
     result = Equivalence(sum(equal.values()) / total if total else 1.0)

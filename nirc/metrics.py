@@ -51,12 +51,19 @@ def outputs_agreement(
     return (agree / total if total else 1.0), per
 
 
-def step_agreement(reference: np.ndarray, got: np.ndarray) -> float:
-    """Fraction of equal entries (spike for spike, step for step)."""
+def step_agreement(reference: np.ndarray, got: np.ndarray, scale=None) -> float:
+    """Fraction of equal entries (spike for spike, step for step).
+
+    With ``scale`` (a quantized network's integer outputs per real unit), ``got``
+    is dequantized and an entry counts as equal within 1% of the reference's
+    largest magnitude: real-valued outputs cannot match a float network exactly."""
     reference, got = np.asarray(reference), np.asarray(got)
     if reference.size == 0:
         return 1.0
-    return float(np.mean(reference == got))
+    if scale is None:
+        return float(np.mean(reference == got))
+    tol = 0.01 * max(float(np.max(np.abs(reference))), 1e-12)
+    return float(np.mean(np.abs(got / scale - reference) <= tol))
 
 
 __all__ = ["outputs_agreement", "spike_count_agreement", "spike_counts", "step_agreement"]

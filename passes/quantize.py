@@ -507,24 +507,16 @@ def data_aware_round(
 
 
 def run_module(module, inputs, record=(), cut=(), with_outputs=True) -> dict[str, np.ndarray]:
-    from nirc.interpreter import Simulation
-    from nirc.interpreter.snn import build_plan
+    from nirc.interpreter.snn import run_snn
 
-    plan = build_plan(module, record=record, cut=cut, with_outputs=with_outputs)
-    sim = Simulation(plan)
-    return sim.run({k: inputs[k] for k in plan.inputs})
+    return run_snn(module, inputs, record=record, cut=cut, with_outputs=with_outputs)
 
 
 def agreement(got: np.ndarray, ref: np.ndarray, scale=None) -> float:
-    """Fraction of equal entries; real values (``scale`` given: dequantize) count as
-    equal within 1% of the reference's largest magnitude."""
-    if ref.size == 0:
-        return 1.0
-    if scale is None:
-        return float(np.mean(got == ref))
-    deq = got / scale
-    tol = 0.01 * max(float(np.max(np.abs(ref))), 1e-12)
-    return float(np.mean(np.abs(deq - ref) <= tol))
+    """Fraction of equal entries; see :func:`nirc.metrics.step_agreement`."""
+    from nirc.metrics import step_agreement
+
+    return step_agreement(ref, got, scale)
 
 
 def state_range(neuron: Operation, ref: dict[str, np.ndarray]) -> np.ndarray:
@@ -817,14 +809,9 @@ def _range(S: np.ndarray) -> str:
 def calibration_inputs(
     module: ModuleOp, path: str | None, *, steps: int, rate: float, batch: int, seed: int
 ) -> dict[str, np.ndarray]:
-    from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
-    from nirc.interpreter.snn import build_plan
+    from nirc.interpreter.snn import calibration_inputs as inputs_for
 
-    plan = build_plan(module)
-    if path:
-        arrays, _, _, _ = normalize(load_npz(path), plan.inputs, where=path)
-        return {k: np.asarray(v) for k, v in arrays.items()}
-    return random_inputs(plan.inputs, RandomSpec(p=rate, T=steps, B=batch, seed=seed))
+    return inputs_for(module, path, steps=steps, rate=rate, batch=batch, seed=seed)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ the next step).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -580,8 +580,7 @@ def snn_plan_for(
     elif source not in (None, "nir") and graph_source(top_graph(module)) != source:
         raise NircError(
             "an snn module already has its semantics",
-            expected=f"no --source, or --source {graph_source(top_graph(module))} (the "
-            "module's)",
+            expected=f"no --source, or --source {graph_source(top_graph(module))} (the module's)",
             found=f"--source {source}",
             hint="re-run `discretize{source=...}` from the nir level to read it as another "
             "framework",
@@ -611,3 +610,41 @@ def is_snn_model(model: Any) -> bool:
             return False
         return "snn.graph" in head
     return False
+
+
+def run_snn(
+    module,
+    inputs: Mapping[str, np.ndarray],
+    *,
+    record: Iterable[str] = (),
+    cut: Iterable[str] = (),
+    with_outputs: bool = True,
+) -> dict[str, np.ndarray]:
+    """Run an `snn` module (float or quantized) on ``{input: [T, B, *shape]}``:
+    the float reference that quantization searches and targets measure against.
+    See :func:`build_plan` for ``record``, ``cut`` and ``with_outputs``."""
+    from nirc.interpreter import Simulation
+
+    sim = Simulation(build_plan(module, record=record, cut=cut, with_outputs=with_outputs))
+    return sim.run({k: inputs[k] for k in sim.plan.inputs})
+
+
+def calibration_inputs(
+    module, path: str | None, *, steps: int, rate: float, batch: int, seed: int
+) -> dict[str, np.ndarray]:
+    """``{input: [T, B, *shape]}`` for an `snn` module: the arrays of the .npz
+    ``path`` (checked against the module's inputs), else Bernoulli(``rate``)
+    spikes seeded with ``seed``."""
+    from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
+
+    shapes = build_plan(module).inputs
+    if path:
+        arrays, _, _, _ = normalize(load_npz(path), shapes, where=path)
+        return {k: np.asarray(v) for k, v in arrays.items()}
+    if steps < 1 or batch < 1 or not 0.0 <= rate <= 1.0:
+        raise NircError(
+            "bad calibration settings",
+            expected="steps >= 1, batch >= 1, rate in [0, 1]",
+            found=f"steps {steps}, batch {batch}, rate {rate}",
+        )
+    return random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=seed))

@@ -129,32 +129,18 @@ class QuantizationReport:
 def calibration_inputs(
     module, path: str | None, *, steps: int, rate: float, batch: int, seed: int
 ) -> dict[str, np.ndarray]:
-    """``{input: [T, B, *shape]}``: the arrays of the .npz ``path``, else
-    Bernoulli(``rate``) spikes seeded with ``seed``."""
-    from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
-    from nirc.interpreter.snn import build_plan
+    """See :func:`nirc.interpreter.snn.calibration_inputs`."""
+    from nirc.interpreter.snn import calibration_inputs as inputs_for
 
-    shapes = build_plan(module).inputs
-    if path:
-        arrays, _, _, _ = normalize(load_npz(path), shapes, where=path)
-        return {k: np.asarray(v) for k, v in arrays.items()}
-    if steps < 1 or batch < 1 or not 0.0 <= rate <= 1.0:
-        raise NircError(
-            "bad calibration settings",
-            expected="steps >= 1, batch >= 1, rate in [0, 1]",
-            found=f"steps {steps}, batch {batch}, rate {rate}",
-        )
-    return random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=seed))
+    return inputs_for(module, path, steps=steps, rate=rate, batch=batch, seed=seed)
 
 
 def float_reference(module, inputs: Mapping[str, np.ndarray], probes: Sequence[str]) -> dict:
     """The float `snn` network's outputs and the spikes of ``probes`` (neuron
     names), each ``[T, B, *shape]``."""
-    from nirc.interpreter import Simulation
-    from nirc.interpreter.snn import build_plan
+    from nirc.interpreter.snn import run_snn
 
-    sim = Simulation(build_plan(module, record=list(probes)))
-    return sim.run({k: inputs[k] for k in sim.plan.inputs})
+    return run_snn(module, inputs, record=list(probes))
 
 
 # --------------------------------------------------------------------------------------

@@ -174,8 +174,7 @@ class XyloTarget(Target):
     def lower(self, model: Any, options: CompileOptions | None = None):
         """(the `xylo` module, the float network on the chip, the quantization,
         the float `snn` module, the calibration inputs)."""
-        from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
-        from nirc.interpreter.snn import build_plan
+        from nirc.interpreter.snn import calibration_inputs
 
         from . import quantize as q
         from .dialect import build_network
@@ -189,16 +188,15 @@ class XyloTarget(Target):
         module = _load(model, o)
         net = map_network(module, spec, relays=bool(o.extra.get("relays", False)))
         check_network(net, spec)
-        shapes = build_plan(module).inputs
+        steps = int(o.extra.get("calib_steps", 100))
+        batch = int(o.extra.get("calib_batch", 2))
+        rate = float(o.extra.get("calib_rate", 0.05))
+        calib = calibration_inputs(
+            module, o.calibrate, steps=steps, rate=rate, batch=batch, seed=o.seed
+        )
         if o.calibrate:
-            arrays, _, _, _ = normalize(load_npz(o.calibrate), shapes, where=o.calibrate)
-            calib = {k: np.asarray(v) for k, v in arrays.items()}
             label = f"inputs of {Path(o.calibrate).name}"
         else:
-            steps = int(o.extra.get("calib_steps", 100))
-            batch = int(o.extra.get("calib_batch", 2))
-            rate = float(o.extra.get("calib_rate", 0.05))
-            calib = random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=o.seed))
             label = f"{batch} x {steps} steps of random spikes, p = {rate:g}, seed {o.seed}"
         reference = float_reference(module, calib)
         events = q.input_events(net, calib)
@@ -240,13 +238,13 @@ class XyloTarget(Target):
         }  # fmt: skip
         check_steps = int(o.extra.get("check_steps", 0) or 0)
         if check_steps > 0:
-            from nirc.interpreter.io import RandomSpec, random_inputs
-            from nirc.interpreter.snn import build_plan
+            from nirc.interpreter.snn import calibration_inputs
 
             batch = int(o.extra.get("calib_batch", 2))
             rate = float(o.extra.get("calib_rate", 0.05))
-            fresh = random_inputs(build_plan(float_module).inputs,
-                                  RandomSpec(p=rate, T=check_steps, B=batch, seed=o.seed + 1))  # fmt: skip
+            fresh = calibration_inputs(
+                float_module, None, steps=check_steps, rate=rate, batch=batch, seed=o.seed + 1
+            )
             ref = float_reference(float_module, fresh)
             ev = q.input_events(net, fresh)
             a, err, per = q.score(ref, q.chip_outputs(net, sp, ev))
@@ -461,11 +459,9 @@ def _graph_attr(module, name: str, default: str) -> str:
 
 def float_reference(module, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The float `snn` network's outputs on ``{input: [T, B, *shape]}``."""
-    from nirc.interpreter import Simulation
-    from nirc.interpreter.snn import build_plan
+    from nirc.interpreter.snn import run_snn
 
-    sim = Simulation(build_plan(module))
-    return sim.run({k: inputs[k] for k in sim.plan.inputs})
+    return run_snn(module, inputs)
 
 
 __all__ = ["XyloTarget", "float_reference", "layer_errors", "resources"]
