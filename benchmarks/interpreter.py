@@ -3,8 +3,11 @@
 For the paper's CNN (Sinabs export, N-MNIST shapes) and Braille RNN (snnTorch
 export), at batch 1 and 32 and T = 1000 steps of Bernoulli(p) input spikes:
 
-- fast: the default schedule (synapses over whole chunks of time at once);
-- step: the same graph evaluated one step at a time (the oracle);
+- fast: the default schedule (synapses over whole chunks of time at once),
+  with the compiled kernels of the `fast` extra when numba is installed
+  (labelled fast+jit; then fast-numpy is the same schedule without them);
+- step: the same graph evaluated one step at a time with plain numpy kernels
+  (the oracle);
 - both in the default exact mode (`float64`) and in the opt-in `float32` mode
   (weighted sums in float32: faster, not exact; the summary gives its output
   agreement with float64);
@@ -44,6 +47,10 @@ if __name__ == "__main__" and "--blas-threads" in sys.argv:  # before numpy star
 
 import numpy as np  # noqa: E402
 
+from nirc.interpreter import jit as _jit  # noqa: E402
+
+JIT = _jit.ENABLED  # numba installed (the `fast` extra) and not NIRC_JIT=0
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "public"
 GRAPHS = {
@@ -62,21 +69,21 @@ def _median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def _interleaved(fast, step, repeats: int, step_repeats: int) -> tuple[float, float]:
-    """Median times of two runs measured alternately, so that both see the
-    same machine load (shared machines drift by 2x within minutes)."""
-    fast()
-    step()
-    tf, ts = [], []
+def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int) -> dict[str, float]:
+    """Median times of several runs measured in turn, so that all see the
+    same machine load (shared machines drift by 2x within minutes); the runs
+    named in ``few`` (the slow oracle) get ``few_repeats`` repeats."""
+    for fn in runs.values():
+        fn()  # warm up (allocations, BLAS threads, compiled kernels)
+    times: dict[str, list[float]] = {k: [] for k in runs}
     for r in range(repeats):
-        t = time.perf_counter()
-        fast()
-        tf.append(time.perf_counter() - t)
-        if r < step_repeats:
+        for key, fn in runs.items():
+            if key in few and r >= few_repeats:
+                continue
             t = time.perf_counter()
-            step()
-            ts.append(time.perf_counter() - t)
-    return statistics.median(tf), statistics.median(ts)
+            fn()
+            times[key].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def _synops_per_step(path, sim, inputs) -> float:
@@ -113,21 +120,25 @@ def bench_nirc(
     with collecting():
         sim = prepare(CORPUS / file, dt=dt, precision=precision)
         inputs = random_inputs(sim.plan.inputs, RandomSpec(p=p, T=steps, B=batch, seed=0))
-        fast, step = _interleaved(
-            lambda: sim.run(inputs), lambda: sim.run(inputs, mode="step"), repeats, step_repeats
-        )
-        outputs = sim.run(inputs)
+        runs = {"fast": lambda: sim.run(inputs, jit="on")}
+        if JIT:  # the same fast path without the compiled kernels
+            runs["fast-numpy"] = lambda: sim.run(inputs, jit="off")
+        runs["step"] = lambda: sim.run(inputs, mode="step")
+        times = _interleaved(runs, repeats, {"step"}, step_repeats)
+        outputs = sim.run(inputs, jit="on")
         same = all(
             np.array_equal(a, b)
-            for a, b in zip(outputs.values(), sim.run(inputs, mode="step").values())
+            for other in (sim.run(inputs, mode="step"), sim.run(inputs, jit="off"))
+            for a, b in zip(outputs.values(), other.values())
         )
         synops = _synops_per_step(CORPUS / file, sim, inputs)
     macs = sim.plan.synaptic_macs_per_step()
     rows = []
-    for mode, t in (("fast", fast), ("step", step)):
+    for mode, t in times.items():
         sps = steps / t
-        rows.append((name, batch, precision, mode, sps, sps * batch * macs, sps * batch * synops))
-    return rows, fast, step, same, inputs, outputs
+        label = "fast+jit" if mode == "fast" and JIT else mode
+        rows.append((name, batch, precision, label, sps, sps * batch * macs, sps * batch * synops))
+    return rows, times["fast"], times["step"], same, inputs, outputs
 
 
 def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
@@ -200,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         extra = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
     except ImportError:
         extra = ", torch not installed (no Norse/snnTorch rows)"
-    print(f"numpy {np.__version__}, {os.cpu_count()} CPUs, load {_load()}, "
+    jit = "numba " + __import__("numba").__version__ if JIT else "no numba (no fast+jit rows)"
+    print(f"numpy {np.__version__}, {jit}, {os.cpu_count()} CPUs, load {_load()}, "
           f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}{extra}")  # fmt: skip
     print(f"T = {steps}, input Bernoulli p = {args.p}, median of {repeats} (step: {step_repeats})")
     header = (

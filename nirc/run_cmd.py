@@ -63,6 +63,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--precision", choices=["float64", "float32"], default="float64",
                         help="float32: weighted sums in float32, faster but not exact (a spike "
                         "may rarely differ); float64 (default) is the exact reference")  # fmt: skip
+    parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto",
+                        help="compiled neuron loops and spike-driven synapses (needs numba: pip "
+                        "install 'nirc[fast]'; same results): auto (default) uses them on runs "
+                        "long enough to repay loading them, about 0.5 s")  # fmt: skip
     parser.add_argument("--strict", action="store_true",
                         help="refuse to repair imperfect files")  # fmt: skip
     parser.add_argument("--target", metavar="CHIP",
@@ -263,7 +267,13 @@ def run(args) -> int:
     start = time.perf_counter()
     try:
         results = sim.simulator.run(
-            arrays, steps, b, mode=args.mode, progress=progress, precision=sim.precision
+            arrays,
+            steps,
+            b,
+            mode=args.mode,
+            progress=progress,
+            precision=sim.precision,
+            jit_mode=getattr(args, "jit", "auto"),
         )
     finally:
         progress.close()

@@ -255,3 +255,130 @@ def test_cli_precision_float32(corpus, tmp_path, capsys):
     assert main(["run", str(corpus / "public" / "paper_cnn_sinabs.nir"), "--dt", "1",
                  "--input", "random:T=3", "--precision", "float16"]) != 0  # fmt: skip
     capsys.readouterr()
+
+
+# --- the compiled kernels (numba, the `fast` extra) ------------------------------------
+jit = pytest.importorskip("nirc.interpreter.jit")
+needs_numba = pytest.mark.skipif(not jit.ENABLED, reason="numba not installed (the fast extra)")
+
+
+@needs_numba
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"C{c[0]}k{c[4]}s{c[5]}g{c[8]}")
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.float64])
+def test_compiled_conv_events_give_the_same_bits(case, dtype):
+    """Every stride, padding, dilation and group layout: the spike-driven compiled
+    kernel equals the explicit-loop convolution bit for bit."""
+    c, h, wd, o, k, stride, pad, dil, groups = case
+    w, b = coarse(o, c // groups, *k), coarse(o)
+    x = RNG.random((25, c, h, wd)) < 0.2
+    if dtype is not np.bool_:
+        x = x * RNG.integers(1, 4, x.shape)
+    x = x.astype(dtype)
+    ref = loop_conv(x.astype(np.float64), w, b, stride, pad, dil, groups)
+    kern = ops.Conv(conv_node("Conv2d", w, stride, pad, dil, groups, b), (c, h, wd), ref.shape[1:])
+    kern.JIT_EVENT_MACS = kern.JIT_CELL_MACS = kern.JIT_OUT_MACS = 0  # always the kernel
+    got = kern._jit_events(x)
+    assert got is not None
+    np.testing.assert_array_equal(got, ref)
+    kern.JIT_EVENT_MACS = 10**9  # never: im2col and BLAS, same bits
+    assert kern._jit_events(x) is None
+    np.testing.assert_array_equal(kern.apply(x, True), ref)
+
+
+@needs_numba
+def test_compiled_dense_events_give_the_same_bits():
+    w = coarse(7, 30)
+    node = Node("d", "Affine", {"weight": w, "bias": coarse(7)})
+    kern = ops.Dense(node, (30,), (7,))
+    x = (RNG.random((50, 30)) < 0.05).astype(np.uint8) * RNG.integers(1, 4, (50, 30)).astype(np.uint8)
+    ref = x.astype(np.float64) @ w.astype(np.float64).T + node.params["bias"].astype(np.float64)
+    got = kern._jit_events(x)
+    assert got is not None  # 5% nonzero: sparse enough
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(kern.apply(x, True), ref)
+    assert kern._jit_events(np.ones((4, 30), np.uint8)) is None  # dense input: BLAS
+
+
+@needs_numba
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+@pytest.mark.parametrize("uniform", [False, True])
+def test_compiled_membrane_loop_equals_numpy(reset, uniform, monkeypatch):
+    """Per-neuron and uniform parameters: states and spikes bit for bit."""
+    shape, batch, tc = (3, 5, 7), 2, 11
+    w = RNG.standard_normal((tc, batch) + shape)
+    if uniform:
+        d, thr, v_rst = 1.0, 0.5, 0.0
+    else:
+        d, thr = RNG.uniform(0.5, 1.0, shape), RNG.uniform(0.2, 1.0, shape)
+        v_rst = np.where(RNG.random(shape) < 0.5, 0.0, -0.25)
+    v0 = RNG.standard_normal((batch,) + shape)
+    runs = []
+    for enabled in (True, False):
+        monkeypatch.setattr(jit, "ENABLED", enabled)
+        v, rv = v0.copy(), np.empty_like(w)
+        z = neurons._membrane_loop(v, d, w, thr, reset, v_rst, rv).copy()
+        runs.append((z, rv, v))
+    assert runs[0][0].any() and not runs[0][0].all()
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_numba
+def test_compiled_and_numpy_runs_of_the_paper_cnn_agree(corpus, monkeypatch):
+    """The whole network, states included, with and without the compiled kernels."""
+    path = corpus / "public" / "paper_cnn_sinabs.nir"
+    x = RNG.random((40, 2, 2, 34, 34)) < 0.1
+    runs = []
+    for enabled in (True, False):
+        monkeypatch.setattr(jit, "ENABLED", enabled)
+        with collecting():
+            runs.append(nirc.simulate(path, {"input": x}, dt=1.0, record=["1.v", "3", "10.v"],
+                                      jit="on" if enabled else "off"))
+    assert runs[0].keys() == runs[1].keys()
+    for key in runs[0]:
+        np.testing.assert_array_equal(runs[0][key], runs[1][key])
+    assert runs[0]["3"].any()  # a test on silent layers would prove nothing
+
+
+def _lif_net(reset_v: float) -> Graph:
+    """Input -> Conv (bias) -> LIF (per-neuron parameters) -> Flatten -> Affine -> IF:
+    every term of the fused synapse + neuron loop (gain, leak, decay, bias)."""
+    shape = (3, 6, 6)
+    rnd = lambda *s: RNG.uniform(0.5, 1.5, s)  # noqa: E731
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([2, 6, 6])}),
+        "conv": conv_node("Conv2d", coarse(3, 2, 3, 3), [1, 1], [1, 1], [1, 1], 1, coarse(3)),
+        "lif": Node("lif", "LIF", {"tau": rnd(*shape) * 1e-3, "r": rnd(*shape),
+                                   "v_leak": RNG.uniform(-0.1, 0.1, shape),
+                                   "v_threshold": rnd(*shape), "v_reset": np.full(shape, reset_v)}),
+        "flat": Node("flat", "Flatten", {"start_dim": np.array(0), "end_dim": np.array(-1)}),
+        "fc": Node("fc", "Affine", {"weight": coarse(5, 108), "bias": coarse(5)}),
+        "if": Node("if", "IF", {"r": np.full(5, 900.0), "v_threshold": np.full(5, 1.5)}),
+        "out": Node("out", "Output", {"shape": np.array([5])}),
+    }  # fmt: skip
+    nodes["conv"] = Node("conv", "Conv2d", nodes["conv"].params)  # named as its edges say
+    edges = [("in", "conv"), ("conv", "lif"), ("lif", "flat"), ("flat", "fc"), ("fc", "if"),
+             ("if", "out")]  # fmt: skip
+    return Graph(nodes, edges, {"dt": 1e-3})
+
+
+@needs_numba
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_fused_synapse_and_neurons_equal_numpy(reset, monkeypatch):
+    """Conv + LIF and Affine + IF run as one compiled loop each: outputs and
+    recorded states equal the numpy kernels' bit for bit, in chunks of any size."""
+    g = _lif_net(-0.2)
+    x = (RNG.random((50, 3, 2, 6, 6)) < 0.3).astype(np.uint8)
+    with collecting():
+        sim = nirc.interpreter.prepare(g, reset=reset, record=["lif.v", "lif", "if.v"])
+    exact = engine.exact_sums(sim.plan, {"in": 1.0})
+    assert engine.fusable(sim.plan, exact, set()) == {"conv": "lif", "fc": "if"}
+    runs = []
+    for enabled, chunk in ((True, None), (True, 7), (False, None)):
+        monkeypatch.setattr(jit, "ENABLED", enabled)
+        arrays = {"in": x}
+        runs.append(sim.simulator.run(arrays, 50, 3, chunk=chunk, jit_mode="on"))
+    assert runs[0]["lif"].any() and runs[0]["out"].any()
+    for other in runs[1:]:
+        for key in runs[0]:
+            np.testing.assert_array_equal(runs[0][key], other[key])

@@ -73,6 +73,7 @@ class Simulation:
         batch: int | None = None,
         mode: str = "fast",
         progress: Callable[[int], None] | None = None,
+        jit: str = "auto",
     ) -> dict[str, np.ndarray]:
         """Simulate. ``inputs``: ``{input_name: array}``, one array when the graph
         has one Input, a path to an .npz of such arrays, or a
@@ -80,7 +81,8 @@ class Simulation:
         ``{output_or_probe: array}`` shaped ``[T, *shape]``, or
         ``[T, B, *shape]`` when the inputs have a batch axis or ``batch`` is
         given. ``steps`` defaults to the inputs' length (more steps read zero
-        input)."""
+        input). ``jit``: ``"auto"``, ``"on"`` or ``"off"``, the compiled kernels
+        of the ``fast`` extra (same results; see :meth:`Simulator.run`)."""
         plan = self.plan
         if isinstance(inputs, str) and inputs.startswith("random"):
             spec = parse_random(inputs)
@@ -101,7 +103,13 @@ class Simulation:
                 found=f"T = {length}" if steps is None else f"steps = {steps}",
             )
         results = self.simulator.run(
-            arrays, int(steps), b, mode=mode, progress=progress, precision=self.precision
+            arrays,
+            int(steps),
+            b,
+            mode=mode,
+            progress=progress,
+            precision=self.precision,
+            jit_mode=jit,
         )
         if not batched:
             results = {k: v[:, 0] for k, v in results.items()}
@@ -192,6 +200,7 @@ def simulate(
     level: str = "nir",
     precision: str = "float64",
     source: str = "nir",
+    jit: str = "auto",
 ) -> dict[str, np.ndarray]:
     """Simulate ``model`` on ``inputs`` and return every Output (and probe).
 
@@ -203,8 +212,8 @@ def simulate(
     computed it (``"snntorch"``, ``"norse"``, ``"sinabs"``, ``"rockpool"``; see
     :mod:`nirc.profiles`); ``mode="step"`` runs the step-by-step oracle;
     ``precision="float32"`` trades exactness for speed (opt-in, see
-    :class:`Simulation`). See :meth:`Simulation.run` for ``inputs``, ``steps``
-    and ``batch``."""
+    :class:`Simulation`). See :meth:`Simulation.run` for ``inputs``, ``steps``,
+    ``batch`` and ``jit``."""
     sim = prepare(
         model,
         dt=dt,
@@ -216,4 +225,4 @@ def simulate(
         precision=precision,
         source=source,
     )
-    return sim.run(inputs, steps=steps, batch=batch, mode=mode)
+    return sim.run(inputs, steps=steps, batch=batch, mode=mode, jit=jit)

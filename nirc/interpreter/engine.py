@@ -1,7 +1,8 @@
 """Running a plan: in chunks of time (fast) or one step at a time (the oracle).
 
 Both modes execute the same segments with the same kernels; they differ only
-in how many steps one call covers. In ``mode="step"`` every node is evaluated
+in how many steps one call covers, and in that the step mode never uses the
+compiled kernels of :mod:`nirc.interpreter.jit` (the oracle stays plain numpy). In ``mode="step"`` every node is evaluated
 once per step in topological order, which is the plain reading of
 SEMANTICS.md. In ``mode="fast"`` a chunk of steps goes through each segment
 at once (one matrix product per synapse over every step and sample of the
@@ -15,8 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nirc.interpreter.neurons import Neuron
-from nirc.interpreter.ops import Delay, Pool, Scale
+from nirc.interpreter import jit
+from nirc.interpreter.neurons import Membrane, Neuron
+from nirc.interpreter.ops import Conv, Delay, Dense, Pool, Scale, reuse
 from nirc.interpreter.plan import NodePlan, Plan, Segment
 
 F64 = np.float64
@@ -51,6 +53,25 @@ def chunk_steps(plan: Plan, batch: int, steps: int, budget: int = CHUNK_BYTES) -
     return int(max(1, min(steps, MAX_CHUNK, budget // per_step)))
 
 
+JIT_MODES = ("auto", "on", "off")
+# below this much work (see `work`; about two seconds of numpy), "auto" does not
+# load the compiled kernels: loading them takes about half a second
+JIT_MIN_WORK = 4e9
+NEURON_WORK = 50  # a neuron update in numpy costs about this many multiply-accumulates
+
+
+def work(plan: Plan, steps: int, batch: int) -> float:
+    """A run's work in dense multiply-accumulates (synapses, and neurons at
+    ``NEURON_WORK`` each): what decides whether compiling pays."""
+    per = 0
+    for n in plan.nodes.values():
+        k = n.kernel
+        per += getattr(k, "macs_per_sample", 0)
+        if isinstance(k, Neuron):
+            per += NEURON_WORK * int(np.prod(n.out_shape, dtype=np.int64))
+    return float(per) * steps * batch
+
+
 class Simulator:
     """Holds a plan's state between runs; ``run`` starts from zero state."""
 
@@ -67,12 +88,28 @@ class Simulator:
         chunk: int | None = None,
         progress: Callable[[int], None] | None = None,
         precision: str = "float64",
+        jit_mode: str = "auto",
     ) -> dict[str, np.ndarray]:
         """Simulate ``steps`` steps. ``inputs`` maps each Input name to an
         array ``[T, B, *shape]`` (any numeric dtype; steps past its end read
         zeros). Returns ``{key: [steps, B, *shape]}`` for every Output and probe.
         ``precision="float32"``: weighted sums in float32 (see the module doc).
+        ``jit_mode``: ``"on"`` uses the compiled kernels of
+        :mod:`nirc.interpreter.jit` when numba is installed, ``"off"`` never,
+        ``"auto"`` when they are already loaded or the run is long enough to
+        repay loading them (about half a second); the step mode never does.
         """
+        if jit_mode not in JIT_MODES:
+            raise ValueError(f"jit_mode must be one of {JIT_MODES}, not {jit_mode!r}")
+        use = jit.ENABLED and mode != "step" and jit_mode != "off"
+        if use and jit_mode == "auto":
+            use = jit.loaded() or work(self.plan, steps, batch) >= JIT_MIN_WORK
+        if not use:
+            with jit.disabled():
+                return self._run(inputs, steps, batch, mode, chunk, progress, precision)
+        return self._run(inputs, steps, batch, mode, chunk, progress, precision)
+
+    def _run(self, inputs, steps, batch, mode, chunk, progress, precision):
         plan = self.plan
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be 'float64' or 'float32', not {precision!r}")
@@ -119,6 +156,10 @@ class Simulator:
         drop: list[list[str]] = [[] for _ in plan.segments]
         for n, i in last_use.items():
             drop[i].append(n)
+        fused: dict[str, str] = {}
+        if jit.ENABLED and not f32:
+            in_loops = {n for seg in plan.segments if seg.cyclic for n in seg.nodes}
+            fused = fusable(plan, exact, in_loops | set(out_probes) | set(state_probes))
 
         t0 = 0
         while t0 < steps:
@@ -134,6 +175,13 @@ class Simulator:
                     node = plan.nodes[name]
                     if node.type == "Input" and not node.preds:
                         vals[name] = _input_chunk(inputs.get(name), t0, t1, batch, node.out_shape)
+                    elif name in fused:  # the synapse and its neurons in one compiled loop
+                        target = fused[name]
+                        x = _gather(node, vals, tc, batch)
+                        rec = {s: a[t0:t1] for s, a in state_probes.get(target, ())}
+                        vals[target] = _fused(node, plan.nodes[target], x, tc, batch, rec)
+                    elif name in vals:  # computed with its synapse
+                        pass
                     else:
                         x = _gather(node, vals, tc, batch)
                         rec = {s: a[t0:t1] for s, a in state_probes.get(name, ())}
@@ -147,6 +195,104 @@ class Simulator:
             if progress is not None:
                 progress(t0)
         return results
+
+
+def fusable(plan: Plan, exact: dict[str, bool], watched: set[str]) -> dict[str, str]:
+    """Synapses to run fused with the spiking neuron layer they alone feed
+    (``synapse_neuron`` of :mod:`nirc.interpreter.jit_kernels`): a Conv, or a Dense of a
+    1-D input, with exact sums, whose output nothing else reads or records,
+    feeding a spiking IF/LIF layer outside recurrent loops that has no other
+    input (the neurons' spikes and states may be recorded). ``watched``: nodes
+    in loops or whose output is recorded."""
+    users: dict[str, int] = {}
+    for node in plan.nodes.values():
+        for p in node.preds + node.fb_preds:
+            users[p] = users.get(p, 0) + 1
+    pairs: dict[str, str] = {}
+    for name, node in plan.nodes.items():
+        k = node.kernel
+        if not (isinstance(k, Membrane) and k.spiking):
+            continue
+        if len(node.preds) != 1 or node.fb_preds or _in_loop(name, plan):
+            continue
+        syn = node.preds[0]
+        sk = plan.nodes[syn].kernel
+        if users.get(syn) != 1 or syn in watched or not exact.get(syn):
+            continue
+        if isinstance(sk, Conv) or (
+            isinstance(sk, Dense) and sk.matrix and len(plan.nodes[syn].in_shape) == 1
+        ):
+            pairs[syn] = name
+    return pairs
+
+
+def _in_loop(name: str, plan: Plan) -> bool:
+    return any(seg.cyclic and name in seg.nodes for seg in plan.segments)
+
+
+def _fused(syn: NodePlan, neuron: NodePlan, x: np.ndarray, tc: int, batch: int, rec) -> np.ndarray:
+    """Run a synapse and its neuron layer as one compiled loop over the chunk;
+    returns the spikes ``[Tc, B, *shape]`` (bool), updates the neurons' state
+    and fills ``rec["v"]``."""
+    sk, nk = syn.kernel, neuron.kernel
+    n_in = int(np.prod(syn.in_shape, dtype=np.int64))
+    xs = jit.narrow(np.ascontiguousarray(x).reshape(tc * batch, n_in))
+    shape = neuron.out_shape
+    m = int(np.prod(shape, dtype=np.int64))
+    conv = isinstance(sk, Conv)
+    if conv:  # neurons held channels-last inside the kernel (see synapse_neuron)
+        in_chw, rows, cols, wr, cg, bias = sk.jit_tables()
+        wconv, wdense = sk.jit_channels_last(), np.empty((0, 0), F64)
+        n_o = bias.size if bias.size else sk.groups * sk.og
+        order = np.arange(m).reshape(n_o, m // n_o).T.reshape(-1)  # cl index -> neuron
+    else:
+        in_chw, rows, cols = (0, 0, 0), np.empty((0, 0), np.int64), np.empty((0, 0), np.int64)
+        wconv, cg, wdense = np.empty((0, 0, 0, 0, 0), F64), 1, sk.weight_t
+        bias = np.empty(0, F64) if sk.bias is None else sk.bias
+        order = None
+    if bias.size:  # one value per output channel, for each neuron
+        bias = np.repeat(bias, m // bias.size)
+
+    def param(value) -> np.ndarray:
+        a = jit.full(value, m)
+        return a if order is None else np.ascontiguousarray(a[order])
+
+    z = reuse(nk._outputs, (tc, batch) + tuple(shape), np.bool_)
+    v = nk.v.reshape(batch, m)
+    vk = v if order is None else np.ascontiguousarray(v[:, order])
+    rv = rec.get("v")
+    out_v = rv.reshape(tc, batch, m) if rv is not None and rv.flags.c_contiguous else None
+    if rv is not None and out_v is None:
+        out_v = np.empty((tc, batch, m), F64)
+    jit.kernels().synapse_neuron(
+        xs,
+        conv,
+        in_chw,
+        rows,
+        cols,
+        wconv,
+        cg,
+        wdense,
+        param(bias if bias.size else 0.0),
+        param(nk.c),
+        param(nk.k),
+        param(nk.d),
+        param(nk.thr),
+        param(nk.v_reset),
+        jit.RESET_ZERO if nk.reset_mode == "zero" else jit.RESET_SUBTRACT,
+        vk,
+        z.reshape(tc, batch, m),
+        _NO_STATES if out_v is None else out_v,
+        out_v is not None,
+    )
+    if order is not None:
+        v[:, order] = vk
+    if rv is not None and not rv.flags.c_contiguous:
+        rv[...] = out_v.reshape(rv.shape)
+    return z
+
+
+_NO_STATES = np.empty((0, 0, 0), F64)
 
 
 def _input_chunk(data, t0: int, t1: int, batch: int, shape) -> np.ndarray:

@@ -31,6 +31,7 @@ import numpy as np
 
 from nirc.diagnostics import NircError, warn
 from nirc.graph import Node
+from nirc.interpreter import jit
 from nirc.interpreter.ops import reuse
 from nirc.shapes import Shape
 
@@ -82,6 +83,20 @@ def _decay(node: Node, tau: np.ndarray, dt: float, integrator: str, field: str):
     return 1.0 - a, a
 
 
+_NO_STATES = np.empty((0, 0, 0), F64)
+
+
+def _jit_ready(v: np.ndarray, w: np.ndarray, z: np.ndarray, rv: np.ndarray | None) -> bool:
+    """Whether the compiled loop can take these arrays as they are."""
+    arrays = (v, w, z) if rv is None else (v, w, z, rv)
+    return (
+        all(a.flags.c_contiguous for a in arrays)
+        and v.dtype == F64
+        and w.dtype == F64
+        and (rv is None or rv.dtype == F64)
+    )
+
+
 MASK_MIN = 16384  # from this many neurons on, multiplying by "not spiked" beats a masked copy
 
 
@@ -108,6 +123,8 @@ def _membrane_loop(
     the layer's size, the same in every mode."""
     if z is None:
         z = np.empty(w.shape, bool)
+    if jit.ENABLED and w.dtype == F64:
+        w = np.ascontiguousarray(w)  # one copy beats the per-step ufunc calls
     zf = z
     if (
         v.ndim > 2
@@ -122,6 +139,20 @@ def _membrane_loop(
             a.reshape(-1) if isinstance(a, np.ndarray) else a for a in (d, thr, v_reset)
         )
     decay = not _is(d, 1.0)
+    if jit.ENABLED and v.ndim == 2 and w.ndim == 3 and _jit_ready(v, w, zf, rv):
+        m = v.shape[1]
+        jit.kernels().membrane_loop(
+            v,
+            w,
+            jit.full(d if decay else 1.0, m),
+            jit.full(thr, m),
+            jit.full(v_reset, m),
+            jit.RESET_ZERO if reset == "zero" else jit.RESET_SUBTRACT,
+            zf,
+            _NO_STATES if rv is None else rv,
+            rv is not None,
+        )
+        return z
     big = v.size >= MASK_MIN
     mul, add, sub, gt, lnot, copyto = (
         np.multiply, np.add, np.subtract, np.greater, np.logical_not, np.copyto

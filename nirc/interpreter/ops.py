@@ -37,6 +37,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from nirc.diagnostics import NircError
 from nirc.graph import Node
+from nirc.interpreter import jit
 from nirc.shapes import Shape, conv_params, fmt, pool_params
 
 F64 = np.float64
@@ -162,8 +163,27 @@ class Dense(Op):
     def exact_for(self, bound: float | None) -> bool:
         return exact_sum_possible(self.span, self.fan_in, bound)
 
+    JIT_EVENT_MACS = 4  # a compiled spike-driven addition, in dense multiply-accumulates
+
+    def _jit_events(self, x2: np.ndarray) -> np.ndarray | None:
+        """``x2 @ W.T`` (+ bias) by the compiled spike-driven kernel, when the
+        input is sparse enough to beat BLAS; else None."""
+        xs = jit.narrow(np.ascontiguousarray(x2))
+        out_n = self.weight_t.shape[1]
+        if np.count_nonzero(xs) * self.JIT_EVENT_MACS >= xs.size:
+            return None
+        y = np.zeros((xs.shape[0], out_n), F64)
+        jit.kernels().dense_scatter(xs, self.weight_t, y)
+        if self.bias is not None:
+            y += self.bias
+        return y
+
     def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
         n = x.shape[0]
+        if exact and self.matrix and jit.ENABLED and x.dtype in (np.bool_, np.uint8):
+            y = self._jit_events(x.reshape(-1, self.fan_in))
+            if y is not None:
+                return y.reshape((n,) + self.out_shape)
         x = x if x.dtype == F64 else x.astype(F64)
         if self.matrix:
             x2 = x.reshape(-1, self.fan_in)
@@ -396,9 +416,66 @@ class Conv(Op):
             return np.arange(c), order[:0]
         return np.sort(live[best:]), np.sort(live[:best])
 
+    # a spike-driven addition (compiled, see nirc.interpreter.jit) costs about
+    # this many dense multiply-accumulates; scanning an input cell about 2,
+    # writing an output cell about 6 (measured on the paper CNN's layers)
+    JIT_EVENT_MACS = 6
+    JIT_CELL_MACS = 2
+    JIT_OUT_MACS = 6
+
+    def _jit_events(self, x: np.ndarray) -> np.ndarray | None:
+        """All of ``x``'s nonzero inputs scattered by the compiled kernel, when
+        the cost model prefers that to im2col and BLAS; else None."""
+        n = x.shape[0]
+        c, h, w = self.in2d
+        xs = jit.narrow(np.ascontiguousarray(x.reshape(n, c, h, w)))
+        nnz = np.count_nonzero(xs)
+        kh, kw = self.kernel
+        sh, sw = self.stride
+        _, oh, ow = self.out2d
+        adds = nnz * self.og * kh * kw / (sh * sw)
+        cost = (
+            self.JIT_EVENT_MACS * adds
+            + self.JIT_CELL_MACS * n * c * h * w
+            + self.JIT_OUT_MACS * n * self.groups * self.og * oh * ow
+        )
+        self._layout()
+        if cost >= float(self._dense_cost(n, np.array(c))):
+            return None
+        in_chw, rows, cols, wev, cg, _ = self.jit_tables()
+        y = reuse(self._outputs, (n, self.groups * self.og, oh * ow), F64)
+        jit.kernels().conv_scatter(xs.reshape(n, -1), in_chw, rows, cols, wev, cg, y)
+        return self._finish(y.reshape(n, -1, oh, ow))
+
+    def jit_tables(self):
+        """What the compiled kernels (:mod:`nirc.interpreter.jit`) take for this
+        convolution: ((C, H, W), rows, cols, run weights, input channels per
+        group, bias per output channel or empty); see :func:`~nirc.interpreter.jit.conv_tables`."""
+        key = (self.pads, self.stride, self.dilation)
+        if getattr(self, "_jit_key", None) != key:
+            _, oh, ow = self.out2d
+            rows, cols, wr = jit.conv_tables(
+                self.in2d, self.kernel, (oh, ow), self.stride, self.pads, self.dilation, self.weight4
+            )
+            bias = np.empty(0, F64) if self.bias is None else np.ascontiguousarray(self.bias[:, 0])
+            self._jit = (tuple(self.in2d), rows, cols, wr, self.cg, bias)
+            self._jit_key = key
+        return self._jit
+
+    def jit_channels_last(self) -> np.ndarray:
+        """The run weights of :meth:`jit_tables` for the fused, channels-last kernel."""
+        wr = self.jit_tables()[3]
+        if getattr(self, "_jit_cl_of", None) is not wr:
+            self._jit_cl, self._jit_cl_of = jit.channels_last(wr), wr
+        return self._jit_cl
+
     def _compute(self, x: np.ndarray, dtype) -> np.ndarray:
         n = x.shape[0]
         c, h, w = self.in2d
+        if jit.ENABLED:
+            y = self._jit_events(x)
+            if y is not None:
+                return y
         if self.groups == 1 and n * self.macs_per_sample >= self.SPLIT_MIN_MACS:
             xc = x.reshape(n, c, h * w)
             if xc.size < 1 << 16:  # one call beats one per channel

@@ -1,0 +1,160 @@
+"""Compiled kernels for the interpreter's hot loops (optional: numba).
+
+Installed with the ``fast`` extra (``pip install 'nirc[fast]'``); without
+numba, or with ``NIRC_JIT=0`` in the environment, the interpreter runs its
+numpy kernels and gives the same numbers. The kernels live in
+:mod:`nirc.interpreter.jit_kernels`, imported (and numba with it) on first
+use only, so that commands that do not simulate never pay numba's import.
+Three kinds of loops gain from compilation:
+
+- Neuron updates over a chunk of steps (``membrane_loop``): numpy pays a call
+  per ufunc per step; the compiled loop makes one pass per step with the same
+  float64 operations in the same order (multiply, then add: numba does not
+  fuse them into a multiply-add without ``fastmath``), so states and spikes
+  are identical bit for bit.
+- Spike-driven synapses (``conv_scatter``, ``dense_scatter``): each nonzero
+  input adds its weights times its value into the outputs it reaches. Used
+  only where sums are exact (integer inputs within the bound the weights
+  allow, see :func:`nirc.interpreter.ops.exact_sum_possible`), so the order of
+  the additions cannot change the result: the output equals the matrix
+  product's bit for bit. On the sparse activity of spiking networks (a few
+  percent of neurons per step) this does a fraction of a dense product's work.
+- A synapse fused with the spiking layer it alone feeds (``synapse_neuron``):
+  one sample's synaptic sums stay in cache and go straight into the neuron
+  update, so the chunk's float64 currents are never written to memory (at
+  batch 32 that traffic, not the arithmetic, bounds the unfused schedule).
+
+Compiled functions are cached on disk (numba's ``cache=True``): only the first
+run after installation compiles (a few seconds); later processes load them in
+about half a second, which is why :class:`~nirc.interpreter.engine.Simulator`
+uses them by default only on runs long enough to repay that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+
+ENABLED = importlib.util.find_spec("numba") is not None and os.environ.get("NIRC_JIT", "1") != "0"
+
+# reset kinds of the neuron loops
+RESET_ZERO, RESET_SUBTRACT = 0, 1
+
+_MODULE = "nirc.interpreter.jit_kernels"
+
+
+def kernels():
+    """The compiled kernels' module (imports numba on first use)."""
+    import nirc.interpreter.jit_kernels as k
+
+    return k
+
+
+def loaded() -> bool:
+    """Whether this process has loaded the compiled kernels already."""
+    return _MODULE in sys.modules
+
+
+@contextlib.contextmanager
+def disabled() -> Iterator[None]:
+    """The numpy kernels only, for the duration (the step-by-step oracle runs
+    so, which makes it independent of the compiled code it checks). Not
+    thread-safe: it sets the module's switch."""
+    global ENABLED
+    was = ENABLED
+    ENABLED = False
+    try:
+        yield
+    finally:
+        ENABLED = was
+
+
+def full(value, m: int) -> np.ndarray:
+    """A neuron parameter (a float, or an array of the layer's shape) as a
+    contiguous float64 array of ``m`` elements, one per neuron."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, np.float64).reshape(-1), (m,)))
+
+
+def channels_last(wr: np.ndarray) -> np.ndarray:
+    """Run weights ``[C, KH, SW, Og, M]`` as ``[C, KH, SW, M, Og]``: for the
+    fused kernel, whose buffer is channels-last."""
+    return np.ascontiguousarray(wr.transpose(0, 1, 2, 4, 3))
+
+
+def narrow(x: np.ndarray) -> np.ndarray:
+    """Bool inputs as uint8 (numba compiles one loop per input dtype)."""
+    return x.view(np.uint8) if x.dtype == np.bool_ else x
+
+
+def conv_tables(
+    in_chw, kernel, out_hw, stride, pads, dilation, weight
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the compiled convolutions take: ``rows``, ``cols`` and the run
+    weights ``wr``, for PyTorch's cross-correlation (output ``(oy, ox)`` reads
+    input ``(oy*sh - pt + ky*dh, ox*sw - pl + kx*dw)``) of ``weight[O, C/g, KH, KW]``.
+
+    - ``rows[y]``: how many kernel rows reach an output row from input row
+      ``y``, then (ky, oy * OW) pairs.
+    - Columns: with the kernel's width dilated (zeros between taps, width
+      ``KWd = (KW-1)*dw + 1``), an input column ``x`` of phase ``r = (x + pl)
+      % sw`` is reached by the taps ``kx = r + sw*(M-1-m)``, ``m = 0 .. M-1``
+      (``M = ceil(KWd / sw)``), which read consecutive output columns
+      ``q - (M-1-m)`` (``q = (x + pl - r) / sw``). ``cols[x]`` = (r, first m
+      inside the output, run length, first output column).
+    - ``wr[C, KH, SW, Og, M]``: those runs' weights (zero where the dilated
+      kernel has no tap), input channel ``c``'s to the outputs of its group.
+
+    Tabulated once per layer, so the loops over events do no division."""
+    c, h, wd = in_chw
+    kh, kw = kernel
+    oh, ow = out_hw
+    sh, sw = stride
+    (pt, _), (pl, _) = pads
+    dh, dw = dilation
+    rows = np.zeros((h, 1 + 2 * kh), np.int64)
+    for y in range(h):
+        for ky in range(kh):
+            ty = y + pt - ky * dh
+            if ty >= 0 and ty % sh == 0 and ty // sh < oh:
+                n = rows[y, 0]
+                rows[y, 1 + 2 * n], rows[y, 2 + 2 * n] = ky, (ty // sh) * ow
+                rows[y, 0] = n + 1
+    kwd = (kw - 1) * dw + 1
+    mm = -(-kwd // sw)
+    cols = np.zeros((wd, 4), np.int64)
+    for xx in range(wd):
+        r = (xx + pl) % sw
+        q = (xx + pl - r) // sw
+        m0, m1 = max(0, mm - 1 - q), min(mm, ow - q + mm - 1)
+        cols[xx] = (r, m0, max(0, m1 - m0), q - (mm - 1) + m0)
+    o, cg = weight.shape[:2]
+    og = o // (c // cg)
+    dilated = np.zeros((o, cg, kh, mm * sw), np.float64)
+    dilated[:, :, :, : kwd : dw] = weight
+    wr = np.zeros((c, kh, sw, og, mm), np.float64)
+    for ch in range(c):
+        gi = ch // cg
+        part = dilated[gi * og : (gi + 1) * og, ch - gi * cg]  # [Og, KH, M*SW]
+        for r in range(sw):
+            taps = r + sw * (mm - 1 - np.arange(mm))  # m = 0 .. M-1
+            wr[ch, :, r] = part[:, :, taps].transpose(1, 0, 2)
+    return rows, cols, wr
+
+
+__all__ = [
+    "ENABLED",
+    "RESET_SUBTRACT",
+    "RESET_ZERO",
+    "disabled",
+    "full",
+    "kernels",
+    "loaded",
+    "narrow",
+    "channels_last",
+    "conv_tables",
+]

@@ -1,0 +1,212 @@
+"""The numba kernels behind :mod:`nirc.interpreter.jit` (see there for what
+each computes and why the results equal the numpy kernels' bit for bit).
+
+Conventions: arrays C-contiguous; neuron parameters are full-length float64
+arrays (see :func:`nirc.interpreter.jit.neuron_params`), so the neuron loops
+have no branches but the spike's select and vectorize; indices into flat
+arrays are unsigned so that numba emits no negative-index test.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True)
+# helpers inlined into their callers at numba's level: a call per neuron update
+# would cost more than the update
+_inline = numba.njit(cache=True, nogil=True, inline="always")
+
+
+@_inline
+def _conv_accumulate(acc, xs, n_c, h, wd, rows, cols, wr, cg, cells):  # pragma: no cover
+    """Add into ``acc`` (one sample's output ``[O, OH*OW]`` flat; ``cells`` =
+    OH*OW) the convolution of the nonzero entries of ``xs`` (one sample's
+    input, ``[C*H*W]``), with the tables of :func:`nirc.interpreter.jit.conv_tables`:
+    an input reaches, per kernel row, a run of consecutive output columns,
+    added for each output channel from the matching run of ``wr``."""
+    _, kh, sw, og, mm = wr.shape
+    wf = wr.reshape(-1)
+    for ch in range(n_c):
+        g0 = (ch // cg) * og
+        xbase = ch * h * wd
+        for y in range(h):
+            nr = rows[y, 0]
+            if nr == 0:
+                continue
+            for xx in range(wd):
+                val = xs[xbase + y * wd + xx]
+                if val == 0:
+                    continue
+                run = cols[xx, 2]
+                if run == 0:
+                    continue
+                fv = np.float64(val)
+                for a in range(nr):
+                    ky = rows[y, 1 + 2 * a]
+                    o0 = np.uint64(g0 * cells + rows[y, 2 + 2 * a] + cols[xx, 3])
+                    w0 = np.uint64((((ch * kh + ky) * sw + cols[xx, 0]) * og) * mm + cols[xx, 1])
+                    for o in range(np.uint64(og)):
+                        oo = o0 + o * np.uint64(cells)
+                        ww = w0 + o * np.uint64(mm)
+                        for i in range(np.uint64(run)):
+                            acc[oo + i] += wf[ww + i] * fv
+
+
+@_inline
+def _conv_accumulate_cl(acc, xs, n_c, h, wd, rows, cols, wr, cg, n_o):  # pragma: no cover
+    """:func:`_conv_accumulate` into ``acc`` laid out channels-last
+    (``[OH*OW, O]``, flat) from run weights ``wr[C, KH, SW, M, Og]``: with one
+    group an input's run in an output row covers consecutive cells with all
+    their channels, one contiguous stretch of ``run * O`` elements."""
+    _, kh, sw, mm, og = wr.shape
+    wf = wr.reshape(-1)
+    one_group = og == n_o
+    for ch in range(n_c):
+        g0 = (ch // cg) * og
+        xbase = ch * h * wd
+        for y in range(h):
+            nr = rows[y, 0]
+            if nr == 0:
+                continue
+            for xx in range(wd):
+                val = xs[xbase + y * wd + xx]
+                if val == 0:
+                    continue
+                run = cols[xx, 2]
+                if run == 0:
+                    continue
+                fv = np.float64(val)
+                for a in range(nr):
+                    ky = rows[y, 1 + 2 * a]
+                    o0 = np.uint64((rows[y, 2 + 2 * a] + cols[xx, 3]) * n_o + g0)
+                    w0 = np.uint64((((ch * kh + ky) * sw + cols[xx, 0]) * mm + cols[xx, 1]) * og)
+                    if one_group:
+                        for i in range(np.uint64(run * og)):
+                            acc[o0 + i] += wf[w0 + i] * fv
+                    else:
+                        for i in range(np.uint64(run)):
+                            for o in range(np.uint64(og)):
+                                acc[o0 + i * np.uint64(n_o) + o] += wf[w0 + i * np.uint64(og) + o] * fv
+
+
+@_inline
+def _dense_accumulate(acc, xs, wt):  # pragma: no cover - compiled
+    """``acc[O] += xs[K] @ wt[K, O]``, one nonzero input at a time."""
+    n_o = np.uint64(wt.shape[1])
+    wf = wt.reshape(-1)
+    for kk in range(xs.shape[0]):
+        val = xs[kk]
+        if val == 0:
+            continue
+        fv = np.float64(val)
+        w0 = np.uint64(kk) * n_o
+        for o in range(n_o):
+            acc[o] += wf[w0 + o] * fv
+
+
+@_inline
+def _update(vb, u, zt, dd, tt, vr, reset):  # pragma: no cover - compiled
+    """One step of a layer: ``v = dd*v + u``, spike where ``v > tt``, reset (0:
+    ``v = vr``; 1: ``v -= tt``). Parameters are full-length arrays, so that
+    the loop is branch-free and vectorizes: ``dd`` is 1 where there is no
+    decay (``v*1.0`` is ``v`` exactly, as numpy's path, which skips it)."""
+    m = vb.shape[0]
+    if reset == 0:
+        for j in range(m):
+            x = vb[j] * dd[j] + u[j]
+            s = x > tt[j]
+            zt[j] = s
+            vb[j] = vr[j] if s else x
+    else:
+        for j in range(m):
+            x = vb[j] * dd[j] + u[j]
+            th = tt[j]
+            s = x > th
+            zt[j] = s
+            vb[j] = x - th if s else x
+
+
+@_jit
+def membrane_loop(v, w, dd, tt, vr, reset, z, rv, record):  # pragma: no cover - compiled
+    """For each step t of ``w[T, B, M]``, :func:`_update` of ``v[B, M]`` with
+    input ``w[t]``, spikes into ``z[t]``, states into ``rv[t]`` when ``record``."""
+    n_t, n_b, _ = w.shape
+    for t in range(n_t):
+        for b in range(n_b):
+            _update(v[b], w[t, b], z[t, b], dd, tt, vr, reset)
+            if record:
+                rv[t, b, :] = v[b]
+
+
+@_jit
+def conv_scatter(x, in_chw, rows, cols, wr, cg, out):  # pragma: no cover - compiled
+    """``out[N, O, OH*OW] =`` the convolution of ``x[N, C*H*W]`` (``in_chw``
+    = (C, H, W); tables from :func:`nirc.interpreter.jit.conv_tables`), each
+    sample accumulated straight into its slice of ``out`` (zeroed first; one
+    sample's output stays in cache)."""
+    n_c, h, wd = in_chw
+    cells = out.shape[2]
+    for n in range(x.shape[0]):
+        acc = out[n].reshape(-1)
+        acc[:] = 0.0
+        _conv_accumulate(acc, x[n], n_c, h, wd, rows, cols, wr, cg, cells)
+
+
+@_jit
+def dense_scatter(x, wt, out):  # pragma: no cover - compiled
+    """``out[N, O] += x[N, K] @ wt[K, O]``, one nonzero input at a time."""
+    for n in range(x.shape[0]):
+        _dense_accumulate(out[n], x[n], wt)
+
+
+@_jit
+def synapse_neuron(
+    x, conv, in_chw, rows, cols, wconv, cg, wdense, bf, cc, kk, dd, tt, vr, reset, v, z, rv, record
+):  # pragma: no cover - compiled
+    """A synapse and the spiking layer it alone feeds, fused: for each step t
+    and sample b of ``x[T*B, features]`` (sample-major within a step), the
+    synaptic sums go into one sample's buffer, then the bias ``bf``, the
+    neuron's drive ``u = cc*(sum + bf) + kk`` and :func:`_update`; only spikes
+    ``z[T, B, M]`` and recorded states ``rv[T, B, M]`` leave the loop. All
+    parameters are full-length (``bf`` 0, ``cc`` 1, ``kk`` 0 where the separate
+    kernels do nothing: the same numbers, since sums here are never -0.0).
+
+    ``conv``: the synapse is a convolution (tables of
+    :func:`nirc.interpreter.jit.conv_tables`, ``wconv[C, KH, SW, M, Og]`` its
+    channels-last run weights) and the neurons are held channels-last: ``v``
+    ``[B, OH*OW*O]`` and the parameters in that order; spikes and states are
+    written to ``z`` and ``rv`` in the layer's order ``[O, OH*OW]``. Else the
+    synapse is a dense ``wdense[K, O]``."""
+    n_b, m = v.shape
+    n_c, h, wd = in_chw
+    n_o = wconv.shape[4] * (n_c // cg) if conv else m  # output channels
+    cells = m // n_o  # per channel (a dense synapse: 1)
+    acc = np.zeros(m, np.float64)
+    zc = np.zeros(m, np.bool_)
+    for s in range(x.shape[0]):
+        t = s // n_b
+        b = s - t * n_b
+        acc[:] = 0.0
+        if conv:
+            _conv_accumulate_cl(acc, x[s], n_c, h, wd, rows, cols, wconv, cg, n_o)
+        else:
+            _dense_accumulate(acc, x[s], wdense)
+        for j in range(m):
+            acc[j] = (acc[j] + bf[j]) * cc[j] + kk[j]
+        vb = v[b]
+        if conv:
+            _update(vb, acc, zc, dd, tt, vr, reset)
+            zt = z[t, b]
+            for p in range(cells):  # channels-last -> the layer's order
+                for o in range(n_o):
+                    zt[o * cells + p] = zc[p * n_o + o]
+            if record:
+                rt = rv[t, b]
+                for p in range(cells):
+                    for o in range(n_o):
+                        rt[o * cells + p] = vb[p * n_o + o]
+        else:
+            _update(vb, acc, z[t, b], dd, tt, vr, reset)
+            if record:
+                rv[t, b, :] = vb
