@@ -79,25 +79,32 @@ def specification(net: XyloFloatNetwork, spec: XyloSpec, scale_hid: np.ndarray,
                   ) -> XyloSpecification:  # fmt: skip
     """The integer network for per-neuron scales (hidden, output); shifts
     default to the smallest that fit."""
-    if shifts is None:
+    if shifts is None:  # one shift per matrix: both synapse planes share it
         shifts = (
-            _shift_for(net.w_in, scale_hid, spec),
-            _shift_for(net.w_rec, scale_hid, spec),
+            _shift_for(np.concatenate([net.w_in, net.w_in_2]), scale_hid, spec),
+            _shift_for(np.concatenate([net.w_rec, net.w_rec_2]), scale_hid, spec),
             _shift_for(net.w_out, scale_out, spec),
         )
     s_in, s_rec, s_out = shifts
     n_hid = net.n_hidden
     w_in = np.zeros((net.n_in, n_hid, 2), np.int8)
     w_in[:, :, 0] = _int_weights(net.w_in, scale_hid, s_in, spec)
+    w_in[:, :, 1] = _int_weights(net.w_in_2, scale_hid, s_in, spec)
     w_rec = np.zeros((n_hid, n_hid, 2), np.int8)
     w_rec[:, :, 0] = _int_weights(net.w_rec, scale_hid, s_rec, spec)
+    w_rec[:, :, 1] = _int_weights(net.w_rec_2, scale_hid, s_rec, spec)
     thr = net.threshold if gain_hid is None else net.threshold * gain_hid
     thr_out = net.threshold_out if gain_out is None else net.threshold_out * gain_out
     th = np.clip(_threshold(thr, scale_hid, net.compare), 1, spec.state_max)
     th_out = np.clip(_threshold(thr_out, scale_out, net.compare_out), 1, spec.state_max)
     dash_mem = net.dash_mem.astype(np.uint8)
     dash_syn = net.dash_syn.astype(np.uint8)
-    dash_syn_2 = np.zeros(n_hid, np.uint8)
+    dash_syn_2 = net.dash_syn_2.astype(np.uint8)
+    for p in net.hidden:
+        if p.alias_of is not None:
+            # an alias neuron's membrane stays 0 (no weights in, no bias): it spikes only
+            # through its source's count, never on its own
+            th[p.start : p.start + p.size] = spec.state_max
     for src, rel, n in net.relays:
         # relay: 2 thr per spike into synapse 1 (dash 1 keeps thr), -thr per own spike
         # into synapse 2 (dash 1), membrane without memory (dash 0): it spikes the
@@ -129,7 +136,7 @@ def specification(net: XyloFloatNetwork, spec: XyloSpec, scale_hid: np.ndarray,
         weight_shift_in=s_in,
         weight_shift_rec=s_rec,
         weight_shift_out=s_out,
-        aliases=None,
+        aliases=net.aliases,
         dt=net.dt,
     )
     sp.check_formats(spec)
@@ -153,7 +160,8 @@ def per_neuron(net: XyloFloatNetwork, spec: XyloSpec, target: float,
 
 def max_abs(net: XyloFloatNetwork, spec: XyloSpec) -> XyloSpecification:
     """The naive baseline: one scale 127 / max|w| for every neuron, shifts 0."""
-    m = max(float(np.max(np.abs(w), initial=0.0)) for w in (net.w_in, net.w_rec, net.w_out))
+    mats = (net.w_in, net.w_in_2, net.w_rec, net.w_rec_2, net.w_out)
+    m = max(float(np.max(np.abs(w), initial=0.0)) for w in mats)
     s = spec.weight_max / m if m > 0 else 1.0
     return specification(net, spec, np.full(net.n_hidden, s), np.full(net.n_out, s), (0, 0, 0))
 
@@ -250,7 +258,8 @@ class XyloQuantization:
             "weight_shift_in": sp.weight_shift_in,
             "weight_shift_rec": sp.weight_shift_rec,
             "weight_shift_out": sp.weight_shift_out,
-            "scales_hidden": {p.name: _scale_range(self.target / p.threshold) for p in net.hidden},
+            "scales_hidden": {p.name: _scale_range(self.target / p.threshold) for p in net.hidden
+                              if p.alias_of is None},  # fmt: skip
             "scales_output": {p.name: _scale_range(self.target / p.threshold) for p in net.output},
             "calibration": self.calibration,
             "agreement": round(self.agreement, 6),
@@ -291,13 +300,14 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
             "no quantization of the network fits Xylo's number formats",
             expected="weights that fit int8 << shift within int16 for some threshold scale",
             found=f"thresholds {np.min(net.threshold):.4g}..{np.max(net.threshold):.4g}, "
-            f"weights up to {max(np.abs(net.w_in).max(initial=0), np.abs(net.w_rec).max(initial=0)):.4g}",
+            f"weights up to {max(np.abs(w).max(initial=0) for w in (net.w_in, net.w_in_2, net.w_rec, net.w_rec_2)):.4g}",
         )
     key, t, sp, a, err, per = best
     # refine: threshold gains per layer, coordinate descent on the same objective
     gains: dict[str, float] = {}
     if refine:
-        layers = [p.name for p in net.hidden if p.relay_of is None] + [p.name for p in net.output]
+        layers = [p.name for p in net.hidden if p.relay_of is None and p.alias_of is None]
+        layers += [p.name for p in net.output]
         for _ in range(refine):
             improved = False
             for name in layers:

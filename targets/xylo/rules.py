@@ -5,9 +5,13 @@ Where the rules are checked:
 
 - here (:func:`check_network`, on :class:`~.lower.XyloFloatNetwork`): input
   channels, hidden and output neuron counts per variant, fan-out per hidden
-  neuron, Audio 3 / IMU's first/last-128 input/output windows;
+  neuron (left over when :func:`~.lower.split_fan_out` could not place alias
+  neurons), one synapse on IMU, Audio 3 / IMU's first/last-128 input/output
+  windows;
 - in :mod:`.lower` while mapping: tau > dt and the dash range 0..15
-  (:func:`~.lower.dash_of`), no weight -> weight, neurons receive only from
+  (:func:`~.lower.dash_of`), at most 2 (IMU: 1; output neurons: 1) distinct
+  synaptic time constants per neuron, room for the alias neurons that split a
+  fan-out above the limit, no weight -> weight, neurons receive only from
   weights, outputs straight from non-recurrent neurons fed by hidden ones,
   one-step delays only; one common dt holds by construction (an `snn` graph
   has one ``dt``);
@@ -59,7 +63,8 @@ def check_network(net: XyloFloatNetwork, spec: XyloSpec) -> None:
             found=f"{net.n_out} output neurons",
             hint="choose a variant with more outputs (audio3: 32) or read fewer classes",
         )
-    fan_out = np.count_nonzero(net.w_rec, axis=1)
+    # after lower.split_fan_out, only a network whose aliases did not fit gets here
+    fan_out = np.count_nonzero((net.w_rec != 0) | (net.w_rec_2 != 0), axis=1)
     if fan_out.size and fan_out.max() > spec.max_fan_out:
         i = int(np.argmax(fan_out))
         raise NircError(
@@ -69,8 +74,19 @@ def check_network(net: XyloFloatNetwork, spec: XyloSpec) -> None:
             found=f"{int(fan_out[i])} targets",
             hint="prune the weights leaving this layer, or target audio3 (1024) / imu (512)",
         )
+    if spec.synapses_per_hidden < 2 and (np.any(net.w_in_2) or np.any(net.w_rec_2)):
+        i = int(
+            np.flatnonzero(np.any(net.w_in_2 != 0, axis=0) | np.any(net.w_rec_2 != 0, axis=0))[0]
+        )
+        raise NircError(
+            f"a second synapse on {spec.title}, which has one per hidden neuron",
+            where=f"{_layer_of(net, i)} (hidden neuron {i})",
+            expected=f"{spec.synapses_per_hidden} synaptic time constant per hidden neuron ({spec.name})",
+            found="weights onto synapse 2",
+            hint="give the input paths one time constant, or target audio2 / audio3",
+        )
     if spec.input_window is not None:
-        fed = np.flatnonzero(np.any(net.w_in != 0, axis=0))
+        fed = np.flatnonzero(np.any((net.w_in != 0) | (net.w_in_2 != 0), axis=0))
         if fed.size and fed.max() >= spec.input_window:
             i = int(fed.max())
             raise NircError(

@@ -110,6 +110,10 @@ def resources(net, sp, spec) -> dict:
         "output_neurons": row(sp.n_out, spec.output_neurons),
         "synapses_per_hidden": row(syn, spec.synapses_per_hidden),
         "max_fan_out": row(fan_out.max(initial=0), spec.max_fan_out),
+        "alias_neurons": {
+            "used": int(net.n_alias),  # hidden neurons that are alias copies
+            "layers": {p.alias_of: p.size for p in net.hidden if p.alias_of is not None},
+        },
         "synapses": {
             "weights_in": int(np.count_nonzero(sp.weights_in)),
             "weights_rec": int(np.count_nonzero(sp.weights_rec)),
@@ -125,6 +129,7 @@ def resources(net, sp, spec) -> dict:
         },  # fmt: skip
         "hidden_layers": [
             {"name": p.name, "neurons": [p.start, p.start + p.size - 1], "recurrent": p.recurrent}
+            | ({"alias_of": p.alias_of} if p.alias_of is not None else {})
             for p in net.hidden
         ],  # fmt: skip
         "output_layers": [
@@ -135,22 +140,26 @@ def resources(net, sp, spec) -> dict:
 
 def layer_errors(net, sp, target: float) -> list[dict]:
     """Per layer: relative RMS error of its quantized input weights (all
-    matrices into it) against the float effective weights, threshold scale."""
+    matrices and synapses into it) against the float effective weights,
+    threshold scale."""
     out = []
     s_hid = target / net.threshold
     s_out = target / net.threshold_out
-    mats = [
-        (net.w_in, np.asarray(sp.weights_in[:, :, 0], np.float64) * 2.0**sp.weight_shift_in, s_hid),
-        (net.w_rec, np.asarray(sp.weights_rec[:, :, 0], np.float64) * 2.0**sp.weight_shift_rec, s_hid),
-        (net.w_out, np.asarray(sp.weights_out, np.float64) * 2.0**sp.weight_shift_out, s_out),
-    ]  # fmt: skip
+    mats = []
+    for w, q, shift in ((net.w_in, sp.weights_in, sp.weight_shift_in),
+                        (net.w_rec, sp.weights_rec, sp.weight_shift_rec)):  # fmt: skip
+        mats.append((w, np.asarray(q[:, :, 0], np.float64) * 2.0**shift, s_hid))
+    for w, q, shift in ((net.w_in_2, sp.weights_in, sp.weight_shift_in),
+                        (net.w_rec_2, sp.weights_rec, sp.weight_shift_rec)):  # fmt: skip
+        mats.append((w, np.asarray(q[:, :, 1], np.float64) * 2.0**shift, s_hid))
+    w_out = (net.w_out, np.asarray(sp.weights_out, np.float64) * 2.0**sp.weight_shift_out, s_out)
     for pops, is_out in ((net.hidden, False), (net.output, True)):
         for p in pops:
-            if p.relay_of is not None:
+            if p.relay_of is not None or p.alias_of is not None:
                 continue
             sl = slice(p.start, p.start + p.size)
             num = den = 0.0
-            for w, q, s in mats[2:] if is_out else mats[:2]:
+            for w, q, s in [w_out] if is_out else mats:
                 wf = w[:, sl]
                 qf = q[:, sl] / s[sl][None, :]
                 num += float(np.sum((qf - wf) ** 2))
@@ -304,9 +313,12 @@ class XyloTarget(Target):
         for k in ("input_channels", "hidden_neurons", "output_neurons", "synapses_per_hidden",
                   "max_fan_out"):  # fmt: skip
             lines.append(f"  {k.replace('_', ' ')}: {r[k]['used']} / {r[k]['limit']}")
+        lines.append(f"  alias neurons: {r['alias_neurons']['used']}"
+                     + "".join(f", {n} for {k}" for k, n in r["alias_neurons"]["layers"].items()))  # fmt: skip
         for p in r["hidden_layers"]:
             lines.append(f"  hidden {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}"
-                         + (" (recurrent)" if p["recurrent"] else ""))  # fmt: skip
+                         + (" (recurrent)" if p["recurrent"] else "")
+                         + (f" (aliases of {p['alias_of']})" if "alias_of" in p else ""))  # fmt: skip
         for p in r["output_layers"]:
             lines.append(f"  output {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}")
         lines += ["", f"quantization: {qd['method']}",
@@ -334,7 +346,13 @@ class XyloTarget(Target):
             f"compiled {report['model']} for xylo ({r['variant']}): {r['input_channels']['used']} "
             f"inputs, {r['hidden_neurons']['used']}/{r['hidden_neurons']['limit']} hidden, "
             f"{r['output_neurons']['used']}/{r['output_neurons']['limit']} output neurons, "
-            f"fan-out {r['max_fan_out']['used']}/{r['max_fan_out']['limit']}",
+            f"fan-out {r['max_fan_out']['used']}/{r['max_fan_out']['limit']}"
+            + (
+                f" ({r['alias_neurons']['used']} alias neurons)"
+                if r["alias_neurons"]["used"]
+                else ""
+            )
+            + f", {r['synapses_per_hidden']['used']} synapse(s) per hidden neuron",
             f"  quantization: int8 weights, shifts {qd['weight_shift_in']}/"
             f"{qd['weight_shift_rec']}/{qd['weight_shift_out']}, int16 thresholds "
             f"(target {qd['target_threshold']:g})",
