@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from nirc.interpreter import jit
-from nirc.interpreter.neurons import Membrane, Neuron
+from nirc.interpreter.neurons import Membrane, Neuron, _is
 from nirc.interpreter.ops import Conv, Delay, Dense, Pool, Scale, reuse
 from nirc.interpreter.plan import NodePlan, Plan, Segment
 
@@ -141,7 +141,12 @@ class Simulator:
                     out_probes.setdefault(p.node, []).append(arr)
             else:
                 state_probes.setdefault(p.node, []).append((p.state, arr))
-        exact = exact_sums(plan, {n: integer_bound(a) for n, a in inputs.items()})
+        ranges = {n: integer_range(a) for n, a in inputs.items()}
+        exact = exact_sums(
+            plan, {n: None if r is None else max(-r[0], r[1]) for n, r in ranges.items()}
+        )
+        # integer inputs within 0..255 (spikes, counts) travel as uint8, like spikes do
+        narrow = {n for n, r in ranges.items() if r is not None and r[0] >= 0 and r[1] <= 255}
         cyclic = [_Cyclic(plan, seg, exact, f32) if seg.cyclic else None for seg in plan.segments]
         for c in cyclic:
             if c is not None:
@@ -174,7 +179,9 @@ class Simulator:
                     name = seg.nodes[0]
                     node = plan.nodes[name]
                     if node.type == "Input" and not node.preds:
-                        vals[name] = _input_chunk(inputs.get(name), t0, t1, batch, node.out_shape)
+                        vals[name] = _input_chunk(
+                            inputs.get(name), t0, t1, batch, node.out_shape, name in narrow
+                        )
                     elif name in fused:  # the synapse and its neurons in one compiled loop
                         target = fused[name]
                         x = _gather(node, vals, tc, batch)
@@ -233,53 +240,34 @@ def _in_loop(name: str, plan: Plan) -> bool:
 def _fused(syn: NodePlan, neuron: NodePlan, x: np.ndarray, tc: int, batch: int, rec) -> np.ndarray:
     """Run a synapse and its neuron layer as one compiled loop over the chunk;
     returns the spikes ``[Tc, B, *shape]`` (bool), updates the neurons' state
-    and fills ``rec["v"]``."""
+    and fills ``rec["v"]``. The arguments that do not change between chunks
+    are prepared once (:func:`_fused_setup`), and large buffers are reused: on
+    a virtual machine a fresh megabyte costs milliseconds of page faults."""
     sk, nk = syn.kernel, neuron.kernel
     n_in = int(np.prod(syn.in_shape, dtype=np.int64))
     xs = jit.narrow(np.ascontiguousarray(x).reshape(tc * batch, n_in))
     shape = neuron.out_shape
     m = int(np.prod(shape, dtype=np.int64))
-    conv = isinstance(sk, Conv)
-    if conv:  # neurons held channels-last inside the kernel (see synapse_neuron)
-        in_chw, rows, cols, wr, cg, bias = sk.jit_tables()
-        wconv, wdense = sk.jit_channels_last(), np.empty((0, 0), F64)
-        n_o = bias.size if bias.size else sk.groups * sk.og
-        order = np.arange(m).reshape(n_o, m // n_o).T.reshape(-1)  # cl index -> neuron
-    else:
-        in_chw, rows, cols = (0, 0, 0), np.empty((0, 0), np.int64), np.empty((0, 0), np.int64)
-        wconv, cg, wdense = np.empty((0, 0, 0, 0, 0), F64), 1, sk.weight_t
-        bias = np.empty(0, F64) if sk.bias is None else sk.bias
-        order = None
-    if bias.size:  # one value per output channel, for each neuron
-        bias = np.repeat(bias, m // bias.size)
-
-    def param(value) -> np.ndarray:
-        a = jit.full(value, m)
-        return a if order is None else np.ascontiguousarray(a[order])
-
+    setup = getattr(nk, "_jit_fused", None)
+    if setup is None or setup[0] is not sk:
+        setup = nk._jit_fused = (sk, _fused_setup(sk, nk, m))
+    fixed, order = setup[1]
     z = reuse(nk._outputs, (tc, batch) + tuple(shape), np.bool_)
     v = nk.v.reshape(batch, m)
-    vk = v if order is None else np.ascontiguousarray(v[:, order])
+    if order is None:
+        vk = v
+    else:  # channels-last inside the kernel
+        vk = reuse(nk._scratch_cl, (batch, m), F64)
+        np.take(v, order, axis=1, out=vk)
     rv = rec.get("v")
     out_v = rv.reshape(tc, batch, m) if rv is not None and rv.flags.c_contiguous else None
     if rv is not None and out_v is None:
         out_v = np.empty((tc, batch, m), F64)
-    jit.kernels().synapse_neuron(
+    kernels = jit.kernels()
+    run = kernels.synapse_neuron_batch if batch > 1 else kernels.synapse_neuron
+    run(
         xs,
-        conv,
-        in_chw,
-        rows,
-        cols,
-        wconv,
-        cg,
-        wdense,
-        param(bias if bias.size else 0.0),
-        param(nk.c),
-        param(nk.k),
-        param(nk.d),
-        param(nk.thr),
-        param(nk.v_reset),
-        jit.RESET_ZERO if nk.reset_mode == "zero" else jit.RESET_SUBTRACT,
+        *fixed,
         vk,
         z.reshape(tc, batch, m),
         _NO_STATES if out_v is None else out_v,
@@ -292,17 +280,50 @@ def _fused(syn: NodePlan, neuron: NodePlan, x: np.ndarray, tc: int, batch: int, 
     return z
 
 
+def _fused_setup(sk, nk, m: int) -> tuple[tuple, np.ndarray | None]:
+    """The fused kernel's arguments between the input and the state (they do
+    not change during a run), and the channels-last order of a convolution's
+    neurons (None for a dense synapse)."""
+    if isinstance(sk, Conv):
+        in_chw, rows, cols, _, cg, bias = sk.jit_tables()
+        wconv, wdense = sk.jit_channels_last(), np.empty((0, 0), F64)
+        n_o = sk.groups * sk.og
+        order = np.arange(m).reshape(n_o, m // n_o).T.reshape(-1)  # cl index -> neuron
+    else:
+        in_chw, rows, cols = (0, 0, 0), np.empty((0, 0), np.int64), np.empty((0, 0), np.int64)
+        wconv, cg, wdense = np.empty((0, 0, 0, 0, 0), F64), 1, sk.weight_t
+        bias = np.empty(0, F64) if sk.bias is None else sk.bias
+        order = None
+    drive = bool(bias.size) or not _is(nk.c, 1.0) or not _is(nk.k, 0.0)
+    if bias.size:  # one value per output channel, for each neuron
+        bias = np.repeat(bias, m // bias.size)
+
+    def param(value) -> np.ndarray:
+        a = jit.full(value, m)
+        return a if order is None else np.ascontiguousarray(a[order])
+
+    nk._scratch_cl = []
+    reset = jit.RESET_ZERO if nk.reset_mode == "zero" else jit.RESET_SUBTRACT
+    fixed = (isinstance(sk, Conv), in_chw, rows, cols, wconv, cg, wdense, drive)
+    fixed += (param(bias if bias.size else 0.0), param(nk.c), param(nk.k), param(nk.d))
+    fixed += (param(nk.thr), param(nk.v_reset), reset)
+    return fixed, order
+
+
 _NO_STATES = np.empty((0, 0, 0), F64)
 
 
-def _input_chunk(data, t0: int, t1: int, batch: int, shape) -> np.ndarray:
+def _input_chunk(data, t0: int, t1: int, batch: int, shape, narrow: bool = False) -> np.ndarray:
     """An input over the chunk: bool and uint8 inputs (spikes) as they are,
-    anything else as float64."""
+    integers within 0..255 as uint8 when ``narrow``, anything else as float64."""
     tc = t1 - t0
     if data is None:
         return np.zeros((tc, batch) + shape, F64)
     part = data[t0:t1]
-    dtype = part.dtype if part.dtype in NARROW else F64
+    if part.dtype in NARROW:
+        dtype = part.dtype
+    else:
+        dtype = np.uint8 if narrow else F64
     if part.shape[0] == tc:
         return np.asarray(part, dtype=dtype)
     out = np.zeros((tc, batch) + shape, dtype)
@@ -345,20 +366,36 @@ def _evaluate(
     return y.reshape((tc, batch) + node.out_shape)
 
 
-def integer_bound(data) -> float | None:
-    """max |x| if every value of ``data`` is an integer, else None."""
+def integer_range(data) -> tuple[float, float] | None:
+    """(min, max) of ``data`` if every value is an integer (of float64's exact
+    range), else None; (0, 0) for no data. Floats are checked block by block
+    (a cache-sized block at a time, no array-sized temporaries): inputs of
+    spikes stored as float32 are common and large."""
     if data is None:
-        return 0.0
+        return 0.0, 0.0
     a = np.asarray(data)
     if a.size == 0:
-        return 0.0
+        return 0.0, 0.0
     if a.dtype.kind == "b":
-        return 1.0 if a.any() else 0.0
+        return 0.0, (1.0 if a.any() else 0.0)
+    lo, hi = float(np.min(a)), float(np.max(a))  # NaN and inf show here
     if a.dtype.kind in "iu":
-        return float(np.max(np.abs(a.astype(F64))))
-    if not np.all(np.isfinite(a)) or not np.all(a == np.trunc(a)):
+        return lo, hi
+    if not (np.isfinite(lo) and np.isfinite(hi)) or max(-lo, hi) >= 2.0**53:
         return None
-    return float(np.max(np.abs(a)))
+    flat = a.reshape(-1)
+    block = 1 << 18
+    for s in range(0, flat.size, block):
+        part = flat[s : s + block]
+        if not np.array_equal(part, np.trunc(part)):
+            return None
+    return lo, hi
+
+
+def integer_bound(data) -> float | None:
+    """max |x| if every value of ``data`` is an integer, else None."""
+    r = integer_range(data)
+    return None if r is None else max(-r[0], r[1])
 
 
 def _output_bound(node: NodePlan, in_bound: float | None) -> float | None:

@@ -160,17 +160,56 @@ def dense_scatter(x, wt, out):  # pragma: no cover - compiled
         _dense_accumulate(out[n], x[n], wt)
 
 
+@_inline
+def _fused_sample(
+    s, t, b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr,
+    reset, v, z, rv, record,
+):  # pragma: no cover - compiled
+    """One sample and step of :func:`synapse_neuron` (``s = t*B + b``), with
+    the caller's buffers ``acc`` (float64) and ``zc`` (bool) of M elements."""
+    m = acc.shape[0]
+    n_c, h, wd = in_chw
+    n_o = wconv.shape[4] * (n_c // cg) if conv else m  # output channels
+    cells = m // n_o  # per channel (a dense synapse: 1)
+    acc[:] = 0.0
+    if conv:
+        _conv_accumulate_cl(acc, x[s], n_c, h, wd, rows, cols, wconv, cg, n_o)
+    else:
+        _dense_accumulate(acc, x[s], wdense)
+    if drive:  # (skipped when it would change nothing: no bias, cc 1, kk 0)
+        for j in range(m):
+            acc[j] = (acc[j] + bf[j]) * cc[j] + kk[j]
+    vb = v[b]
+    if conv:
+        _update(vb, acc, zc, dd, tt, vr, reset)
+        zt = z[t, b]
+        for p in range(cells):  # channels-last -> the layer's order
+            for o in range(n_o):
+                zt[o * cells + p] = zc[p * n_o + o]
+        if record:
+            rt = rv[t, b]
+            for p in range(cells):
+                for o in range(n_o):
+                    rt[o * cells + p] = vb[p * n_o + o]
+    else:
+        _update(vb, acc, z[t, b], dd, tt, vr, reset)
+        if record:
+            rv[t, b, :] = vb
+
+
 @_jit
 def synapse_neuron(
-    x, conv, in_chw, rows, cols, wconv, cg, wdense, bf, cc, kk, dd, tt, vr, reset, v, z, rv, record
+    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, v, z, rv,
+    record,
 ):  # pragma: no cover - compiled
     """A synapse and the spiking layer it alone feeds, fused: for each step t
     and sample b of ``x[T*B, features]`` (sample-major within a step), the
     synaptic sums go into one sample's buffer, then the bias ``bf``, the
-    neuron's drive ``u = cc*(sum + bf) + kk`` and :func:`_update`; only spikes
-    ``z[T, B, M]`` and recorded states ``rv[T, B, M]`` leave the loop. All
-    parameters are full-length (``bf`` 0, ``cc`` 1, ``kk`` 0 where the separate
-    kernels do nothing: the same numbers, since sums here are never -0.0).
+    neuron's drive ``u = cc*(sum + bf) + kk`` (when ``drive``) and
+    :func:`_update`; only spikes ``z[T, B, M]`` and recorded states ``rv[T, B,
+    M]`` leave the loop. All parameters are full-length (``bf`` 0, ``cc`` 1,
+    ``kk`` 0 where the separate kernels do nothing: the same numbers, since
+    sums here are never -0.0).
 
     ``conv``: the synapse is a convolution (tables of
     :func:`nirc.interpreter.jit.conv_tables`, ``wconv[C, KH, SW, M, Og]`` its
@@ -179,34 +218,31 @@ def synapse_neuron(
     written to ``z`` and ``rv`` in the layer's order ``[O, OH*OW]``. Else the
     synapse is a dense ``wdense[K, O]``."""
     n_b, m = v.shape
-    n_c, h, wd = in_chw
-    n_o = wconv.shape[4] * (n_c // cg) if conv else m  # output channels
-    cells = m // n_o  # per channel (a dense synapse: 1)
     acc = np.zeros(m, np.float64)
     zc = np.zeros(m, np.bool_)
     for s in range(x.shape[0]):
         t = s // n_b
-        b = s - t * n_b
-        acc[:] = 0.0
-        if conv:
-            _conv_accumulate_cl(acc, x[s], n_c, h, wd, rows, cols, wconv, cg, n_o)
-        else:
-            _dense_accumulate(acc, x[s], wdense)
-        for j in range(m):
-            acc[j] = (acc[j] + bf[j]) * cc[j] + kk[j]
-        vb = v[b]
-        if conv:
-            _update(vb, acc, zc, dd, tt, vr, reset)
-            zt = z[t, b]
-            for p in range(cells):  # channels-last -> the layer's order
-                for o in range(n_o):
-                    zt[o * cells + p] = zc[p * n_o + o]
-            if record:
-                rt = rv[t, b]
-                for p in range(cells):
-                    for o in range(n_o):
-                        rt[o * cells + p] = vb[p * n_o + o]
-        else:
-            _update(vb, acc, z[t, b], dd, tt, vr, reset)
-            if record:
-                rv[t, b, :] = vb
+        _fused_sample(
+            s, t, s - t * n_b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf,
+            cc, kk, dd, tt, vr, reset, v, z, rv, record,
+        )  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def synapse_neuron_batch(
+    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, v, z, rv,
+    record,
+):  # pragma: no cover - compiled
+    """:func:`synapse_neuron` with the batch's samples on all cores: each
+    sample's steps stay in order on one thread (its neurons' state is its
+    own), so the results are those of the sequential kernel."""
+    n_b, m = v.shape
+    n_t = x.shape[0] // n_b
+    for b in numba.prange(n_b):
+        acc = np.zeros(m, np.float64)
+        zc = np.zeros(m, np.bool_)
+        for t in range(n_t):
+            _fused_sample(
+                t * n_b + b, t, b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive,
+                bf, cc, kk, dd, tt, vr, reset, v, z, rv, record,
+            )  # fmt: skip

@@ -151,6 +151,7 @@ class Dense(Op):
         self.fan_in = int(w.shape[-1])
         self.span = bit_span(w)
         self._w32 = None
+        self._outputs: list = []  # see reuse()
         if self.matrix:
             self.weight_t = np.ascontiguousarray(w.T)  # [in, out]
             lead = int(np.prod(in_shape[:-1], dtype=np.int64)) if len(in_shape) > 1 else 1
@@ -172,7 +173,8 @@ class Dense(Op):
         out_n = self.weight_t.shape[1]
         if np.count_nonzero(xs) * self.JIT_EVENT_MACS >= xs.size:
             return None
-        y = np.zeros((xs.shape[0], out_n), F64)
+        y = reuse(self._outputs, (xs.shape[0], out_n), F64)  # no page faults, see reuse()
+        y[...] = 0.0
         jit.kernels().dense_scatter(xs, self.weight_t, y)
         if self.bias is not None:
             y += self.bias
