@@ -107,7 +107,8 @@ class Simulator:
         if not use:
             with jit.disabled():
                 return self._run(inputs, steps, batch, mode, chunk, progress, precision)
-        return self._run(inputs, steps, batch, mode, chunk, progress, precision)
+        with jit.blas_single_thread():  # the compiled kernels use the cores themselves
+            return self._run(inputs, steps, batch, mode, chunk, progress, precision)
 
     def _run(self, inputs, steps, batch, mode, chunk, progress, precision):
         plan = self.plan

@@ -74,6 +74,21 @@ def disabled() -> Iterator[None]:
         ENABLED = was
 
 
+@contextlib.contextmanager
+def blas_single_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread for the duration, when threadpoolctl is
+    installed (it comes with the ``fast`` extra). The compiled kernels run the
+    batch on every core; an idle OpenBLAS thread spins on a core for a while
+    after each call, and on a 2-core machine that halves their speed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - depends on the environment
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def full(value, m: int) -> np.ndarray:
     """A neuron parameter (a float, or an array of the layer's shape) as a
     contiguous float64 array of ``m`` elements, one per neuron."""
@@ -148,6 +163,7 @@ def conv_tables(
 
 __all__ = [
     "ENABLED",
+    "blas_single_thread",
     "RESET_SUBTRACT",
     "RESET_ZERO",
     "disabled",
