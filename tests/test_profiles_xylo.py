@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_profiles import fixture, probes  # the fixtures' reader and probe names
 
 from nirc.cli import main
 from nirc.diagnostics import NircError, collecting
@@ -68,30 +69,6 @@ FLOOR = {
 }
 
 pytestmark = pytest.mark.skipif("xylo" not in TARGETS, reason="the Xylo target is not registered")
-
-
-@cache
-def fixture(case: str) -> tuple[dict, dict[str, np.ndarray]]:
-    meta = json.loads((DATA / f"{case}.json").read_text())
-    with np.load(DATA / f"{case}.npz") as z:
-        arrays = {k: z[k] for k in z.files}
-    return meta, arrays
-
-
-def probes(meta: dict, arrays: dict) -> dict[str, str]:
-    """fixture key -> nirc probe (snnTorch records the membrane before its
-    own step's reset: `v_pre`)."""
-    before_reset = "BEFORE" in meta["v_means"]
-    out = {}
-    for key in arrays:
-        kind, _, node = key.partition(".")
-        if kind == "spk":
-            out[key] = node
-        elif kind == "v":
-            out[key] = f"{node}.v_pre" if before_reset else f"{node}.v"
-        elif kind == "i":
-            out[key] = f"{node}.i"
-    return out
 
 
 @cache
