@@ -242,3 +242,19 @@ def test_cli_compile_then_run_on_the_fixture_input(tmp_path, capsys):
                  "-o", str(y)]) == 0  # fmt: skip
     with np.load(y) as z:
         np.testing.assert_array_equal(z["output"], chip_output(case, "rockpool"))
+
+
+def test_the_report_says_when_the_float_outputs_hardly_spike():
+    """At nirc compile's default input rate (0.05) Rockpool's readout is almost
+    silent: a perfect agreement would mean nothing, and the report says so."""
+    with collecting() as sink:
+        quiet = compile_for(DATA / "rockpool_xylo.nir", target="xylo", source="rockpool",
+                            check_steps=100)  # fmt: skip
+    cal = quiet.report["agreement"]["calibration"]
+    assert cal["reference_spikes_per_output_neuron"] < 1.0
+    assert any("hardly spike" in w.message for w in sink.warnings)
+    with collecting() as sink:
+        busy = compile_for(DATA / "rockpool_xylo.nir", target="xylo", source="rockpool",
+                           **OPTIONS)  # calibrated at p = 0.1: the readout spikes  # fmt: skip
+    assert busy.report["agreement"]["check"]["reference_spikes_per_output_neuron"] >= 1.0
+    assert not any("hardly spike" in w.message for w in sink.warnings)

@@ -243,7 +243,8 @@ class XyloTarget(Target):
             "Xylo simulation)",
             "calibration": {"inputs": quant.calibration, "agreement": round(quant.agreement, 6),
                             "per_output": {k: round(v, 6) for k, v in sorted(quant.per_output.items())},
-                            "max_abs_agreement": round(float(quant.max_abs_agreement), 6)},
+                            "max_abs_agreement": round(float(quant.max_abs_agreement), 6),
+                            "reference_spikes_per_output_neuron": round(quant.reference_spikes, 4)},
         }  # fmt: skip
         check_steps = int(o.extra.get("check_steps", 0) or 0)
         if check_steps > 0:
@@ -264,7 +265,21 @@ class XyloTarget(Target):
                 "agreement": round(a, 6),
                 "per_output": {k: round(v, 6) for k, v in sorted(per.items())},
                 "max_abs_agreement": round(ba, 6),
+                "reference_spikes_per_output_neuron": round(q.mean_spikes(ref), 4),
             }
+        quiet = [
+            (where, a["reference_spikes_per_output_neuron"])
+            for where, a in agreement.items()
+            if isinstance(a, dict) and a.get("reference_spikes_per_output_neuron", 1.0) < 1.0
+        ]
+        if quiet:
+            diagnostics.warn(
+                "the float network's outputs hardly spike on the "
+                + " and ".join(f"{w} inputs ({n:.2g} spikes per output neuron)" for w, n in quiet)
+                + ": an agreement over silent outputs says little; calibrate at your data's "
+                "input rate (--calib-rate) or on your data (--calibrate inputs.npz)",
+                where=self.name,
+            )
         if net.notes:
             diagnostics.warn(
                 f"the Xylo mapping approximates the float network ({'; '.join(net.notes)}); "
@@ -359,7 +374,9 @@ class XyloTarget(Target):
             f"  agreement (spike counts within +-1 vs the float network): "
             f"{ag['calibration']['agreement']:.4f} on the calibration inputs (max-abs "
             f"{ag['calibration']['max_abs_agreement']:.4f})"
-            + (f", {ag['check']['agreement']:.4f} on fresh inputs" if "check" in ag else ""),
+            + (f", {ag['check']['agreement']:.4f} on fresh inputs" if "check" in ag else "")
+            + f" ({ag['calibration']['reference_spikes_per_output_neuron']:.3g} float spikes per "
+            "output neuron)",
         ]
         if report["approximations"]:
             lines.append("  approximated: " + "; ".join(report["approximations"]))
