@@ -372,13 +372,67 @@ def test_fused_synapse_and_neurons_equal_numpy(reset, monkeypatch):
     with collecting():
         sim = nirc.interpreter.prepare(g, reset=reset, record=["lif.v", "lif", "if.v"])
     exact = engine.exact_sums(sim.plan, {"in": 1.0})
-    assert engine.fusable(sim.plan, exact, set()) == {"conv": "lif", "fc": "if"}
+    assert engine.fusable(sim.plan, exact, set(), set()) == {"conv": ("lif", None),
+                                                             "fc": ("if", None)}  # fmt: skip
     runs = []
     for enabled, chunk in ((True, None), (True, 7), (False, None)):
         monkeypatch.setattr(jit, "ENABLED", enabled)
         arrays = {"in": x}
         runs.append(sim.simulator.run(arrays, 50, 3, chunk=chunk, jit_mode="on"))
     assert runs[0]["lif"].any() and runs[0]["out"].any()
+    for other in runs[1:]:
+        for key in runs[0]:
+            np.testing.assert_array_equal(runs[0][key], other[key])
+
+
+def _pooled_net() -> Graph:
+    """Input -> Conv -> IF -> SumPool 2x2 -> Flatten -> Affine -> IF: the pool
+    runs inside the conv's fused loop when nothing records the IF's spikes."""
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([2, 9, 9])}),
+        "conv": Node("conv", "Conv2d", conv_node("Conv2d", coarse(4, 2, 3, 3), [1, 1], [1, 1],
+                                                 [1, 1], 1, np.zeros(4, np.float32)).params),
+        "if1": Node("if1", "IF", {"r": np.full((4, 9, 9), 1.0), "v_threshold": np.full((4, 9, 9), 0.7)}),
+        "pool": Node("pool", "SumPool2d", {"kernel_size": np.array([2, 2]), "stride": np.array([2, 2]),
+                                           "padding": np.array([0, 0])}),
+        "flat": Node("flat", "Flatten", {"start_dim": np.array(0), "end_dim": np.array(-1)}),
+        "fc": Node("fc", "Affine", {"weight": coarse(5, 64), "bias": coarse(5)}),
+        "if2": Node("if2", "IF", {"r": np.full(5, 1.0), "v_threshold": np.full(5, 1.5)}),
+        "out": Node("out", "Output", {"shape": np.array([5])}),
+    }  # fmt: skip
+    edges = [("in", "conv"), ("conv", "if1"), ("if1", "pool"), ("pool", "flat"), ("flat", "fc"),
+             ("fc", "if2"), ("if2", "out")]  # fmt: skip
+    return Graph(nodes, edges, {"dt": 1.0})
+
+
+@needs_numba
+@pytest.mark.parametrize("record", [["if1.v", "pool"], ["if1.v"], ["if1"]])
+def test_fused_pool_equals_numpy(record, monkeypatch):
+    """The pool fused into the conv's loop (odd sizes: the last row and column
+    of neurons fall outside every 2x2 window) gives the numpy kernels' counts,
+    states and outputs; recording the pool or the spikes keeps it separate."""
+    x = (RNG.random((40, 2, 2, 9, 9)) < 0.3).astype(np.uint8)
+    with collecting():
+        sim = nirc.interpreter.prepare(_pooled_net(), record=record)
+    exact = engine.exact_sums(sim.plan, {"in": 1.0})
+    recorded = {p.node for p in sim.plan.probes if p.state is None}
+    watched = recorded | {p.node for p in sim.plan.probes}
+    fused = engine.fusable(sim.plan, exact, watched, recorded)
+    assert fused["conv"] == ("if1", None if {"if1", "pool"} & recorded else "pool")
+    pools = []  # the pool each fused call ran
+    real = engine._fused
+
+    def spy(syn, neuron, pool, *args):
+        pools.append(None if pool is None else pool.name)
+        return real(syn, neuron, pool, *args)
+
+    monkeypatch.setattr(engine, "_fused", spy)
+    runs = []
+    for enabled, chunk in ((True, None), (True, 3), (False, None)):
+        monkeypatch.setattr(jit, "ENABLED", enabled)
+        runs.append(sim.simulator.run({"in": x}, 40, 2, chunk=chunk, jit_mode="on"))
+    assert ("pool" in pools) == (fused["conv"][1] == "pool")
+    assert runs[0]["out"].any()
     for other in runs[1:]:
         for key in runs[0]:
             np.testing.assert_array_equal(runs[0][key], other[key])

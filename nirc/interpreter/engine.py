@@ -12,7 +12,7 @@ samples (see :mod:`nirc.interpreter.ops`), both modes give identical outputs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import numpy as np
 
@@ -38,16 +38,22 @@ def _value_bytes(node: NodePlan) -> int:
     return 8
 
 
-def chunk_steps(plan: Plan, batch: int, steps: int, budget: int = CHUNK_BYTES) -> int:
+def chunk_steps(
+    plan: Plan, batch: int, steps: int, budget: int = CHUNK_BYTES, fused: Collection[str] = ()
+) -> int:
     """How many steps one chunk covers: as many as fit in ``budget`` bytes of
     intermediate values (all of them, although most are dropped early), at
     least one, at most ``MAX_CHUNK`` or all. Convolutions block their own
-    scratch memory (see ops.Conv)."""
+    scratch memory (see ops.Conv). ``fused``: synapses run inside a fused
+    kernel, whose sums (and their neurons' input currents) never exist as
+    arrays."""
     per_step = 0
-    for n in plan.nodes.values():
+    fed = {name for name, n in plan.nodes.items() if set(n.preds) & set(fused)}
+    for name, n in plan.nodes.items():
         size = int(np.prod(n.out_shape, dtype=np.int64))
-        per_step += size * _value_bytes(n)
-        if isinstance(n.kernel, Neuron):
+        if name not in fused:
+            per_step += size * _value_bytes(n)
+        if isinstance(n.kernel, Neuron) and name not in fed:
             per_step += 8 * size  # the input currents
     per_step = max(1, per_step * batch)
     return int(max(1, min(steps, MAX_CHUNK, budget // per_step)))
@@ -115,11 +121,7 @@ class Simulator:
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be 'float64' or 'float32', not {precision!r}")
         f32 = precision == "float32"
-        if mode == "step":
-            tc_max = 1
-        elif mode == "fast":
-            tc_max = chunk or chunk_steps(plan, batch, steps)
-        else:
+        if mode not in ("fast", "step"):
             raise ValueError(f"mode must be 'fast' or 'step', not {mode!r}")
         for n in plan.nodes.values():
             if isinstance(n.kernel, (Neuron, Delay)):
@@ -162,10 +164,16 @@ class Simulator:
         drop: list[list[str]] = [[] for _ in plan.segments]
         for n, i in last_use.items():
             drop[i].append(n)
-        fused: dict[str, str] = {}
+        fused: dict[str, tuple[str, str | None]] = {}
         if jit.ENABLED and not f32:
             in_loops = {n for seg in plan.segments if seg.cyclic for n in seg.nodes}
-            fused = fusable(plan, exact, in_loops | set(out_probes) | set(state_probes))
+            fused = fusable(plan, exact, in_loops | set(out_probes) | set(state_probes),
+                            set(out_probes))  # fmt: skip
+        done: set[str] = set()  # nodes a fused kernel computes, in every chunk
+        if mode == "step":
+            tc_max = 1
+        else:
+            tc_max = chunk or chunk_steps(plan, batch, steps, fused=fused)
 
         t0 = 0
         while t0 < steps:
@@ -184,11 +192,14 @@ class Simulator:
                             inputs.get(name), t0, t1, batch, node.out_shape, name in narrow
                         )
                     elif name in fused:  # the synapse and its neurons in one compiled loop
-                        target = fused[name]
+                        target, pool = fused[name]
                         x = _gather(node, vals, tc, batch)
                         rec = {s: a[t0:t1] for s, a in state_probes.get(target, ())}
-                        vals[target] = _fused(node, plan.nodes[target], x, tc, batch, rec)
-                    elif name in vals:  # computed with its synapse
+                        pnode = None if pool is None else plan.nodes[pool]
+                        out = _fused(node, plan.nodes[target], pnode, x, tc, batch, rec)
+                        vals[target if pool is None else pool] = out
+                        done.update(n for n in (target, pool) if n is not None)
+                    elif name in done:  # computed with its synapse
                         pass
                     else:
                         x = _gather(node, vals, tc, batch)
@@ -205,18 +216,24 @@ class Simulator:
         return results
 
 
-def fusable(plan: Plan, exact: dict[str, bool], watched: set[str]) -> dict[str, str]:
+def fusable(
+    plan: Plan, exact: dict[str, bool], watched: set[str], recorded: set[str]
+) -> dict[str, tuple[str, str | None]]:
     """Synapses to run fused with the spiking neuron layer they alone feed
-    (``synapse_neuron`` of :mod:`nirc.interpreter.jit_kernels`): a Conv, or a Dense of a
-    1-D input, with exact sums, whose output nothing else reads or records,
-    feeding a spiking IF/LIF layer outside recurrent loops that has no other
-    input (the neurons' spikes and states may be recorded). ``watched``: nodes
-    in loops or whose output is recorded."""
-    users: dict[str, int] = {}
-    for node in plan.nodes.values():
+    (``synapse_neuron`` of :mod:`nirc.interpreter.jit_kernels`), and the
+    sum-pool that alone reads those neurons' spikes, if any: ``{synapse:
+    (neurons, pool or None)}``. The synapse: a Conv, or a Dense of a 1-D
+    input, with exact sums, whose output nothing else reads or records; the
+    neurons: a spiking IF/LIF layer outside recurrent loops with no other
+    input (its states may be recorded, and its spikes unless a pool is fused);
+    the pool: a SumPool2d with stride equal to its kernel and no padding.
+    ``watched``: nodes in loops or whose output or states are recorded;
+    ``recorded``: nodes whose output is recorded."""
+    users: dict[str, list[str]] = {}
+    for name, node in plan.nodes.items():
         for p in node.preds + node.fb_preds:
-            users[p] = users.get(p, 0) + 1
-    pairs: dict[str, str] = {}
+            users.setdefault(p, []).append(name)
+    fused: dict[str, tuple[str, str | None]] = {}
     for name, node in plan.nodes.items():
         k = node.kernel
         if not (isinstance(k, Membrane) and k.spiking):
@@ -225,23 +242,41 @@ def fusable(plan: Plan, exact: dict[str, bool], watched: set[str]) -> dict[str, 
             continue
         syn = node.preds[0]
         sk = plan.nodes[syn].kernel
-        if users.get(syn) != 1 or syn in watched or not exact.get(syn):
+        if len(users.get(syn, ())) != 1 or syn in watched or not exact.get(syn):
             continue
-        if isinstance(sk, Conv) or (
-            isinstance(sk, Dense) and sk.matrix and len(plan.nodes[syn].in_shape) == 1
-        ):
-            pairs[syn] = name
-    return pairs
+        if isinstance(sk, Conv):
+            fused[syn] = (name, _fusable_pool(plan, name, users, watched, recorded))
+        elif isinstance(sk, Dense) and sk.matrix and len(plan.nodes[syn].in_shape) == 1:
+            fused[syn] = (name, None)
+    return fused
+
+
+def _fusable_pool(plan: Plan, neurons: str, users, watched, recorded) -> str | None:
+    readers = users.get(neurons, [])
+    if len(readers) != 1 or neurons in recorded:
+        return None
+    pool = plan.nodes[readers[0]]
+    k = pool.kernel
+    if not isinstance(k, Pool) or k.average or pool.preds != [neurons] or pool.fb_preds:
+        return None
+    if readers[0] in watched or k.stride != k.kernel or any(k.padding):
+        return None
+    if len(pool.in_shape) != 3 or k.kernel[0] * k.kernel[1] > 255:
+        return None
+    return readers[0]
 
 
 def _in_loop(name: str, plan: Plan) -> bool:
     return any(seg.cyclic and name in seg.nodes for seg in plan.segments)
 
 
-def _fused(syn: NodePlan, neuron: NodePlan, x: np.ndarray, tc: int, batch: int, rec) -> np.ndarray:
-    """Run a synapse and its neuron layer as one compiled loop over the chunk;
-    returns the spikes ``[Tc, B, *shape]`` (bool), updates the neurons' state
-    and fills ``rec["v"]``. The arguments that do not change between chunks
+def _fused(
+    syn: NodePlan, neuron: NodePlan, pool: NodePlan | None, x: np.ndarray, tc: int, batch: int, rec
+) -> np.ndarray:
+    """Run a synapse and its neuron layer (and the pool reading them) as one
+    compiled loop over the chunk; returns the spikes ``[Tc, B, *shape]``
+    (bool), or the pool's counts (uint8), updates the neurons' state and fills
+    ``rec["v"]``. The arguments that do not change between chunks
     are prepared once (:func:`_fused_setup`), and large buffers are reused: on
     a virtual machine a fresh megabyte costs milliseconds of page faults."""
     sk, nk = syn.kernel, neuron.kernel
@@ -249,11 +284,17 @@ def _fused(syn: NodePlan, neuron: NodePlan, x: np.ndarray, tc: int, batch: int, 
     xs = jit.narrow(np.ascontiguousarray(x).reshape(tc * batch, n_in))
     shape = neuron.out_shape
     m = int(np.prod(shape, dtype=np.int64))
+    pk = None if pool is None else pool.kernel
     setup = getattr(nk, "_jit_fused", None)
-    if setup is None or setup[0] is not sk:
-        setup = nk._jit_fused = (sk, _fused_setup(sk, nk, m))
-    fixed, order = setup[1]
-    z = reuse(nk._outputs, (tc, batch) + tuple(shape), np.bool_)
+    if setup is None or setup[0] is not sk or setup[1] is not pk:
+        setup = nk._jit_fused = (sk, pk, _fused_setup(sk, nk, m, pool))
+    fixed, order = setup[2]
+    if pool is None:
+        z = reuse(nk._outputs, (tc, batch) + tuple(shape), np.bool_)
+        pz = z
+    else:
+        z = _NO_SPIKES
+        pz = reuse(pk._outputs, (tc, batch) + tuple(pool.out_shape), np.uint8)
     v = nk.v.reshape(batch, m)
     if order is None:
         vk = v
@@ -269,8 +310,9 @@ def _fused(syn: NodePlan, neuron: NodePlan, x: np.ndarray, tc: int, batch: int, 
     run(
         xs,
         *fixed,
+        _NO_POOL_OUT if pool is None else pz.reshape(tc, batch, -1),
         vk,
-        z.reshape(tc, batch, m),
+        z.reshape(tc, batch, m) if pool is None else z,
         _NO_STATES if out_v is None else out_v,
         out_v is not None,
     )
@@ -278,10 +320,10 @@ def _fused(syn: NodePlan, neuron: NodePlan, x: np.ndarray, tc: int, batch: int, 
         v[:, order] = vk
     if rv is not None and not rv.flags.c_contiguous:
         rv[...] = out_v.reshape(rv.shape)
-    return z
+    return pz
 
 
-def _fused_setup(sk, nk, m: int) -> tuple[tuple, np.ndarray | None]:
+def _fused_setup(sk, nk, m: int, pool: NodePlan | None) -> tuple[tuple, np.ndarray | None]:
     """The fused kernel's arguments between the input and the state (they do
     not change during a run), and the channels-last order of a convolution's
     neurons (None for a dense synapse)."""
@@ -308,10 +350,19 @@ def _fused_setup(sk, nk, m: int) -> tuple[tuple, np.ndarray | None]:
     fixed = (isinstance(sk, Conv), in_chw, rows, cols, wconv, cg, wdense, drive)
     fixed += (param(bias if bias.size else 0.0), param(nk.c), param(nk.k), param(nk.d))
     fixed += (param(nk.thr), param(nk.v_reset), reset)
-    return fixed, order
+    cells_of = np.empty(0, np.int64)  # no pool
+    if pool is not None:  # each neuron cell -> the pooled cell it counts into, or -1
+        _, h, w = pool.in_shape
+        (kh, kw), (_, ph, pw) = pool.kernel.kernel, pool.out_shape
+        y, x = np.divmod(np.arange(h * w), w)
+        py, px = y // kh, x // kw
+        cells_of = np.where((py < ph) & (px < pw), py * pw + px, -1).astype(np.int64)
+    return fixed + (cells_of,), order
 
 
 _NO_STATES = np.empty((0, 0, 0), F64)
+_NO_SPIKES = np.empty((0, 0, 0), np.bool_)
+_NO_POOL_OUT = np.empty((0, 0, 0), np.uint8)
 
 
 def _input_chunk(data, t0: int, t1: int, batch: int, shape, narrow: bool = False) -> np.ndarray:

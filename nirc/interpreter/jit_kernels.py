@@ -193,7 +193,7 @@ def dense_scatter(x, wt, out):  # pragma: no cover - compiled
 @_inline
 def _fused_sample(
     s, t, b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr,
-    reset, v, z, rv, record,
+    reset, pool, pz, v, z, rv, record,
 ):  # pragma: no cover - compiled
     """One sample and step of :func:`synapse_neuron` (``s = t*B + b``), with
     the caller's buffers ``acc`` (float64) and ``zc`` (bool) of M elements."""
@@ -210,7 +210,21 @@ def _fused_sample(
         for j in range(m):
             acc[j] = (acc[j] + bf[j]) * cc[j] + kk[j]
     vb = v[b]
-    if conv:
+    if conv and pool.shape[0]:  # spikes summed into the pool's cells, not kept
+        _update(vb, acc, zc, dd, tt, vr, reset)
+        pt = pz[t, b]
+        pt[:] = 0
+        pcells = pt.shape[0] // n_o
+        for o in range(n_o):
+            for p in range(cells):
+                if zc[p * n_o + o] and pool[p] >= 0:
+                    pt[o * pcells + pool[p]] += 1
+        if record:
+            rt = rv[t, b]
+            for o in range(n_o):
+                for p in range(cells):
+                    rt[o * cells + p] = vb[p * n_o + o]
+    elif conv:
         _update(vb, acc, zc, dd, tt, vr, reset)
         zt = z[t, b]
         # channels-last -> the layer's order: written in order, read strided
@@ -231,8 +245,8 @@ def _fused_sample(
 
 @_jit
 def synapse_neuron(
-    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, v, z, rv,
-    record,
+    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, pool, pz,
+    v, z, rv, record,
 ):  # pragma: no cover - compiled
     """A synapse and the spiking layer it alone feeds, fused: for each step t
     and sample b of ``x[T*B, features]`` (sample-major within a step), the
@@ -248,7 +262,12 @@ def synapse_neuron(
     channels-last run weights) and the neurons are held channels-last: ``v``
     ``[B, OH*OW*O]`` and the parameters in that order; spikes and states are
     written to ``z`` and ``rv`` in the layer's order ``[O, OH*OW]``. Else the
-    synapse is a dense ``wdense[K, O]``."""
+    synapse is a dense ``wdense[K, O]``.
+
+    ``pool`` (a convolution's layer only; empty: none): the spikes go into the
+    sum-pool that alone reads them, ``pool[cell]`` = the pooled cell a neuron
+    counts into (-1: none), and ``pz[T, B, O*pooled cells]`` (uint8) receives
+    the counts instead of ``z`` receiving spikes."""
     n_b, m = v.shape
     acc = np.zeros(m, np.float64)
     zc = np.zeros(m, np.bool_)
@@ -256,14 +275,14 @@ def synapse_neuron(
         t = s // n_b
         _fused_sample(
             s, t, s - t * n_b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf,
-            cc, kk, dd, tt, vr, reset, v, z, rv, record,
+            cc, kk, dd, tt, vr, reset, pool, pz, v, z, rv, record,
         )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def synapse_neuron_batch(
-    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, v, z, rv,
-    record,
+    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, pool, pz,
+    v, z, rv, record,
 ):  # pragma: no cover - compiled
     """:func:`synapse_neuron` with the batch's samples on all cores: each
     sample's steps stay in order on one thread (its neurons' state is its
@@ -276,5 +295,5 @@ def synapse_neuron_batch(
         for t in range(n_t):
             _fused_sample(
                 t * n_b + b, t, b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive,
-                bf, cc, kk, dd, tt, vr, reset, v, z, rv, record,
+                bf, cc, kk, dd, tt, vr, reset, pool, pz, v, z, rv, record,
             )  # fmt: skip

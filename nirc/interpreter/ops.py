@@ -771,6 +771,7 @@ class Pool(Op):
         pp = pool_params(node)
         self.kernel, self.stride, self.padding = pp.kernel, pp.stride, pp.padding
         self.average = node.type == "AvgPool2d"
+        self._outputs: list = []  # see reuse() (the fused kernels write here)
         self.macs_per_sample = int(np.prod(out_shape)) * pp.kernel[0] * pp.kernel[1]
 
     def apply(self, x: np.ndarray, exact: bool = False) -> np.ndarray:
