@@ -138,6 +138,11 @@ def _fmt_shape(shape) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
+def _fmt_rate(hz: float) -> str:
+    """1,234 / 56.7 / 0.0488: whole numbers from 100 up, else 3 significant digits."""
+    return f"{hz:,.0f}" if hz >= 100 else f"{hz:.3g}"
+
+
 def summarize(
     results, sim, steps: int, batched: bool, elapsed: float, source: str = "nir"
 ) -> list[str]:
@@ -165,7 +170,7 @@ def summarize(
             count = int(per_step.sum())
             neurons = per_step.shape[1] // (arr.shape[1] if batched else 1)
             rate = count / max(per_step.size, 1)
-            hz = f", {rate / dt:,.1f} Hz" if dt else ""
+            hz = f", {_fmt_rate(rate / dt)} Hz" if dt else ""
             lines.append(
                 f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: {count} spikes over {neurons} "
                 f"neurons, {rate:.4f} per neuron per step{hz}"
