@@ -436,3 +436,27 @@ def test_fused_pool_equals_numpy(record, monkeypatch):
     for other in runs[1:]:
         for key in runs[0]:
             np.testing.assert_array_equal(runs[0][key], other[key])
+
+
+@needs_numba
+def test_two_stage_pipeline_gives_the_same_run(corpus, monkeypatch):
+    """At batch 1 the paper CNN runs as two pipeline stages on two threads, one
+    chunk apart; outputs and states equal the numpy kernels' run."""
+    with collecting():
+        sim = nirc.interpreter.prepare(corpus / "public" / "paper_cnn_sinabs.nir", dt=1.0,
+                                       record=["1.v", "3.v", "10"])  # fmt: skip
+    exact = engine.exact_sums(sim.plan, {"input": 1.0})
+    watched = {"1", "3", "10"}
+    split = engine._pipeline_split(sim.plan, engine.fusable(sim.plan, exact, watched, {"10"}))
+    assert 0 < split < len(sim.plan.segments)
+    stages = []
+    real = engine._pipeline_split
+    monkeypatch.setattr(engine, "_pipeline_split", lambda *a: stages.append(real(*a)) or real(*a))
+    x = {"input": RNG.random((60, 1, 2, 34, 34)) < 0.1}
+    a = sim.simulator.run(x, 60, 1, chunk=8, jit_mode="on")
+    assert stages and stages[0] > 0  # the run was pipelined
+    monkeypatch.setattr(jit, "ENABLED", False)
+    b = sim.simulator.run(x, 60, 1, chunk=8, jit_mode="off")
+    assert a["10"].any()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])

@@ -169,18 +169,18 @@ class Simulator:
             in_loops = {n for seg in plan.segments if seg.cyclic for n in seg.nodes}
             fused = fusable(plan, exact, in_loops | set(out_probes) | set(state_probes),
                             set(out_probes))  # fmt: skip
-        done: set[str] = set()  # nodes a fused kernel computes, in every chunk
         if mode == "step":
             tc_max = 1
         else:
             tc_max = chunk or chunk_steps(plan, batch, steps, fused=fused)
 
-        t0 = 0
-        while t0 < steps:
-            tc = min(tc_max, steps - t0)
-            t1 = t0 + tc
-            vals: dict[str, np.ndarray] = {}
-            for seg, cyc, gone in zip(plan.segments, cyclic, drop):
+        done = {n for target, pool in fused.values() for n in (target, pool) if n is not None}
+        segments = list(zip(plan.segments, cyclic, drop))
+
+        def run_segments(first: int, last: int, vals: dict, t0: int, t1: int) -> None:
+            """Segments ``first .. last-1`` of the chunk ``t0 .. t1``."""
+            tc = t1 - t0
+            for seg, cyc, gone in segments[first:last]:
                 if cyc is not None:
                     recs = {n: {s: a[t0:t1] for s, a in state_probes.get(n, ())} for n in seg.nodes}
                     cyc.run(vals, tc, batch, recs)
@@ -198,7 +198,6 @@ class Simulator:
                         pnode = None if pool is None else plan.nodes[pool]
                         out = _fused(node, plan.nodes[target], pnode, x, tc, batch, rec)
                         vals[target if pool is None else pool] = out
-                        done.update(n for n in (target, pool) if n is not None)
                     elif name in done:  # computed with its synapse
                         pass
                     else:
@@ -210,10 +209,67 @@ class Simulator:
                         arr[t0:t1] = vals[n]
                 for n in gone:
                     vals.pop(n, None)
-            t0 = t1
-            if progress is not None:
-                progress(t0)
+            if last == len(segments) and progress is not None:
+                progress(t1)
+
+        chunks = [(t0, min(t0 + tc_max, steps)) for t0 in range(0, steps, tc_max)]
+        split = _pipeline_split(plan, fused) if fused and batch == 1 and len(chunks) > 1 else 0
+        if not split:
+            for t0, t1 in chunks:
+                run_segments(0, len(segments), {}, t0, t1)
+            return results
+        # two stages on two cores: the compiled kernels release the GIL, and
+        # each node still sees its chunks in order, so the results are the same
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1) as later:
+            pending = None
+            for t0, t1 in chunks:
+                vals: dict[str, np.ndarray] = {}
+                run_segments(0, split, vals, t0, t1)
+                if pending is not None:
+                    pending.result()
+                pending = later.submit(run_segments, split, len(segments), vals, t0, t1)
+            pending.result()
         return results
+
+
+PIPELINE_MIN_SHARE = 0.25  # the smaller stage's share of the work for two stages to pay
+
+
+def _pipeline_split(plan: Plan, fused: dict[str, tuple[str, str | None]]) -> int:
+    """Where to cut the segments into two pipeline stages (run on two threads,
+    one chunk apart) so that their work is as even as possible, or 0 when no
+    cut is worth it. Only between segments that a fused kernel does not span,
+    and only for plans without recurrent loops."""
+    if any(seg.cyclic for seg in plan.segments):
+        return 0
+    cost = []
+    inside: set[int] = set()  # cut positions inside a fused group
+    index = {seg.nodes[0]: i for i, seg in enumerate(plan.segments)}
+    for syn, (target, pool) in fused.items():
+        end = index[pool if pool is not None else target]
+        inside.update(range(index[syn] + 1, end + 1))
+    for seg in plan.segments:
+        node = plan.nodes[seg.nodes[0]]
+        w = getattr(node.kernel, "macs_per_sample", 0)
+        if isinstance(node.kernel, Neuron):
+            w += NEURON_WORK * int(np.prod(node.out_shape, dtype=np.int64))
+        cost.append(float(w))
+    total = sum(cost)
+    if total <= 0:
+        return 0
+    best, best_gap, acc = 0, total, 0.0
+    for i in range(1, len(cost)):
+        acc += cost[i - 1]
+        if i in inside:
+            continue
+        gap = abs(total - 2 * acc)
+        if gap < best_gap:
+            best, best_gap = i, gap
+    if best and min(sum(cost[:best]), total - sum(cost[:best])) < PIPELINE_MIN_SHARE * total:
+        return 0
+    return best
 
 
 def fusable(
