@@ -215,10 +215,13 @@ def _fused_sample(
         pt = pz[t, b]
         pt[:] = 0
         pcells = pt.shape[0] // n_o
-        for o in range(n_o):
-            for p in range(cells):
-                if zc[p * n_o + o] and pool[p] >= 0:
-                    pt[o * pcells + pool[p]] += 1
+        for p in range(cells):  # reads in order; the pooled row is small (in L1)
+            q = pool[p]
+            if q < 0:
+                continue
+            for o in range(n_o):
+                if zc[p * n_o + o]:
+                    pt[o * pcells + q] += 1
         if record:
             rt = rv[t, b]
             for o in range(n_o):
