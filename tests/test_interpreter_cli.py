@@ -131,3 +131,23 @@ def test_run_modes_agree(corpus, tmp_path, capsys):
     assert results["fast"].keys() == results["step"].keys() == {"output", "rnn.lif.i"}
     for k in results["fast"]:
         np.testing.assert_array_equal(results["fast"][k], results["step"][k])
+
+
+def test_run_jit_on_and_off_agree(corpus, tmp_path, capsys):
+    """--jit on (the compiled kernels, when numba is installed) and --jit off
+    write the same arrays; a bad value is refused by the parser."""
+    results = {}
+    for jit in ("on", "off"):
+        out = tmp_path / f"{jit}.npz"
+        code, _, err = nirc_run(
+            capsys, corpus / "public" / "paper_cnn_sinabs.nir", "--dt", "1", "--input",
+            "random:p=0.1,T=30,B=2,seed=3", "--jit", jit, "-o", out, "--record", "1.v,3",
+        )  # fmt: skip
+        assert code == 0, err
+        with np.load(out) as res:
+            results[jit] = {k: res[k] for k in res.files}
+    assert results["on"].keys() == {"output", "1.v", "3"}
+    for k in results["on"]:
+        np.testing.assert_array_equal(results["on"][k], results["off"][k])
+    code, _, err = nirc_run(capsys, corpus / "public" / "paper_cnn_sinabs.nir", "--jit", "fast")
+    assert code != 0 and "--jit" in err
