@@ -46,6 +46,7 @@ if __name__ == "__main__" and "--blas-threads" in sys.argv:  # before numpy star
         os.environ[_var] = _n
 
 import numpy as np  # noqa: E402
+from timing import median_time  # noqa: E402
 
 from nirc.interpreter import jit as _jit  # noqa: E402
 
@@ -57,16 +58,6 @@ GRAPHS = {
     "cnn": ("paper_cnn_sinabs.nir", 1.0),  # Sinabs: time in steps
     "braille": ("paper_braille_bias_zero.nir", 1e-4),  # snnTorch export at dt = 1e-4
 }
-
-
-def _median_time(fn, repeats: int) -> float:
-    fn()  # warm up (allocations, BLAS threads)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int) -> dict[str, float]:
@@ -178,7 +169,7 @@ def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
                     _, state = module(x[t], state)
 
         try:
-            elapsed = _median_time(go, repeats)
+            elapsed = median_time(go, repeats, warm_up=True)
         except Exception as e:
             print(f"  ({lib} {name} batch {batch}: fails: {type(e).__name__}: {str(e)[:80]})",
                   file=sys.stderr)  # fmt: skip

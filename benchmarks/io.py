@@ -13,27 +13,17 @@ Run: .venv/bin/python benchmarks/io.py
 from __future__ import annotations
 
 import io
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import median_time
 
 ROOT = Path(__file__).resolve().parents[1]
 CNN = ROOT / "examples" / "nmnist_cnn.nir"
 NIRC = Path(sys.executable).parent / "nirc"
-
-
-def median_time(fn, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def cli_import(path: Path) -> None:

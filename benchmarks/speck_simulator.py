@@ -13,10 +13,8 @@ Run: .venv/bin/python benchmarks/speck_simulator.py
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
+from timing import median_time
 
 from nirc.targets.speck import Destination, SpeckLayer, SpeckSimulator, place
 
@@ -85,15 +83,6 @@ def dvs_network(rng) -> list[SpeckLayer]:
     ]
 
 
-def median_time(fn, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main() -> None:
     rng = np.random.default_rng(0)
     for name, layers, steps in (
@@ -104,7 +93,7 @@ def main() -> None:
         for density in (0.02, 0.3):
             shape = (steps, *layers[0].input_shape)
             events = (rng.random(shape) < density).astype(np.int64)
-            t = median_time(lambda sim=sim, events=events: sim.run(events))
+            t = median_time(lambda sim=sim, events=events: sim.run(events), repeats=3)
             print(
                 f"{name:<22} T={steps:<5} input density {density:4.0%}: "
                 f"{t:6.3f} s  ({1e3 * t / steps:.2f} ms/step)"

@@ -18,12 +18,13 @@ Run: .venv/bin/python benchmarks/xylo.py [--skip-sim]
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from timing import median_time
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "public"
@@ -46,12 +47,8 @@ def compile_time() -> None:
 
     path = str(CORPUS / BRAILLE[0][0])
     compile_for(path, "xylo", dt=1e-4, reset="subtract")  # warm imports
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        compile_for(path, "xylo", dt=1e-4, reset="subtract")
-        times.append(time.perf_counter() - t0)
-    print(f"compile {BRAILLE[0][0]}: {statistics.median(times) * 1000:.0f} ms median in-process")
+    t = median_time(lambda: compile_for(path, "xylo", dt=1e-4, reset="subtract"), 5)
+    print(f"compile {BRAILLE[0][0]}: {t * 1000:.0f} ms median in-process")
     nirc = Path(sys.executable).parent / "nirc"
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()

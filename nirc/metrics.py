@@ -51,6 +51,15 @@ def outputs_agreement(
     return (agree / total if total else 1.0), per
 
 
+def mean_spike_count(outputs: Mapping[str, np.ndarray]) -> float:
+    """Mean spike count per output neuron (and batch element) over the run, for
+    dicts of ``[T, ...]`` arrays: an agreement over outputs that hardly spike
+    says little, so the reports give this next to it."""
+    counts = [spike_counts(a).ravel() for a in outputs.values()]
+    total = sum(c.size for c in counts)
+    return float(sum(c.sum() for c in counts) / total) if total else 0.0
+
+
 def step_agreement(reference: np.ndarray, got: np.ndarray, scale=None) -> float:
     """Fraction of equal entries (spike for spike, step for step).
 
@@ -66,4 +75,4 @@ def step_agreement(reference: np.ndarray, got: np.ndarray, scale=None) -> float:
     return float(np.mean(np.abs(got / scale - reference) <= tol))
 
 
-__all__ = ["outputs_agreement", "spike_count_agreement", "spike_counts", "step_agreement"]
+__all__ = ["mean_spike_count", "outputs_agreement", "spike_count_agreement", "spike_counts", "step_agreement"]

@@ -127,6 +127,23 @@ class Target:
         raise NotImplementedError
 
 
+def agreement_summary(report: Mapping[str, Any], note: str = "") -> list[str]:
+    """The compile summary's last lines, the same for every target: the
+    measured agreement (calibration, fresh inputs, how often the float outputs
+    spike, then ``note``) and the approximations."""
+    ag = report["agreement"]
+    lines = [
+        "  agreement (spike counts within +-1 vs the float network): "
+        f"{ag['calibration']['agreement']:.4f} on the calibration inputs"
+        + (f", {ag['check']['agreement']:.4f} on fresh inputs" if "check" in ag else "")
+        + f" ({ag['calibration']['reference_spikes_per_output_neuron']:.3g} float spikes per "
+        f"output neuron{'; ' + note if note else ''})"
+    ]
+    if report["approximations"]:
+        lines.append("  approximated: " + "; ".join(report["approximations"]))
+    return lines
+
+
 def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]) -> list[Path]:
     """Write ``files`` (name -> content) into the directory ``out_dir``, so that
     a failure never leaves a half-written output.

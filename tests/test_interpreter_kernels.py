@@ -416,8 +416,8 @@ def test_fused_pool_equals_numpy(record, monkeypatch):
         sim = nirc.interpreter.prepare(_pooled_net(), record=record)
     exact = engine.exact_sums(sim.plan, {"in": 1.0})
     recorded = {p.node for p in sim.plan.probes if p.state is None}
-    watched = recorded | {p.node for p in sim.plan.probes}
-    fused = engine.fusable(sim.plan, exact, watched, recorded)
+    states = {p.node for p in sim.plan.probes if p.state is not None}
+    fused = engine.fusable(sim.plan, exact, recorded, states)
     assert fused["conv"] == ("if1", None if {"if1", "pool"} & recorded else "pool")
     pools = []  # the pool each fused call ran
     real = engine._fused
@@ -446,8 +446,7 @@ def test_two_stage_pipeline_gives_the_same_run(corpus, monkeypatch):
         sim = nirc.interpreter.prepare(corpus / "public" / "paper_cnn_sinabs.nir", dt=1.0,
                                        record=["1.v", "3.v", "10"])  # fmt: skip
     exact = engine.exact_sums(sim.plan, {"input": 1.0})
-    watched = {"1", "3", "10"}
-    split = engine._pipeline_split(sim.plan, engine.fusable(sim.plan, exact, watched, {"10"}))
+    split = engine._pipeline_split(sim.plan, engine.fusable(sim.plan, exact, {"10"}, {"1", "3"}))
     assert 0 < split < len(sim.plan.segments)
     stages = []
     real = engine._pipeline_split
@@ -492,3 +491,10 @@ def test_compiled_path_equals_the_oracle_on_every_corpus_graph(path):
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
         np.testing.assert_array_equal(c[key], d[key], err_msg=key)
+
+
+def test_bad_jit_mode_is_refused(corpus):
+    with collecting():
+        sim = nirc.interpreter.prepare(corpus / "public" / "paper_cnn_sinabs.nir", dt=1.0)
+    with pytest.raises(ValueError, match="jit_mode must be one of"):
+        sim.run({"input": np.zeros((2, 2, 34, 34))}, jit="fast")

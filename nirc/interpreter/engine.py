@@ -166,9 +166,7 @@ class Simulator:
             drop[i].append(n)
         fused: dict[str, tuple[str, str | None]] = {}
         if jit.ENABLED and not f32:
-            in_loops = {n for seg in plan.segments if seg.cyclic for n in seg.nodes}
-            fused = fusable(plan, exact, in_loops | set(out_probes) | set(state_probes),
-                            set(out_probes))  # fmt: skip
+            fused = fusable(plan, exact, set(out_probes), set(state_probes))
         if mode == "step":
             tc_max = 1
         else:
@@ -273,43 +271,47 @@ def _pipeline_split(plan: Plan, fused: dict[str, tuple[str, str | None]]) -> int
 
 
 def fusable(
-    plan: Plan, exact: dict[str, bool], watched: set[str], recorded: set[str]
+    plan: Plan, exact: dict[str, bool], recorded: set[str], states: set[str] = frozenset()
 ) -> dict[str, tuple[str, str | None]]:
     """Synapses to run fused with the spiking neuron layer they alone feed
     (``synapse_neuron`` of :mod:`nirc.interpreter.jit_kernels`), and the
     sum-pool that alone reads those neurons' spikes, if any: ``{synapse:
     (neurons, pool or None)}``. The synapse: a Conv, or a Dense of a 1-D
     input, with exact sums, whose output nothing else reads or records; the
-    neurons: a spiking IF/LIF layer outside recurrent loops with no other
-    input (its states may be recorded, and its spikes unless a pool is fused);
-    the pool: a SumPool2d with stride equal to its kernel and no padding.
-    ``watched``: nodes in loops or whose output or states are recorded;
-    ``recorded``: nodes whose output is recorded."""
+    neurons: a spiking IF/LIF layer with no other input (its states may be
+    recorded, and its spikes unless a pool is fused); the pool: a SumPool2d
+    with stride equal to its kernel and no padding, not recorded. Nothing in a
+    recurrent loop. ``recorded``: nodes whose output is recorded; ``states``:
+    nodes whose states are."""
+    loops = {n for seg in plan.segments if seg.cyclic for n in seg.nodes}
     users: dict[str, list[str]] = {}
     for name, node in plan.nodes.items():
         for p in node.preds + node.fb_preds:
             users.setdefault(p, []).append(name)
     fused: dict[str, tuple[str, str | None]] = {}
     for name, node in plan.nodes.items():
-        k = node.kernel
-        if not (isinstance(k, Membrane) and k.spiking):
+        if not (isinstance(node.kernel, Membrane) and node.kernel.spiking):
             continue
-        if len(node.preds) != 1 or node.fb_preds or _in_loop(name, plan):
+        if len(node.preds) != 1 or node.fb_preds or name in loops:
             continue
         syn = node.preds[0]
         sk = plan.nodes[syn].kernel
-        if len(users.get(syn, ())) != 1 or syn in watched or not exact.get(syn):
+        watched = loops | recorded | states
+        if users.get(syn) != [name] or syn in watched or not exact.get(syn):
             continue
         if isinstance(sk, Conv):
-            fused[syn] = (name, _fusable_pool(plan, name, users, watched, recorded))
+            pool = None if name in recorded else _fusable_pool(plan, name, users, watched)
+            fused[syn] = (name, pool)
         elif isinstance(sk, Dense) and sk.matrix and len(plan.nodes[syn].in_shape) == 1:
             fused[syn] = (name, None)
     return fused
 
 
-def _fusable_pool(plan: Plan, neurons: str, users, watched, recorded) -> str | None:
+def _fusable_pool(plan: Plan, neurons: str, users, watched: set[str]) -> str | None:
+    """The sum-pool that alone reads ``neurons``' spikes, when it can run in
+    the fused loop (see :func:`fusable`); ``watched``: recorded or looping nodes."""
     readers = users.get(neurons, [])
-    if len(readers) != 1 or neurons in recorded:
+    if len(readers) != 1:
         return None
     pool = plan.nodes[readers[0]]
     k = pool.kernel
@@ -320,10 +322,6 @@ def _fusable_pool(plan: Plan, neurons: str, users, watched, recorded) -> str | N
     if len(pool.in_shape) != 3 or k.kernel[0] * k.kernel[1] > 255:
         return None
     return readers[0]
-
-
-def _in_loop(name: str, plan: Plan) -> bool:
-    return any(seg.cyclic and name in seg.nodes for seg in plan.segments)
 
 
 def _fused(

@@ -185,6 +185,27 @@ def _membrane_loop(
     return z
 
 
+def _integrate(v: np.ndarray, d, w: np.ndarray, rec: dict[str, np.ndarray]) -> np.ndarray:
+    """Non-spiking neurons over a chunk: ``v = d*v + w[t]`` for each step (no
+    multiply where ``d`` is 1); returns the states ``[Tc, ...]``, leaves the last
+    in ``v`` and fills ``rec["v"]``."""
+    y = np.empty(w.shape, F64)
+    decay = not _is(d, 1.0)
+    prev = v
+    for t in range(w.shape[0]):
+        yt = y[t]
+        if decay:
+            np.multiply(prev, d, yt)
+            np.add(yt, w[t], yt)
+        else:
+            np.add(prev, w[t], yt)
+        prev = yt
+    v[...] = prev
+    if "v" in rec:
+        rec["v"][...] = y
+    return y
+
+
 class Neuron:
     """A layer of neurons of one NIR type."""
 
@@ -266,23 +287,8 @@ class Membrane(Neuron):
         the same shape to fill."""
         u = self.drive(x)
         v, d = self.v, self.d
-        decay = not _is(d, 1.0)
-        mul, add = np.multiply, np.add
         if not self.spiking:
-            y = np.empty(u.shape, F64)
-            prev = v
-            for t in range(u.shape[0]):
-                yt = y[t]
-                if decay:
-                    mul(prev, d, yt)
-                    add(yt, u[t], yt)
-                else:
-                    add(prev, u[t], yt)
-                prev = yt
-            v[...] = prev
-            if "v" in rec:
-                rec["v"][...] = y
-            return y
+            return _integrate(v, d, u, rec)
         z = reuse(self._outputs, u.shape, np.bool_)
         return _membrane_loop(v, d, u, self.thr, self.reset_mode, self.v_reset, rec.get("v"), z)
 
@@ -357,17 +363,7 @@ class Cuba(Neuron):
         w = self._membrane_drive(cur[:tc])  # uses the previous step's current
         v, d = self.v, self.d
         if not self.spiking:
-            y = np.empty(u.shape, F64)
-            prev = v
-            for t in range(tc):
-                yt = y[t]
-                mul(prev, d, yt)
-                add(yt, w[t], yt)
-                prev = yt
-            v[...] = prev
-            if "v" in rec:
-                rec["v"][...] = y
-            return y
+            return _integrate(v, d, w, rec)
         z = reuse(self._outputs, w.shape, np.bool_)
         return _membrane_loop(v, d, w, self.thr, self.reset_mode, self.v_reset, rec.get("v"), z)
 

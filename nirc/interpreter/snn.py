@@ -48,7 +48,8 @@ import numpy as np
 
 from nirc.diagnostics import NircError
 from nirc.graph import Graph, Node
-from nirc.interpreter.neurons import Neuron
+from nirc.interpreter.neurons import Neuron, _is
+from nirc.interpreter.neurons import _compact as compact
 from nirc.interpreter.ops import Conv, Delay, Dense, Flatten, Identity, Pool, Scale
 from nirc.interpreter.plan import NodePlan, Plan, Probe, _segments
 from nirc.topology import strongly_connected_components, topological_order
@@ -63,18 +64,9 @@ I64 = np.int64
 
 
 def _compact(a: np.ndarray | None, default: float) -> np.ndarray | float:
-    """A uniform (non-negative-signed) array as a float, like the nir kernels do:
-    the arithmetic is the same, the memory traffic lower."""
-    if a is None:
-        return float(default)
-    a = np.asarray(a, dtype=F64)
-    if a.size and np.all(a == a.flat[0]) and not np.signbit(a.flat[0]):
-        return float(a.flat[0])
-    return np.ascontiguousarray(a)
-
-
-def _is(value, const: float) -> bool:
-    return isinstance(value, float) and value == const
+    """A uniform array as a float, like the nir kernels do (see
+    :func:`nirc.interpreter.neurons._compact`); ``default`` when absent."""
+    return float(default) if a is None else compact(a)
 
 
 def _int_param(a: np.ndarray | None, default: int, shape) -> np.ndarray | int:

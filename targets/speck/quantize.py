@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.metrics import spike_count_agreement, spike_counts, step_agreement
+from nirc.metrics import mean_spike_count, spike_count_agreement, spike_counts, step_agreement
 
 from .layer import SpeckLayer
 from .simulator import conv_events, integrate_and_fire, sum_pool
@@ -392,22 +392,22 @@ def quantize_network(
         if i in outputs_of:
             kept[i] = got
     per_output: dict[str, float] = {}
-    total = agree = spikes = 0.0
+    total = agree = 0.0
+    refs = {}
     for name, out in net.outputs.items():
         got = kept[out.layer]
         if out.pooling != 1:
             got = sum_pool(got.reshape((T * B,) + got.shape[2:]), out.pooling)
-        ref = np.asarray(reference[name])
+        ref = refs[name] = np.asarray(reference[name])
         got = got.reshape(ref.shape)
         a = spike_count_agreement(ref, got)
         per_output[name] = a
         n = int(np.prod(ref.shape[1:]))
         total += n
         agree += a * n
-        spikes += float(ref.sum()) / max(ref.shape[1], 1)
     report.agreement = agree / total if total else 1.0
     report.per_output = per_output
-    report.reference_spikes = spikes / total if total else 0.0
+    report.reference_spikes = mean_spike_count(refs)
     return result, report
 
 

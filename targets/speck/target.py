@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.targets.base import CompileOptions, CompileResult, Target
+from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary
 
 from .dialect import ChipOp
 from .spec import SPECK
@@ -146,7 +146,7 @@ class SpeckTarget(Target):
         return result
 
     def _compile(self, model: Any, o: CompileOptions, sink) -> CompileResult:
-        from nirc.metrics import outputs_agreement
+        from nirc.metrics import mean_spike_count, outputs_agreement
 
         from .config import format_resource_report, resource_report, to_samna_json
         from .dialect import read_chip
@@ -178,15 +178,12 @@ class SpeckTarget(Target):
             ref = {k: v for k, v in float_reference(float_module, fresh, []).items()
                    if k in net.outputs}  # fmt: skip
             a, per = outputs_agreement(ref, self.simulate(module, fresh))
-            n = sum(int(np.prod(v.shape[2:])) for v in ref.values())
             agreement["check"] = {
                 "inputs": f"{batch} x {check_steps} steps of random spikes, p = {rate:g}, "
                 f"seed {o.seed + 1}",
                 "agreement": round(a, 6),
                 "per_output": {k: round(v, 6) for k, v in sorted(per.items())},
-                "reference_spikes_per_output_neuron": round(
-                    sum(float(v.sum()) for v in ref.values()) / max(n * batch, 1), 4
-                ),
+                "reference_spikes_per_output_neuron": round(mean_spike_count(ref), 4),
             }
         name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
         approximations = list(lowering.float_network.notes)
@@ -258,22 +255,14 @@ class SpeckTarget(Target):
             for what in ("kernel", "neuron", "bias")
         )
         scales = [q["scale"] for q in report["quantization"]["layers"]]
-        ag = report["agreement"]
         lines = [
             f"compiled {report['model']} for speck: {res['cores_used']} layers on cores {cores} "
             f"(of {res['cores_total']})",
             f"  memory: {mem}",
             f"  quantization: int8 weights, one scale per layer (S from {min(scales):.4g} to "
             f"{max(scales):.4g})",
-            f"  agreement (spike counts within +-1 vs the float network): "
-            f"{ag['calibration']['agreement']:.4f} on the calibration inputs"
-            + (f", {ag['check']['agreement']:.4f} on fresh inputs" if "check" in ag else "")
-            + f" ({ag['calibration']['reference_spikes_per_output_neuron']:.3g} float spikes "
-            "per output neuron)",
         ]
-        if report["approximations"]:
-            lines.append("  approximated: " + "; ".join(report["approximations"]))
-        return lines
+        return lines + agreement_summary(report)
 
     # -- simulating ------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nirc.diagnostics import NircError
+from nirc.metrics import mean_spike_count
 
 from .lower import XyloFloatNetwork
 from .spec import XyloSpec
@@ -233,15 +234,6 @@ def score(reference: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray]
     return a, float(np.mean(np.concatenate(err))) if err else 0.0, per
 
 
-def mean_spikes(outputs: Mapping[str, np.ndarray]) -> float:
-    """Mean spike count per output neuron (and sample) over the run: an
-    agreement over outputs that hardly spike says little."""
-    from nirc.metrics import spike_counts
-
-    counts = [spike_counts(a).ravel() for a in outputs.values()]
-    return float(np.mean(np.concatenate(counts))) if counts else 0.0
-
-
 @dataclass
 class XyloQuantization:
     """What :func:`search` chose and measured."""
@@ -337,7 +329,7 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
     base = max_abs(net, spec)
     ba, berr, _ = score(reference, chip_outputs(net, base, events))
     q = XyloQuantization(float(t), sp, a, err, per, calibration, tried, ba, berr)
-    q.reference_spikes = mean_spikes(reference)
+    q.reference_spikes = mean_spike_count(reference)
     q.layer_gains = {k: v for k, v in sorted(gains.items()) if v != 1.0}
     return q
 

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.targets.base import CompileOptions, CompileResult, Target
+from nirc.metrics import mean_spike_count
+from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary
 
 from .dialect import NetworkOp
 from .spec import AUDIO2, get_variant
@@ -265,7 +266,7 @@ class XyloTarget(Target):
                 "agreement": round(a, 6),
                 "per_output": {k: round(v, 6) for k, v in sorted(per.items())},
                 "max_abs_agreement": round(ba, 6),
-                "reference_spikes_per_output_neuron": round(q.mean_spikes(ref), 4),
+                "reference_spikes_per_output_neuron": round(mean_spike_count(ref), 4),
             }
         quiet = [
             (where, a["reference_spikes_per_output_neuron"])
@@ -371,16 +372,9 @@ class XyloTarget(Target):
             f"  quantization: int8 weights, shifts {qd['weight_shift_in']}/"
             f"{qd['weight_shift_rec']}/{qd['weight_shift_out']}, int16 thresholds "
             f"(target {qd['target_threshold']:g})",
-            f"  agreement (spike counts within +-1 vs the float network): "
-            f"{ag['calibration']['agreement']:.4f} on the calibration inputs (max-abs "
-            f"{ag['calibration']['max_abs_agreement']:.4f})"
-            + (f", {ag['check']['agreement']:.4f} on fresh inputs" if "check" in ag else "")
-            + f" ({ag['calibration']['reference_spikes_per_output_neuron']:.3g} float spikes per "
-            "output neuron)",
         ]
-        if report["approximations"]:
-            lines.append("  approximated: " + "; ".join(report["approximations"]))
-        return lines
+        note = f"max-abs scaling: {ag['calibration']['max_abs_agreement']:.4f}"
+        return lines + agreement_summary(report, note)
 
     # -- simulating ------------------------------------------------------------------
 
