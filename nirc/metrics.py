@@ -75,4 +75,10 @@ def step_agreement(reference: np.ndarray, got: np.ndarray, scale=None) -> float:
     return float(np.mean(np.abs(got / scale - reference) <= tol))
 
 
-__all__ = ["mean_spike_count", "outputs_agreement", "spike_count_agreement", "spike_counts", "step_agreement"]
+__all__ = [
+    "mean_spike_count",
+    "outputs_agreement",
+    "spike_count_agreement",
+    "spike_counts",
+    "step_agreement",
+]

@@ -290,7 +290,9 @@ def test_compiled_dense_events_give_the_same_bits():
     w = coarse(7, 30)
     node = Node("d", "Affine", {"weight": w, "bias": coarse(7)})
     kern = ops.Dense(node, (30,), (7,))
-    x = (RNG.random((50, 30)) < 0.05).astype(np.uint8) * RNG.integers(1, 4, (50, 30)).astype(np.uint8)
+    x = (RNG.random((50, 30)) < 0.05).astype(np.uint8) * RNG.integers(1, 4, (50, 30)).astype(
+        np.uint8
+    )
     ref = x.astype(np.float64) @ w.astype(np.float64).T + node.params["bias"].astype(np.float64)
     got = kern._jit_events(x)
     assert got is not None  # 5% nonzero: sparse enough
@@ -332,8 +334,15 @@ def test_compiled_and_numpy_runs_of_the_paper_cnn_agree(corpus, monkeypatch):
     for enabled in (True, False):
         monkeypatch.setattr(jit, "ENABLED", enabled)
         with collecting():
-            runs.append(nirc.simulate(path, {"input": x}, dt=1.0, record=["1.v", "3", "10.v"],
-                                      jit="on" if enabled else "off"))
+            runs.append(
+                nirc.simulate(
+                    path,
+                    {"input": x},
+                    dt=1.0,
+                    record=["1.v", "3", "10.v"],
+                    jit="on" if enabled else "off",
+                )
+            )
     assert runs[0].keys() == runs[1].keys()
     for key in runs[0]:
         np.testing.assert_array_equal(runs[0][key], runs[1][key])
@@ -383,6 +392,40 @@ def test_fused_synapse_and_neurons_equal_numpy(reset, monkeypatch):
     for other in runs[1:]:
         for key in runs[0]:
             np.testing.assert_array_equal(runs[0][key], other[key])
+
+
+@needs_numba
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"C{c[0]}k{c[4]}s{c[5]}g{c[8]}")
+@pytest.mark.parametrize("batch", [1, 3])
+def test_fused_conv_every_layout_equals_numpy(case, batch, monkeypatch):
+    """Every stride, padding, dilation and group layout through the fused,
+    channels-last loop (its per-position segment tables), with per-neuron
+    thresholds and count inputs: spikes and membrane states equal the numpy
+    kernels' bit for bit."""
+    c, h, wd, o, k, stride, pad, dil, groups = case
+    w, b = coarse(o, c // groups, *k), coarse(o)
+    x = (RNG.random((30, batch, c, h, wd)) < 0.2) * RNG.integers(1, 4, (30, batch, c, h, wd))
+    shape = loop_conv(x[0].astype(np.float64), w, b, stride, pad, dil, groups).shape[1:]
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([c, h, wd])}),
+        "conv": Node("conv", "Conv2d", conv_node("Conv2d", w, stride, pad, dil, groups, b).params),
+        "if": Node("if", "IF", {"r": np.full(shape, 1.0),
+                                "v_threshold": 0.5 + RNG.integers(0, 4, shape) / 4}),
+        "out": Node("out", "Output", {"shape": np.array(shape)}),
+    }  # fmt: skip
+    g = Graph(nodes, [("in", "conv"), ("conv", "if"), ("if", "out")], {"dt": 1.0})
+    with collecting():
+        sim = nirc.interpreter.prepare(g, record=["if.v"])
+    assert engine.fusable(sim.plan, engine.exact_sums(sim.plan, {"in": 3.0}), set(), {"if"}) == {
+        "conv": ("if", None)
+    }
+    runs = []
+    for enabled in (True, False):
+        monkeypatch.setattr(jit, "ENABLED", enabled)
+        runs.append(sim.simulator.run({"in": x.astype(np.uint8)}, 30, batch, jit_mode="on"))
+    assert runs[0]["out"].any() and not runs[0]["out"].all()
+    for key in runs[0]:
+        np.testing.assert_array_equal(runs[0][key], runs[1][key])
 
 
 def _pooled_net() -> Graph:

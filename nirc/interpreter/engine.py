@@ -17,7 +17,7 @@ from collections.abc import Callable, Collection
 import numpy as np
 
 from nirc.interpreter import jit
-from nirc.interpreter.neurons import Membrane, Neuron, _is
+from nirc.interpreter.neurons import Membrane, Neuron
 from nirc.interpreter.ops import Conv, Delay, Dense, Pool, Scale, reuse
 from nirc.interpreter.plan import NodePlan, Plan, Segment
 
@@ -382,28 +382,30 @@ def _fused_setup(sk, nk, m: int, pool: NodePlan | None) -> tuple[tuple, np.ndarr
     not change during a run), and the channels-last order of a convolution's
     neurons (None for a dense synapse)."""
     if isinstance(sk, Conv):
-        in_chw, rows, cols, _, cg, bias = sk.jit_tables()
-        wconv, wdense = sk.jit_channels_last(), np.empty((0, 0), F64)
-        n_o = sk.groups * sk.og
+        conv = sk.jit_segments()
+        n_o = conv[-1]
+        bias = sk.jit_tables()[5]
+        wdense = np.empty((0, 0), F64)
         order = np.arange(m).reshape(n_o, m // n_o).T.reshape(-1)  # cl index -> neuron
     else:
-        in_chw, rows, cols = (0, 0, 0), np.empty((0, 0), np.int64), np.empty((0, 0), np.int64)
-        wconv, cg, wdense = np.empty((0, 0, 0, 0, 0), F64), 1, sk.weight_t
+        none = np.empty(0, np.int64)
+        conv = (1, none, np.empty((0, 3), np.int64), np.empty(0, F64), 0, 1, 1, m)
+        wdense = sk.weight_t
         bias = np.empty(0, F64) if sk.bias is None else sk.bias
         order = None
-    drive = bool(bias.size) or not _is(nk.c, 1.0) or not _is(nk.k, 0.0)
-    if bias.size:  # one value per output channel, for each neuron
-        bias = np.repeat(bias, m // bias.size)
+    # a layer-wide value per parameter goes in as one element (see jit_kernels._drive_update)
+    params = (nk.c, nk.k, nk.d, nk.thr, nk.v_reset)
+    size = 1 if all(isinstance(p, float) for p in params) else m
+    bias = np.repeat(bias, m // bias.size) if bias.size else np.zeros(m, F64)  # per neuron
 
-    def param(value) -> np.ndarray:
-        a = jit.full(value, m)
-        return a if order is None else np.ascontiguousarray(a[order])
+    def param(value, size: int = size) -> np.ndarray:
+        a = jit.full(value, size)
+        return a if order is None or size == 1 else np.ascontiguousarray(a[order])
 
     nk._scratch_cl = []
     reset = jit.RESET_ZERO if nk.reset_mode == "zero" else jit.RESET_SUBTRACT
-    fixed = (isinstance(sk, Conv), in_chw, rows, cols, wconv, cg, wdense, drive)
-    fixed += (param(bias if bias.size else 0.0), param(nk.c), param(nk.k), param(nk.d))
-    fixed += (param(nk.thr), param(nk.v_reset), reset)
+    neuron = (param(bias, m), *map(param, params), reset)
+    fixed = (isinstance(sk, Conv), conv, wdense, neuron)
     cells_of = np.empty(0, np.int64)  # no pool
     if pool is not None:  # each neuron cell -> the pooled cell it counts into, or -1
         _, h, w = pool.in_shape

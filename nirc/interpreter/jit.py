@@ -101,6 +101,56 @@ def channels_last(wr: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(wr.transpose(0, 1, 2, 4, 3))
 
 
+def conv_segments(
+    rows: np.ndarray, cols: np.ndarray, wcl: np.ndarray, n_o: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For the fused, channels-last kernel: what one input at position ``p =
+    y*W + x`` adds, as segments ``segs[start[p]:start[p+1]]`` of ``(first
+    output element, first weight, length)``: ``acc[o0 + j] += w[w0 + j] * x``
+    for ``j < length``, where the caller adds the input channel's offset to
+    ``w0`` (``ch * wcl[0].size``) and its group's first output channel to
+    ``o0``. From :func:`conv_tables`' ``rows`` and ``cols`` and the run weights
+    ``wcl[C, KH, SW, M, Og]`` of :func:`channels_last`, ``n_o`` output
+    channels in all. With one group, a kernel row's run of output cells and
+    all their channels is one contiguous segment (what the compiled loop
+    vectorizes); with several, each cell's channels of the group are one.
+
+    Tabulated so that the loop over events does no arithmetic beyond these
+    additions: a per-event computation of the runs cost as much as the
+    additions themselves on the paper's CNN."""
+    h, w = rows.shape[0], cols.shape[0]
+    _, _, sw, mm, og = wcl.shape
+    counts = np.zeros(h * w + 1, np.int64)
+    pieces: list[np.ndarray] = []
+    pos_of: list[np.ndarray] = []
+    xs = np.arange(w)
+    phase, m0, run, oc0 = (cols[:, i] for i in range(4))
+    live = run > 0
+    for y in range(h):
+        for a in range(rows[y, 0]):
+            ky, orow = rows[y, 1 + 2 * a], rows[y, 2 + 2 * a]
+            o_cell = orow + oc0[live]
+            w0 = ((ky * sw + phase[live]) * mm + m0[live]) * og
+            if og == n_o:
+                seg = np.stack([o_cell * n_o, w0, run[live] * og], axis=1)
+                at = y * w + xs[live]
+            else:  # one segment per cell of the run
+                r = [np.arange(k) for k in run[live]]
+                cell = np.concatenate([c + k for c, k in zip(o_cell, r)])
+                ws = np.concatenate([w + k * og for w, k in zip(w0, r)])
+                seg = np.stack([cell * n_o, ws, np.full(cell.size, og)], axis=1)
+                at = y * w + np.repeat(xs[live], run[live])
+            pieces.append(seg)
+            pos_of.append(at)
+    if not pieces:
+        return counts, np.zeros((0, 3), np.int64)
+    segs = np.concatenate(pieces).astype(np.int64)
+    at = np.concatenate(pos_of)
+    order = np.argsort(at, kind="stable")  # by input position; rows in order within one
+    np.add.at(counts, at + 1, 1)
+    return np.cumsum(counts), np.ascontiguousarray(segs[order])
+
+
 def narrow(x: np.ndarray) -> np.ndarray:
     """Bool inputs as uint8 (numba compiles one loop per input dtype)."""
     return x.view(np.uint8) if x.dtype == np.bool_ else x
@@ -150,7 +200,7 @@ def conv_tables(
     o, cg = weight.shape[:2]
     og = o // (c // cg)
     dilated = np.zeros((o, cg, kh, mm * sw), np.float64)
-    dilated[:, :, :, : kwd : dw] = weight
+    dilated[:, :, :, :kwd:dw] = weight
     wr = np.zeros((c, kh, sw, og, mm), np.float64)
     for ch in range(c):
         gi = ch // cg
@@ -172,5 +222,6 @@ __all__ = [
     "loaded",
     "narrow",
     "channels_last",
+    "conv_segments",
     "conv_tables",
 ]

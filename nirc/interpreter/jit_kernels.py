@@ -2,9 +2,17 @@
 each computes and why the results equal the numpy kernels' bit for bit).
 
 Conventions: arrays C-contiguous; neuron parameters are full-length float64
-arrays (see :func:`nirc.interpreter.jit.neuron_params`), so the neuron loops
-have no branches but the spike's select and vectorize; indices into flat
-arrays are unsigned so that numba emits no negative-index test.
+arrays (:func:`nirc.interpreter.jit.full`), so the neuron loops have no
+branches but the spike's select and vectorize (the fused kernels also take
+layer-wide parameters as one element each).
+
+Measured on the paper CNN, and why the loops look as they do: numba
+vectorizes a loop over a slice (``a = acc[o0:o0 + n]; a[j] += ...``) but not
+the same loop over flat indices (``acc[o0 + j]``), which cost 4x; a test per
+input for nonzero mispredicts on every event, so events are compacted first
+without branches (:func:`_nonzero`); and per-event arithmetic (divisions,
+table walks) cost as much as the additions until the segments were
+tabulated per input position.
 """
 
 from __future__ import annotations
@@ -54,85 +62,57 @@ def _conv_accumulate(acc, xs, n_c, h, wd, rows, cols, wr, cg, cells):  # pragma:
 
 
 @_inline
-def _conv_event_cl(acc, ch, g0, y, xx, val, rows, cols, wf, kh, sw, mm, og, n_o):  # pragma: no cover
-    """Input ``(ch, y, xx)`` of value ``val`` into the channels-last buffer
-    (``g0``: the first output channel of ``ch``'s group): see
-    :func:`_conv_accumulate_cl`."""
-    nr = rows[y, 0]
-    run = cols[xx, 2]
-    if nr == 0 or run == 0:
-        return
-    fv = np.float64(val)
-    for a in range(nr):
-        ky = rows[y, 1 + 2 * a]
-        o0 = np.uint64((rows[y, 2 + 2 * a] + cols[xx, 3]) * n_o + g0)
-        w0 = np.uint64((((ch * kh + ky) * sw + cols[xx, 0]) * mm + cols[xx, 1]) * og)
-        if og == n_o:  # one group: the run's cells and channels are one stretch
-            for j in range(np.uint64(run * og)):
-                acc[o0 + j] += wf[w0 + j] * fv
-        else:
-            for r in range(np.uint64(run)):
-                for o in range(np.uint64(og)):
-                    acc[o0 + r * np.uint64(n_o) + o] += wf[w0 + r * np.uint64(og) + o] * fv
+def _nonzero(xs, idx):  # pragma: no cover - compiled
+    """The positions of ``xs``'s nonzero entries into ``idx`` (at least as
+    long as ``xs``), in order; returns how many. Branch-free: at the few
+    percent activity of spiking layers a test per input mispredicts on every
+    event, which cost more than the events' additions."""
+    n = 0
+    for i in range(xs.shape[0]):
+        idx[n] = i
+        n += xs[i] != 0
+    return n
 
 
 @_inline
-def _conv_accumulate_cl(acc, xs, n_c, h, wd, rows, cols, wr, cg, n_o):  # pragma: no cover
-    """:func:`_conv_accumulate` into ``acc`` laid out channels-last
-    (``[OH*OW, O]``, flat) from run weights ``wr[C, KH, SW, M, Og]``: with one
-    group an input's run in an output row covers consecutive cells with all
-    their channels, one contiguous stretch of ``run * O`` elements. The input
-    is scanned a 64-bit word at a time (spikes are sparse: most words are
-    zero), its position (channel, row, column) advanced without division."""
-    _, kh, sw, mm, og = wr.shape
-    wf = wr.reshape(-1)
-    per = 8 // xs.itemsize  # inputs per word
-    nw = xs.shape[0] // per
-    words = xs[: nw * per].view(np.uint64)
-    ch = 0
-    g0 = 0  # first output channel of ch's group
-    y = 0
-    xx = 0  # position of the current word's first input
-    for iw in range(nw + 1):
-        if iw < nw and words[iw] == 0:
-            xx += per
-        else:
-            stop = per if iw < nw else xs.shape[0] - nw * per  # the tail after the words
-            for i in range(iw * per, iw * per + stop):
-                val = xs[i]
-                if val != 0:
-                    _conv_event_cl(acc, ch, g0, y, xx, val, rows, cols, wf, kh, sw, mm, og, n_o)
-                xx += 1
-                if xx == wd:
-                    xx = 0
-                    y += 1
-                    if y == h:
-                        y = 0
-                        ch += 1
-                        g0 = (ch // cg) * og
-            continue
-        while xx >= wd:
-            xx -= wd
-            y += 1
-            if y == h:
-                y = 0
-                ch += 1
-                g0 = (ch // cg) * og
+def _conv_accumulate_cl(acc, xs, idx, hw, start, segs, wf, wstride, cg, og):  # pragma: no cover
+    """Add into ``acc`` (one sample's output channels-last, ``[OH*OW, O]``
+    flat) the convolution of the nonzero entries of ``xs`` (one sample's
+    input, ``[C*H*W]``; ``hw`` = H*W), each input adding its position's
+    segments (:func:`nirc.interpreter.jit.conv_segments`) of the weights
+    ``wf`` (flat ``[C, ...]``, ``wstride`` per channel) times its value.
+    Segments are taken as slices: numba then knows their indices are in
+    range and vectorizes the additions, which flat indexing prevents. The
+    events are found a channel at a time, so that none needs a division."""
+    for ch in range(xs.shape[0] // hw):
+        xc = xs[ch * hw : (ch + 1) * hw]
+        n = _nonzero(xc, idx)
+        wb = ch * wstride
+        ob = (ch // cg) * og
+        for e in range(n):
+            pos = idx[e]
+            fv = np.float64(xc[pos])
+            for k in range(start[pos], start[pos + 1]):
+                o0 = segs[k, 0] + ob
+                w0 = segs[k, 1] + wb
+                n_add = segs[k, 2]
+                ac = acc[o0 : o0 + n_add]
+                ww = wf[w0 : w0 + n_add]
+                for j in range(n_add):
+                    ac[j] += ww[j] * fv
 
 
 @_inline
-def _dense_accumulate(acc, xs, wt):  # pragma: no cover - compiled
-    """``acc[O] += xs[K] @ wt[K, O]``, one nonzero input at a time."""
-    n_o = np.uint64(wt.shape[1])
-    wf = wt.reshape(-1)
-    for kk in range(xs.shape[0]):
-        val = xs[kk]
-        if val == 0:
-            continue
-        fv = np.float64(val)
-        w0 = np.uint64(kk) * n_o
-        for o in range(n_o):
-            acc[o] += wf[w0 + o] * fv
+def _dense_accumulate(acc, xs, idx, wt):  # pragma: no cover - compiled
+    """``acc[O] += xs[K] @ wt[K, O]``, one nonzero input at a time (``idx``:
+    scratch as long as ``xs``, see :func:`_nonzero`)."""
+    n = _nonzero(xs, idx)
+    for e in range(n):
+        kk = idx[e]
+        fv = np.float64(xs[kk])
+        row = wt[kk]
+        for o in range(acc.shape[0]):
+            acc[o] += row[o] * fv
 
 
 @_inline
@@ -155,6 +135,35 @@ def _update(vb, u, zt, dd, tt, vr, reset):  # pragma: no cover - compiled
             s = x > th
             zt[j] = s
             vb[j] = x - th if s else x
+
+
+@_inline
+def _drive_update(vb, acc, zt, bf, cc, kk, dd, tt, vr, reset):  # pragma: no cover - compiled
+    """The fused kernels' neuron step: the drive ``u = (acc + bf)*cc + kk``
+    (``bf``: bias, full-length) and :func:`_update` in one pass, with the
+    reset a select rather than a branch, so that one loop serves both kinds
+    and vectorizes. Parameters of one element (``dd`` decides: then all of
+    ``cc``, ``kk``, ``dd``, ``tt``, ``vr`` are) are the whole layer's: held in
+    registers, they leave the loop three streams instead of eight. The same
+    numbers as the separate kernels, which skip ``*1`` and ``+0``: ``acc`` is
+    a sum started at +0.0, never -0.0, so those change nothing."""
+    sub = reset == 1
+    if dd.shape[0] == 1:
+        c, k, d, th, r = cc[0], kk[0], dd[0], tt[0], vr[0]
+        for j in range(vb.shape[0]):
+            x = vb[j] * d + ((acc[j] + bf[j]) * c + k)
+            s = x > th
+            zt[j] = s
+            y = x - th if sub else r
+            vb[j] = y if s else x
+    else:
+        for j in range(vb.shape[0]):
+            x = vb[j] * dd[j] + ((acc[j] + bf[j]) * cc[j] + kk[j])
+            th = tt[j]
+            s = x > th
+            zt[j] = s
+            y = x - th if sub else vr[j]
+            vb[j] = y if s else x
 
 
 @_jit
@@ -186,83 +195,83 @@ def conv_scatter(x, in_chw, rows, cols, wr, cg, out):  # pragma: no cover - comp
 @_jit
 def dense_scatter(x, wt, out):  # pragma: no cover - compiled
     """``out[N, O] += x[N, K] @ wt[K, O]``, one nonzero input at a time."""
+    idx = np.empty(x.shape[1], np.int64)
     for n in range(x.shape[0]):
-        _dense_accumulate(out[n], x[n], wt)
+        _dense_accumulate(out[n], x[n], idx, wt)
 
 
 @_inline
 def _fused_sample(
-    s, t, b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr,
-    reset, pool, pz, v, z, rv, record,
+    s, t, b, acc, zc, idx, x, conv, tables, wdense, neuron, pool, pz, v, z, rv, record
 ):  # pragma: no cover - compiled
     """One sample and step of :func:`synapse_neuron` (``s = t*B + b``), with
-    the caller's buffers ``acc`` (float64) and ``zc`` (bool) of M elements."""
+    the caller's buffers ``acc`` (float64) and ``zc`` (uint8) of M elements
+    and ``idx`` (int64, one per input)."""
+    hw, start, segs, wconv, wstride, cg, og, n_o = tables
+    bf, cc, kk, dd, tt, vr, reset = neuron
     m = acc.shape[0]
-    n_c, h, wd = in_chw
-    n_o = wconv.shape[4] * (n_c // cg) if conv else m  # output channels
     cells = m // n_o  # per channel (a dense synapse: 1)
     acc[:] = 0.0
     if conv:
-        _conv_accumulate_cl(acc, x[s], n_c, h, wd, rows, cols, wconv, cg, n_o)
+        _conv_accumulate_cl(acc, x[s], idx, hw, start, segs, wconv, wstride, cg, og)
     else:
-        _dense_accumulate(acc, x[s], wdense)
-    if drive:  # (skipped when it would change nothing: no bias, cc 1, kk 0)
-        for j in range(m):
-            acc[j] = (acc[j] + bf[j]) * cc[j] + kk[j]
+        _dense_accumulate(acc, x[s], idx, wdense)
     vb = v[b]
-    if conv and pool.shape[0]:  # spikes summed into the pool's cells, not kept
-        _update(vb, acc, zc, dd, tt, vr, reset)
-        pt = pz[t, b]
-        pt[:] = 0
-        pcells = pt.shape[0] // n_o
-        for p in range(cells):  # reads in order; the pooled row is small (in L1)
-            q = pool[p]
-            if q < 0:
-                continue
-            for o in range(n_o):
-                if zc[p * n_o + o]:
-                    pt[o * pcells + q] += 1
-        if record:
-            rt = rv[t, b]
-            for o in range(n_o):
-                for p in range(cells):
-                    rt[o * cells + p] = vb[p * n_o + o]
-    elif conv:
-        _update(vb, acc, zc, dd, tt, vr, reset)
-        zt = z[t, b]
-        # channels-last -> the layer's order: written in order, read strided
-        # from the small buffer (twice as fast as the other way round)
-        for o in range(n_o):
-            for p in range(cells):
-                zt[o * cells + p] = zc[p * n_o + o]
-        if record:
-            rt = rv[t, b]
-            for o in range(n_o):
-                for p in range(cells):
-                    rt[o * cells + p] = vb[p * n_o + o]
-    else:
-        _update(vb, acc, z[t, b], dd, tt, vr, reset)
+    if not conv:
+        _drive_update(vb, acc, z[t, b], bf, cc, kk, dd, tt, vr, reset)
         if record:
             rv[t, b, :] = vb
+        return
+    _drive_update(vb, acc, zc, bf, cc, kk, dd, tt, vr, reset)
+    # the spikes leave channels-last: scanned a word (8 neurons) at a time,
+    # since most words are zero, and each spike's channel and cell found from
+    # its position
+    nw = m // 8
+    words = zc[: nw * 8].view(np.uint64)
+    pooled = pool.shape[0] > 0
+    if pooled:  # summed into the pool's cells, not kept
+        out = pz[t, b]
+        pcells = out.shape[0] // n_o
+    else:  # in the layer's order [O, cells]
+        out = z[t, b].view(np.uint8)
+        pcells = cells
+    out[:] = 0
+    for iw in range(nw + 1):
+        if iw < nw and words[iw] == 0:
+            continue
+        for j in range(iw * 8, min(iw * 8 + 8, m)):
+            if zc[j]:
+                p = j // n_o
+                o = j - p * n_o
+                if pooled:
+                    q = pool[p]
+                    if q >= 0:
+                        out[o * pcells + q] += 1
+                else:
+                    out[o * pcells + p] = 1
+    if record:
+        rt = rv[t, b]
+        for o in range(n_o):
+            for p in range(cells):
+                rt[o * cells + p] = vb[p * n_o + o]
 
 
 @_jit
 def synapse_neuron(
-    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, pool, pz,
-    v, z, rv, record,
+    x, conv, tables, wdense, neuron, pool, pz, v, z, rv, record
 ):  # pragma: no cover - compiled
     """A synapse and the spiking layer it alone feeds, fused: for each step t
     and sample b of ``x[T*B, features]`` (sample-major within a step), the
     synaptic sums go into one sample's buffer, then the bias ``bf``, the
-    neuron's drive ``u = cc*(sum + bf) + kk`` (when ``drive``) and
-    :func:`_update`; only spikes ``z[T, B, M]`` and recorded states ``rv[T, B,
-    M]`` leave the loop. All parameters are full-length (``bf`` 0, ``cc`` 1,
-    ``kk`` 0 where the separate kernels do nothing: the same numbers, since
-    sums here are never -0.0).
+    neuron's drive ``u = cc*(sum + bf) + kk`` and the update (both in
+    :func:`_drive_update`); only spikes ``z[T, B, M]`` and recorded states
+    ``rv[T, B, M]`` leave the loop. ``bf`` is full-length (0 where there is
+    no bias); the neuron parameters are too, or all of one element when they
+    are the same for the whole layer.
 
-    ``conv``: the synapse is a convolution (tables of
-    :func:`nirc.interpreter.jit.conv_tables`, ``wconv[C, KH, SW, M, Og]`` its
-    channels-last run weights) and the neurons are held channels-last: ``v``
+    ``conv``: the synapse is a convolution (``tables``: what
+    :meth:`nirc.interpreter.ops.Conv.jit_segments` gives, whose last entry is
+    the number of output channels) and the neurons are held channels-last: ``v``
     ``[B, OH*OW*O]`` and the parameters in that order; spikes and states are
     written to ``z`` and ``rv`` in the layer's order ``[O, OH*OW]``. Else the
     synapse is a dense ``wdense[K, O]``.
@@ -273,19 +282,19 @@ def synapse_neuron(
     the counts instead of ``z`` receiving spikes."""
     n_b, m = v.shape
     acc = np.zeros(m, np.float64)
-    zc = np.zeros(m, np.bool_)
+    zc = np.zeros(m, np.uint8)
+    idx = np.empty(x.shape[1], np.int64)
     for s in range(x.shape[0]):
         t = s // n_b
         _fused_sample(
-            s, t, s - t * n_b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf,
-            cc, kk, dd, tt, vr, reset, pool, pz, v, z, rv, record,
+            s, t, s - t * n_b, acc, zc, idx, x, conv, tables, wdense, neuron, pool, pz,
+            v, z, rv, record,
         )  # fmt: skip
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def synapse_neuron_batch(
-    x, conv, in_chw, rows, cols, wconv, cg, wdense, drive, bf, cc, kk, dd, tt, vr, reset, pool, pz,
-    v, z, rv, record,
+    x, conv, tables, wdense, neuron, pool, pz, v, z, rv, record
 ):  # pragma: no cover - compiled
     """:func:`synapse_neuron` with the batch's samples on all cores: each
     sample's steps stay in order on one thread (its neurons' state is its
@@ -294,9 +303,10 @@ def synapse_neuron_batch(
     n_t = x.shape[0] // n_b
     for b in numba.prange(n_b):
         acc = np.zeros(m, np.float64)
-        zc = np.zeros(m, np.bool_)
+        zc = np.zeros(m, np.uint8)
+        idx = np.empty(x.shape[1], np.int64)
         for t in range(n_t):
             _fused_sample(
-                t * n_b + b, t, b, acc, zc, x, conv, in_chw, rows, cols, wconv, cg, wdense, drive,
-                bf, cc, kk, dd, tt, vr, reset, pool, pz, v, z, rv, record,
+                t * n_b + b, t, b, acc, zc, idx, x, conv, tables, wdense, neuron, pool,
+                pz, v, z, rv, record,
             )  # fmt: skip

@@ -457,19 +457,34 @@ class Conv(Op):
         if getattr(self, "_jit_key", None) != key:
             _, oh, ow = self.out2d
             rows, cols, wr = jit.conv_tables(
-                self.in2d, self.kernel, (oh, ow), self.stride, self.pads, self.dilation, self.weight4
+                self.in2d,
+                self.kernel,
+                (oh, ow),
+                self.stride,
+                self.pads,
+                self.dilation,
+                self.weight4,
             )
             bias = np.empty(0, F64) if self.bias is None else np.ascontiguousarray(self.bias[:, 0])
             self._jit = (tuple(self.in2d), rows, cols, wr, self.cg, bias)
             self._jit_key = key
         return self._jit
 
-    def jit_channels_last(self) -> np.ndarray:
-        """The run weights of :meth:`jit_tables` for the fused, channels-last kernel."""
-        wr = self.jit_tables()[3]
-        if getattr(self, "_jit_cl_of", None) is not wr:
-            self._jit_cl, self._jit_cl_of = jit.channels_last(wr), wr
-        return self._jit_cl
+    def jit_segments(self) -> tuple:
+        """What the fused, channels-last kernel takes for this convolution:
+        (input cells per channel, ``start``, ``segs`` of
+        :func:`~nirc.interpreter.jit.conv_segments`, the channels-last run
+        weights flat, their stride per input channel, input channels per
+        group, output channels per group, output channels)."""
+        _, rows, cols, wr, cg, _ = self.jit_tables()
+        if getattr(self, "_jit_seg_of", None) is not wr:
+            wcl = jit.channels_last(wr)
+            n_o = self.groups * self.og
+            start, segs = jit.conv_segments(rows, cols, wcl, n_o)
+            c, h, w = self.in2d
+            self._jit_seg = (h * w, start, segs, wcl.reshape(-1), wcl[0].size, cg, self.og, n_o)
+            self._jit_seg_of = wr
+        return self._jit_seg
 
     def _compute(self, x: np.ndarray, dtype) -> np.ndarray:
         n = x.shape[0]
