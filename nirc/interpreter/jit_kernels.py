@@ -27,41 +27,6 @@ _inline = numba.njit(cache=True, nogil=True, inline="always")
 
 
 @_inline
-def _conv_accumulate(acc, xs, n_c, h, wd, rows, cols, wr, cg, cells):  # pragma: no cover
-    """Add into ``acc`` (one sample's output ``[O, OH*OW]`` flat; ``cells`` =
-    OH*OW) the convolution of the nonzero entries of ``xs`` (one sample's
-    input, ``[C*H*W]``), with the tables of :func:`nirc.interpreter.jit.conv_tables`:
-    an input reaches, per kernel row, a run of consecutive output columns,
-    added for each output channel from the matching run of ``wr``."""
-    _, kh, sw, og, mm = wr.shape
-    wf = wr.reshape(-1)
-    for ch in range(n_c):
-        g0 = (ch // cg) * og
-        xbase = ch * h * wd
-        for y in range(h):
-            nr = rows[y, 0]
-            if nr == 0:
-                continue
-            for xx in range(wd):
-                val = xs[xbase + y * wd + xx]
-                if val == 0:
-                    continue
-                run = cols[xx, 2]
-                if run == 0:
-                    continue
-                fv = np.float64(val)
-                for a in range(nr):
-                    ky = rows[y, 1 + 2 * a]
-                    o0 = np.uint64(g0 * cells + rows[y, 2 + 2 * a] + cols[xx, 3])
-                    w0 = np.uint64((((ch * kh + ky) * sw + cols[xx, 0]) * og) * mm + cols[xx, 1])
-                    for o in range(np.uint64(og)):
-                        oo = o0 + o * np.uint64(cells)
-                        ww = w0 + o * np.uint64(mm)
-                        for i in range(np.uint64(run)):
-                            acc[oo + i] += wf[ww + i] * fv
-
-
-@_inline
 def _nonzero(xs, idx):  # pragma: no cover - compiled
     """The positions of ``xs``'s nonzero entries into ``idx`` (at least as
     long as ``xs``), in order; returns how many. Branch-free: at the few
@@ -179,17 +144,23 @@ def membrane_loop(v, w, dd, tt, vr, reset, z, rv, record):  # pragma: no cover -
 
 
 @_jit
-def conv_scatter(x, in_chw, rows, cols, wr, cg, out):  # pragma: no cover - compiled
-    """``out[N, O, OH*OW] =`` the convolution of ``x[N, C*H*W]`` (``in_chw``
-    = (C, H, W); tables from :func:`nirc.interpreter.jit.conv_tables`), each
-    sample accumulated straight into its slice of ``out`` (zeroed first; one
-    sample's output stays in cache)."""
-    n_c, h, wd = in_chw
+def conv_scatter(x, tables, out):  # pragma: no cover - compiled
+    """``out[N, O, OH*OW] =`` the convolution of ``x[N, C*H*W]`` (``tables``:
+    what :meth:`nirc.interpreter.ops.Conv.jit_segments` gives): each sample
+    accumulated channels-last in one buffer that stays in cache (see
+    :func:`_conv_accumulate_cl`), then written out in the layer's order."""
+    hw, start, segs, wconv, wstride, cg, og, n_o = tables
     cells = out.shape[2]
+    acc = np.zeros(n_o * cells, np.float64)
+    idx = np.empty(hw, np.int64)
     for n in range(x.shape[0]):
-        acc = out[n].reshape(-1)
         acc[:] = 0.0
-        _conv_accumulate(acc, x[n], n_c, h, wd, rows, cols, wr, cg, cells)
+        _conv_accumulate_cl(acc, x[n], idx, hw, start, segs, wconv, wstride, cg, og)
+        on = out[n]
+        for o in range(n_o):
+            row = on[o]
+            for p in range(cells):
+                row[p] = acc[p * n_o + o]
 
 
 @_jit

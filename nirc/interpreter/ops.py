@@ -420,10 +420,12 @@ class Conv(Op):
 
     # a spike-driven addition (compiled, see nirc.interpreter.jit) costs about
     # this many dense multiply-accumulates; scanning an input cell about 2,
-    # writing an output cell about 6 (measured on the paper CNN's layers)
-    JIT_EVENT_MACS = 6
+    # writing an output cell (out of the channels-last buffer, and the bias)
+    # about 30 (fitted to the paper CNN's three layers at 2-30% input activity,
+    # against im2col and BLAS at 10-19 MAC/ns: within 25% on the two large ones)
+    JIT_EVENT_MACS = 3
     JIT_CELL_MACS = 2
-    JIT_OUT_MACS = 6
+    JIT_OUT_MACS = 30
 
     def _jit_events(self, x: np.ndarray) -> np.ndarray | None:
         """All of ``x``'s nonzero inputs scattered by the compiled kernel, when
@@ -444,9 +446,8 @@ class Conv(Op):
         self._layout()
         if cost >= float(self._dense_cost(n, np.array(c))):
             return None
-        in_chw, rows, cols, wev, cg, _ = self.jit_tables()
         y = reuse(self._outputs, (n, self.groups * self.og, oh * ow), F64)
-        jit.kernels().conv_scatter(xs.reshape(n, -1), in_chw, rows, cols, wev, cg, y)
+        jit.kernels().conv_scatter(xs.reshape(n, -1), self.jit_segments(), y)
         return self._finish(y.reshape(n, -1, oh, ow))
 
     def jit_tables(self):
