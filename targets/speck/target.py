@@ -42,21 +42,12 @@ REPORT_FORMAT = "nirc-speck-report/1"
 
 def _load_nir(model: Any):
     """Any model -> (a verified module, whether it is already discretized,
-    the graph's metadata dt or None)."""
+    whether it states its time step: an `snn` module, or `dt` in the graph's
+    metadata)."""
     from nirc import load
 
-    if isinstance(model, (str, Path)) and Path(model).suffix == ".mlir":
-        module = load.load_module(model)
-    elif type(model).__name__ == "ModuleOp":
-        module = model.clone()
-        load.verify(module)
-    else:
-        from nirc.convert import import_graph
-
-        graph, shapes = load.load_graph(model)
-        module = import_graph(graph, shapes)
-        load.verify(module)
-        return module, False, ("dt" in graph.metadata)
+    # a module the caller passes is cloned: compilation rewrites it
+    module = load.load_module(model.clone() if type(model).__name__ == "ModuleOp" else model)
     from nirc.dialects.snn import is_snn_module
 
     if is_snn_module(module):

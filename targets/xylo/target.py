@@ -47,17 +47,8 @@ def _load(model: Any, o: CompileOptions):
     from nirc.dialects.snn import is_snn_module, top_graph
     from nirc.passes import get_pass
 
-    if isinstance(model, (str, Path)) and Path(model).suffix == ".mlir":
-        module = load.load_module(model)
-    elif type(model).__name__ == "ModuleOp":
-        module = model.clone()
-        load.verify(module)
-    else:
-        from nirc.convert import import_graph
-
-        graph, shapes = load.load_graph(model)
-        module = import_graph(graph, shapes)
-        load.verify(module)
+    # a module the caller passes is cloned: compilation rewrites it
+    module = load.load_module(model.clone() if type(model).__name__ == "ModuleOp" else model)
     ctx = make_context()
     if not is_snn_module(module):
         get_pass("inline-subgraphs")().apply(ctx, module)
