@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "opt": ("nirc.opt", "run passes over a .nir or .mlir file (an xdsl-opt-style driver)"),
     "run": ("nirc.run_cmd", "simulate a graph with the reference interpreter"),
     "compile": ("nirc.commands.compile", "compile a model for a chip and write its artifacts"),
+    "eval": ("nirc.commands.eval", "task accuracy on labelled data, in float and on the chips"),
     "targets": ("nirc.commands.targets", "list the chips nirc compiles for, with their limits"),
 }
 
@@ -50,7 +51,41 @@ def _print_warnings(sink) -> None:
         print(f"warning: {w.render()}", file=sys.stderr)
 
 
+# characters a file's names may hold that a terminal would act on: C0/C1 controls
+# (but newline, tab, carriage return) and the bidirectional-text overrides
+_UNSAFE = {
+    c: f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+    for c in [*range(0x20), 0x7F, *range(0x80, 0xA0), 0x061C, 0x200E, 0x200F,
+              *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+    if c not in (0x09, 0x0A, 0x0D)
+}  # fmt: skip
+
+
+class _TerminalSafe:
+    """A text stream that shows control characters and bidi overrides escaped
+    (``\x1b``, ``\u202e``): names from a file cannot drive the user's terminal."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text.translate(_UNSAFE))
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _TerminalSafe(out), _TerminalSafe(err)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _main(argv: list[str] | None) -> int:
+    from nirc.atomic import guarding_inputs
     from nirc.diagnostics import NircError, collecting
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -65,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 0
     strict = bool(getattr(args, "strict", False))
-    with collecting(strict=strict) as sink:
+    with collecting(strict=strict) as sink, guarding_inputs():
         try:
             code = importlib.import_module(args._module).run(args)
         except NircError as e:
@@ -77,6 +112,14 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         except BrokenPipeError:
             return 0
+        except RecursionError:
+            _print_warnings(sink)
+            print(
+                "error: the input nests too deeply to process (ops, regions, attributes or "
+                "metadata within each other)",
+                file=sys.stderr,
+            )
+            return 2
         except MemoryError:
             _print_warnings(sink)
             print("error: out of memory while processing the input", file=sys.stderr)

@@ -22,8 +22,11 @@ DIALECTS: dict[str, tuple[str, str]] = {
     "builtin": ("xdsl.dialects.builtin", "Builtin"),
     "nir": ("nirc.dialects.nir", "NIR"),
     "snn": ("nirc.dialects.snn", "SNN"),
+    "placement": ("nirc.dialects.placement", "PLACEMENT"),
     "speck": ("nirc.targets.speck.dialect", "SPECK_DIALECT"),
     "xylo": ("nirc.targets.xylo.dialect", "XYLO_DIALECT"),
+    "loihi2": ("nirc.targets.loihi2.dialect", "LOIHI2_DIALECT"),
+    "spinnaker2": ("nirc.targets.spinnaker2.dialect", "SPINNAKER2_DIALECT"),
 }
 
 
@@ -73,3 +76,29 @@ def _cache_dense_type_constraint() -> None:
 
     attribute_parser.base = base  # type: ignore[assignment]
     _CACHED = True
+
+
+def ir_parser(ctx: Context, text: str, name: str = "<unknown>"):
+    """xDSL's parser, reading back every string nirc prints.
+
+    xDSL 0.74 prints a string's non-ASCII characters as escaped UTF-8 bytes
+    (``"caf\\C3\\A9"``) but lexes an escaped non-ASCII literal as bytes, so a
+    node named ``café`` would not parse back into the ``StringAttr`` it was;
+    this parser takes such a literal as the string it encodes whenever it is
+    valid UTF-8."""
+    from xdsl.parser import Parser
+    from xdsl.utils.mlir_lexer import MLIRTokenKind, StringLiteral
+
+    class _Parser(Parser):
+        def parse_optional_str_literal(self) -> str | None:
+            text = super().parse_optional_str_literal()
+            if text is not None or self._current_token.kind != MLIRTokenKind.BYTES_LIT:
+                return text
+            try:
+                decoded = StringLiteral.from_span(self._current_token.span).bytes_contents.decode()
+            except UnicodeDecodeError:
+                return None
+            self._consume_token(MLIRTokenKind.BYTES_LIT)
+            return decoded
+
+    return _Parser(ctx, text, name)

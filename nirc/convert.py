@@ -56,7 +56,8 @@ class _Level:
     ops: dict[str, Operation] = field(default_factory=dict)
 
 
-_HINT = re.compile(r"[A-Za-z_$.-][\w$.-]*")
+# ASCII only: the IR parser takes no other SSA-name characters (`%café` fails to parse)
+_HINT = re.compile(r"[A-Za-z_$.-][\w$.-]*", re.ASCII)
 _NUMBERED = re.compile(r".*_\d+")
 
 

@@ -51,6 +51,11 @@ NODE_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 NODE_TYPES: tuple[str, ...] = tuple(NODE_FIELDS)
 NEURON_TYPES = frozenset({"I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"})
 SPIKING_TYPES = frozenset({"IF", "LIF", "CubaLIF"})
+# fields holding integers by definition (sizes, strides, axes); every other field is real
+INTEGER_FIELDS = frozenset(
+    {"shape", "stride", "padding", "dilation", "groups", "input_shape", "kernel_size",
+     "start_dim", "end_dim", "input_type"}
+)  # fmt: skip
 # fields holding time constants (seconds): must be finite and > 0
 TIME_CONSTANT_FIELDS = frozenset({"tau", "tau_mem", "tau_syn"})
 # per-neuron fields that must all share the layer's shape
@@ -177,20 +182,30 @@ def resolve_endpoint(graph: Graph, name: str, role: str, where: str = "/node") -
                 found=f"{want} nodes {ports}",
             )
         return [name, ports[0]]
-    parts = name.split(".")
-    for i in range(1, len(parts)):
-        prefix = ".".join(parts[:i])
-        sub = graph.nodes.get(prefix)
-        if sub is not None and sub.graph is not None:
-            rest = ".".join(parts[i:])
-            return [prefix] + resolve_endpoint(
-                sub.graph, rest, role, where=f"{where}/nodes/{prefix}"
-            )
-    suggestion = closest(name, list(graph.nodes))
+    # the shortest nested graph `sub` with `name` = `sub.rest` (linear in the
+    # name's length: only the graph's own subgraph names are tried)
+    subs = [
+        n for n, v in graph.nodes.items()
+        if v.graph is not None and name.startswith(n) and name[len(n) : len(n) + 1] == "."
+    ]  # fmt: skip
+    if subs:
+        prefix = min(subs, key=len)
+        return [prefix] + resolve_endpoint(
+            graph.nodes[prefix].graph, name[len(prefix) + 1 :], role,  # type: ignore[arg-type]
+            where=f"{where}/nodes/{prefix}",
+        )  # fmt: skip
+    suggestion = closest(name, list(graph.nodes)) if len(name) <= 200 else None
     raise NircError(
-        f"edge {role} `{name}` names no node",
+        f"edge {role} `{short_name(name)}` names no node",
         where=f"{where}/edges",
         expected=f"one of {sorted(graph.nodes)}",
-        found=f"`{name}`",
+        found=f"`{short_name(name)}`",
         hint=f"did you mean `{suggestion}`?" if suggestion else None,
     )
+
+
+def short_name(name: str, limit: int = 80) -> str:
+    """``name`` for a message: cut to ``limit`` characters, saying how long it was."""
+    if len(name) <= limit:
+        return name
+    return f"{name[:limit]}... ({len(name):,} characters)"

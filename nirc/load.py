@@ -9,6 +9,7 @@ repairs of SEMANTICS.md), and only then used.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +30,11 @@ def _check_exists(path: Path) -> None:
         raise NircError("is a directory, expected a file", where=str(path))
 
 
-def load_graph(model: Any) -> tuple[Graph, Shapes]:
-    """Any model -> a validated Graph and the output shape of every node."""
+def load_graph(model: Any, inspect: Callable[[Graph], None] | None = None) -> tuple[Graph, Shapes]:
+    """Any model -> a validated Graph and the output shape of every node.
+
+    ``inspect`` sees the validated graph as written, before shape inference
+    repairs it (``nirc show`` detects the exporter there)."""
     from nirc.validate import infer_shapes, validate
 
     if _is_path(model):
@@ -61,6 +65,8 @@ def load_graph(model: Any) -> tuple[Graph, Shapes]:
             found=type(model).__name__,
         )
     validate(graph)
+    if inspect is not None:
+        inspect(graph)
     shapes = infer_shapes(graph)
     return graph, shapes
 
@@ -83,19 +89,27 @@ def load_module(model: Any):
 
 def parse_mlir(path: Path):
     """Parse a .mlir file; syntax and verifier errors become NircErrors."""
-    from xdsl.parser import Parser
     from xdsl.utils.exceptions import ParseError
 
-    from nirc.context import make_context
+    from nirc.atomic import note_input
+    from nirc.context import ir_parser, make_context
 
+    note_input(path)
     try:
         text = path.read_text()
     except UnicodeDecodeError as e:
         raise NircError("not a text file", where=str(path), found=str(e)) from None
+    except OSError as e:
+        raise NircError("cannot read the file", where=str(path), found=e.strerror or str(e)) from None
     try:
-        module = Parser(make_context(), text, str(path)).parse_module()
+        module = ir_parser(make_context(), text, str(path)).parse_module()
     except ParseError as e:
         raise NircError("cannot parse the IR", where=str(path), found=str(e)) from None
+    except RecursionError:
+        raise NircError(
+            "the IR nests too deeply to parse", where=str(path),
+            expected="ops, regions and attributes nested a few hundred levels at most",
+        ) from None  # fmt: skip
     verify(module)
     return module
 

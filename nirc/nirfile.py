@@ -29,6 +29,7 @@ Traversal is iterative: graphs nested thousands deep are fine.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ import h5py
 import numpy as np
 from h5py import h5d, h5l, h5o, h5p, h5s
 
-from nirc.atomic import atomic_path
+from nirc.atomic import note_input, write_bytes
 from nirc.diagnostics import NircError, closest, warn
 from nirc.graph import NODE_FIELDS, NODE_TYPES, Graph, Metadata, Node, Param
 
@@ -222,6 +223,7 @@ def read(path: str | os.PathLike) -> Graph:
         ) from None
     if not p.is_file():
         raise NircError(f"`{p}` is not a regular file", where=str(p), expected=_EXPECT_FILE)
+    note_input(p)
     if st.st_size == 0:
         raise NircError(f"`{p.name}` is empty", where="/", expected=_EXPECT_FILE, found="0 bytes")
     limit = max_dataset_bytes()
@@ -900,9 +902,12 @@ def write(
     file lists nodes in the graph's order."""
     _check_writable(graph)
     try:
-        with atomic_path(path) as tmp:
-            with h5py.File(tmp, "w", track_order=True, locking=False) as f:
-                _Writer(f, compression, compression_opts).write_graph(graph)
+        # built in memory, then written as bytes: HDF5 itself never meets a full
+        # disk (it can crash there), and the file appears atomically
+        buf = io.BytesIO()
+        with h5py.File(buf, "w", track_order=True) as f:
+            _Writer(f, compression, compression_opts).write_graph(graph)
+        write_bytes(path, buf.getvalue())
     except NircError:
         raise
     except (OSError, ValueError, TypeError, RuntimeError) as e:

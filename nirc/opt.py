@@ -105,9 +105,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--source",
-        choices=SOURCES,
+        metavar="FRAMEWORK[:KEY=VALUE,...]",
         help="the framework that exported the file: `discretize` in the pipeline reads it "
-        "as that framework computed it (same as discretize{source=...}; docs/profiles.md)",
+        f"as that framework computed it ({', '.join(SOURCES)}, with options such as "
+        "sinabs:min_v_mem=-1; same as discretize{source=...}; docs/profiles.md)",
     )
     parser.add_argument(
         "--split-input-file",
@@ -196,7 +197,7 @@ def _check(before, after, pipeline, args: argparse.Namespace) -> int:
         why = f"quantizing pipeline, --min-agreement {args.min_agreement:g}"
     else:
         ok = result.agreement == 1.0
-        why = "exact pipeline: identical outputs required"
+        why = "exact pipeline: identical spikes, real values within 1e-09 relative"
     print(f"equivalence: {'ok' if ok else 'FAILED'} ({why})", file=sys.stderr)
     return 0 if ok else 1
 
@@ -265,16 +266,18 @@ def with_source(spec: str, source: str) -> str:
         body = match.group(1)
         seen.append(match.group(0))
         inner = body[1:-1].strip() if body else ""
-        given = re.search(r"(?:^|\s)source=\"?([\w-]+)\"?", inner)
+        given = re.search(r"(?:^|\s)source=(\"[^\"]*\"|[^\s\"]*)", inner)
         if given:
-            if given.group(1) != source:
+            value = given.group(1).strip('"')
+            if value != source:
                 raise NircError(
                     "two source profiles given",
-                    expected=f"--source {source} or discretize{{source={given.group(1)}}}",
+                    expected=f"--source {source} or discretize{{source={value}}}",
                     found="both",
                 )
             return match.group(0)
-        return "discretize{" + (inner + " " if inner else "") + f"source={source}" + "}"
+        # quoted: options such as `rockpool:max_spikes=31,max_spikes_out=1`
+        return "discretize{" + (inner + " " if inner else "") + f'source="{source}"' + "}"
 
     out = re.sub(r"(?<![\w-])discretize(\{[^{}]*\})?", fix, spec)
     if not seen and source != "nir":
@@ -369,14 +372,14 @@ def _import_nir(path: Path):
 
 
 def _parse(text: str, source: str, ctx, args: argparse.Namespace, line_offset: int):
-    from xdsl.parser import Parser
     from xdsl.utils.exceptions import ParseError, VerifyException
 
+    from nirc.context import ir_parser
     from nirc.diagnostics import NircError
 
     try:
         # pad with newlines so that chunk line numbers are the file's
-        return Parser(ctx, "\n" * line_offset + text, source).parse_module()
+        return ir_parser(ctx, "\n" * line_offset + text, source).parse_module()
     except (ParseError, VerifyException) as e:
         # attributes verify while they are parsed: treat those as verifier errors
         if isinstance(e, VerifyException) and args.verify_diagnostics:

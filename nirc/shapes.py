@@ -10,6 +10,7 @@ non-square kernels and grouped convolutions).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,14 +46,19 @@ def _int_tuple(value, n: int, where: str, fieldname: str, minimum: int) -> tuple
             expected=f"1 or {n} integer(s)",
             found=f"{len(flat)}: {flat}",
         )
-    if any(v < minimum for v in flat):
+    if any(v < minimum or v > MAX_WINDOW for v in flat):
         raise NircError(
             f"`{fieldname}` out of range",
             where=where,
-            expected=f"every entry >= {minimum}",
+            expected=f"every entry in {minimum}..{MAX_WINDOW}",
             found=str(flat),
         )
     return tuple(flat)
+
+
+# strides, kernels, paddings, dilations and groups beyond this exceed any input
+# nirc can hold (a value has at most 2**32 elements) and would overflow int32 tables
+MAX_WINDOW = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -219,7 +225,7 @@ def flatten_output_shape(node: Node, in_shape: Shape, where: str | None = None) 
         )
     if nd == 0:
         return (1,)
-    return tuple(in_shape[:s]) + (int(np.prod(in_shape[s : e + 1])),) + tuple(in_shape[e + 1 :])
+    return tuple(in_shape[:s]) + (math.prod(in_shape[s : e + 1]),) + tuple(in_shape[e + 1 :])
 
 
 def neuron_shape(node: Node) -> Shape | None:
@@ -294,3 +300,28 @@ def output_shape(node: Node, in_shape: Shape | None, where: str | None = None) -
         return flatten_output_shape(node, in_shape, where) if in_shape is not None else None
     # elementwise: Scale, Threshold, Delay, neurons
     return neuron_shape(node) or in_shape
+
+
+MAX_DELAY_STEPS = 2**31 - 1
+
+
+def delay_steps(delay: np.ndarray, dt: float, where: str) -> np.ndarray:
+    """A NIR Delay's ``round(delay / dt)`` steps per element (int64), refusing
+    delays that are not finite, negative or beyond :data:`MAX_DELAY_STEPS`."""
+    d = np.asarray(delay, np.float64)
+    if not np.all(np.isfinite(d)) or np.any(d < 0):
+        raise NircError(
+            "Delay must be finite and >= 0",
+            where=where,
+            found=str(d.tolist() if d.size < 10 else fmt(d.shape)),
+        )
+    steps = np.rint(d / dt)
+    if steps.size and not float(steps.max()) <= MAX_DELAY_STEPS:
+        raise NircError(
+            "Delay too long",
+            where=where,
+            expected=f"at most {MAX_DELAY_STEPS:,} steps of {dt:g} s",
+            found=f"{float(d.max()):g} s = {float(steps.max()):.4g} steps",
+        )
+    return steps.astype(np.int64)
+

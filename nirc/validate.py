@@ -21,6 +21,7 @@ import numpy as np
 
 from nirc.diagnostics import NircError, closest, warn
 from nirc.graph import (
+    INTEGER_FIELDS,
     NEURON_ARRAY_FIELDS,
     NEURON_TYPES,
     NODE_FIELDS,
@@ -43,6 +44,11 @@ from nirc.shapes import (
 __all__ = ["validate", "infer_shapes"]
 
 ELEMENTWISE_TYPES = NEURON_TYPES | {"Scale", "Threshold", "Delay"}
+# elements of one per-sample value: beyond this no command could hold it in memory
+# (and shape arithmetic must never wrap around)
+MAX_ELEMENTS = 2**32
+MAX_METADATA_DEPTH = 64  # groups within groups: deeper is no exporter's, and recursion-unsafe
+MAX_DELAY_SECONDS = 1e6  # 11.6 days: beyond any network's memory, and far from overflow
 _MAX_PASSES = 100  # shape propagation rounds before declaring that shapes do not settle
 
 
@@ -61,6 +67,7 @@ class _Flat:
         self.graphs: list[Graph] = []
         self.graph_parent: list[tuple[int, str] | None] = []  # (parent graph, name)
         self.sub: dict[int, int] = {}  # NIRGraph node id -> graph index
+        self.leaf_paths: dict[str, tuple[int, str]] = {}  # dotted path -> (graph, name)
         queue: list[tuple[Graph, str, tuple[int, str] | None]] = [(graph, "", None)]
         head = 0
         while head < len(queue):
@@ -75,7 +82,19 @@ class _Flat:
                 nid = len(self.nodes)
                 names[name] = nid
                 self.nodes.append(node)
-                self.paths.append(prefix + name)
+                path = prefix + name
+                if node.type != "NIRGraph":
+                    if path in self.leaf_paths:
+                        ogi, oname = self.leaf_paths[path]
+                        raise NircError(
+                            f"flattening nested graphs gives two nodes the name `{path}`",
+                            where=f"{self.where(gi)}/nodes/{name}",
+                            expected="unique dotted names (`sub.inner`) after inlining",
+                            found=f"`{path}` also names {self.where(ogi)}/nodes/{oname}",
+                            hint="rename one of the two nodes",
+                        )
+                    self.leaf_paths[path] = (gi, name)
+                self.paths.append(path)
                 if node.type == "NIRGraph" and node.graph is not None:
                     self.sub[nid] = len(queue)
                     queue.append((node.graph, f"{prefix}{name}.", (gi, name)))
@@ -107,6 +126,22 @@ class _Flat:
             nid = self.index[g][part]
             if nid in self.sub:
                 g = self.sub[nid]
+        if len(names) == 1:
+            kind = self.nodes[nid].type
+            if role == "source" and kind == "Output":
+                raise NircError(
+                    f"edge source `{name}` is an Output node",
+                    where=f"{self.where(gi)}/edges",
+                    expected="an edge starting at a node that computes a value",
+                    found=f"`{name}` -> ...",
+                )
+            if role == "target" and kind == "Input":
+                raise NircError(
+                    f"edge target `{name}` is an Input node",
+                    where=f"{self.where(gi)}/edges",
+                    expected="edges into an Input only from outside its graph",
+                    found=f"... -> `{name}`",
+                )
         return nid
 
     def connect(self, check_duplicates: bool) -> None:
@@ -306,10 +341,12 @@ def _check_structure(path: str, node: Node) -> None:
 
 def _check_values(path: str, node: Node) -> None:
     """NaN/inf anywhere; time constants > 0; delays >= 0 (names the first bad index)."""
+    from nirc.profiles import finite_except_limits  # tau = r = inf: an exporter's IF limit
+
     for key, value in node.params.items():
         if isinstance(value, str) or value.dtype.kind != "f":
             continue
-        finite = np.isfinite(value)
+        finite = finite_except_limits(node, key, value)
         if not finite.all():
             i = int(np.argmin(finite.reshape(-1)))
             bad = value.reshape(-1)[i]
@@ -331,6 +368,13 @@ def _check_values(path: str, node: Node) -> None:
             )
     if node.type == "Delay":
         d = node.params["delay"]
+        if d.size and float(np.max(d)) > MAX_DELAY_SECONDS:
+            raise NircError(
+                "delay too long",
+                where=f"{path}.delay",
+                expected=f"delays up to {MAX_DELAY_SECONDS:g} s",
+                found=f"{float(np.max(d)):g} s",
+            )
         if d.size and not (d >= 0).all():
             i = int(np.argmin((d >= 0).reshape(-1)))
             raise NircError(
@@ -345,12 +389,92 @@ def _check_values(path: str, node: Node) -> None:
 # validate
 
 
+def _real_params(path: str, node: Node) -> None:
+    """Integer or bool arrays in real-valued fields (weights, time constants,
+    thresholds...) are read as float64, with a warning: every command then sees
+    the same real numbers."""
+    for key, value in list(node.params.items()):
+        if key in INTEGER_FIELDS or not isinstance(value, np.ndarray):
+            continue
+        if value.dtype.kind not in "biu":
+            continue
+        exact = value.dtype.kind == "b" or not value.size or (
+            int(np.abs(value.astype(np.float64)).max()) <= 2**53
+        )
+        node.params[key] = value.astype(np.float64)
+        warn(
+            f"`{path}.{key}` holds {value.dtype} values where NIR means real numbers: read as "
+            f"float64{' (exact)' if exact else ' (rounded to the nearest float64)'}",
+            where=f"{path}.{key}",
+            kind="repair",
+        )
+
+
+_METADATA_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (np.float16, np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+              np.uint8, np.uint16, np.uint32, np.uint64, np.bool_)
+)  # fmt: skip
+
+
+def _check_metadata(metadata: dict, where: str) -> None:
+    """Metadata values every command can carry (strings, real or integer numbers and
+    arrays, nested dictionaries); a ``dt`` must be one real number > 0."""
+    stack = [(metadata, where, 1)]
+    while stack:
+        meta, at, depth = stack.pop()
+        if depth > MAX_METADATA_DEPTH:
+            raise NircError(
+                "metadata nested too deeply",
+                where=at if len(at) < 200 else f"{where}/... (depth {depth})",
+                expected=f"at most {MAX_METADATA_DEPTH} levels of groups",
+                found=f"more than {MAX_METADATA_DEPTH}",
+            )
+        for key, value in meta.items():
+            here = f"{at}/{key}"
+            if isinstance(value, dict):
+                stack.append((value, here, depth + 1))
+                continue
+            if isinstance(value, (str, bytes)):
+                a = None
+            else:
+                a = np.asarray(value)
+                if a.dtype.kind not in "USO" and a.dtype not in _METADATA_DTYPES:
+                    raise NircError(
+                        "unsupported metadata value",
+                        where=here,
+                        expected="strings, real or integer numbers (arrays of them), or groups",
+                        found=f"{a.dtype} value {a.reshape(-1)[:3].tolist()}",
+                    )
+            if key == "dt" and at == where:
+                ok = (
+                    a is not None
+                    and a.size == 1
+                    and a.dtype.kind in "iuf"
+                    and math.isfinite(float(a.reshape(-1)[0]))
+                    and float(a.reshape(-1)[0]) > 0
+                )
+                if not ok:
+                    raise NircError(
+                        "metadata `dt` must be one real number > 0 (seconds per step)",
+                        where=here,
+                        expected="a finite real number > 0",
+                        found=repr(value) if a is None else f"{a.dtype} {a.reshape(-1)[:3].tolist()}",
+                    )
+
+
 def validate(graph: Graph) -> None:
     """Raise :class:`NircError` for the first thing that makes ``graph`` meaningless."""
     flat = _Flat(graph)
+    for gi, g in enumerate(flat.graphs):
+        if g.metadata:
+            _check_metadata(g.metadata, f"{flat.where(gi)}/metadata")
     for path, node in zip(flat.paths, flat.nodes):
         _check_structure(path, node)
+        _real_params(path, node)
         _check_values(path, node)
+        if node.metadata:
+            _check_metadata(node.metadata, f"{path}/metadata")
     if not graph.inputs():
         raise NircError(
             "the graph has no Input node",
@@ -360,11 +484,21 @@ def validate(graph: Graph) -> None:
             hint="add an Input node with the per-sample input shape",
         )
     flat.connect(check_duplicates=True)
+    for i in flat.index[0].values():  # the graph's own Outputs
+        if flat.nodes[i].type == "Output" and not flat.pred[i]:
+            raise NircError(
+                f"Output `{flat.paths[i]}` receives nothing",
+                where=flat.paths[i],
+                expected="an edge into every Output of the graph",
+                found="no edge reaches it",
+                hint="connect it, or remove it",
+            )
     _check_driven_cycles(flat)
 
 
 def _check_driven_cycles(flat: _Flat) -> None:
-    """Every cycle must be reachable from some Input (else nothing ever drives it)."""
+    """A cycle that no Input reaches is legal NIR (a cycle with a bias or a leak has
+    dynamics of its own) but often a mistake: warn, naming one such cycle."""
     n = len(flat.nodes)
     reached = [False] * n
     stack = [i for i, node in enumerate(flat.nodes) if node.type == "Input"]
@@ -413,12 +547,10 @@ def _check_driven_cycles(flat: _Flat) -> None:
         walk.append(i)
     cycle = walk[order[i] :]
     names = " -> ".join(f"`{flat.paths[k]}`" for k in cycle)
-    raise NircError(
-        "a cycle that no Input reaches: nothing ever drives it",
+    warn(
+        f"a cycle that no Input reaches ({names}): it runs on its own dynamics (biases, "
+        "leaks, initial states) from zero",
         where=flat.paths[cycle[0]],
-        expected="every node on a cycle reachable from an Input node",
-        found=f"cycle {names}",
-        hint="connect the cycle to an Input, or remove its nodes",
     )
 
 
@@ -562,10 +694,19 @@ def _declared(node: Node) -> Shape:
 def _node_output(flat: _Flat, i: int, in_shape: Shape | None) -> Shape | None:
     node = flat.nodes[i]
     if node.type == "Input":
-        return _declared(node)
-    if node.type == "Output":
-        return in_shape if in_shape is not None else _declared(node)
-    return output_shape(node, in_shape, flat.paths[i])
+        out: Shape | None = _declared(node)
+    elif node.type == "Output":
+        out = in_shape if in_shape is not None else _declared(node)
+    else:
+        out = output_shape(node, in_shape, flat.paths[i])
+    if out is not None and math.prod(out) > MAX_ELEMENTS:
+        raise NircError(
+            f"{node.type} `{flat.paths[i]}` has a shape too large to compute",
+            where=flat.paths[i],
+            expected=f"at most {MAX_ELEMENTS:,} elements per sample",
+            found=f"shape {fmt(out)} ({math.prod(out):,} elements)",
+        )
+    return out
 
 
 def _accepts(node: Node, shape: Shape, needed: Shape) -> bool:
@@ -576,8 +717,10 @@ def _accepts(node: Node, shape: Shape, needed: Shape) -> bool:
 
 
 def _repair_inputs(flat: _Flat, leaves: list[int]) -> None:
-    """An Input whose declared shape its only consumer contradicts (paper Braille:
-    Input [1] feeding a 12-input Affine) takes the consumer's shape."""
+    """An Input declaring a placeholder shape of one element that its only consumer
+    contradicts (paper Braille: Input [1] feeding a 12-input Affine) takes the
+    consumer's shape. Any other disagreement is a contradiction, reported by
+    propagation; a neuron with 0-d parameters takes whatever shape reaches it."""
     for i in leaves:
         node = flat.nodes[i]
         if node.type != "Input":
@@ -593,9 +736,10 @@ def _repair_inputs(flat: _Flat, leaves: list[int]) -> None:
         declared = _declared(node)
         if needed is None or _accepts(consumer, declared, needed):
             continue
-        size, want = math.prod(declared), math.prod(needed)
-        if size != 1 and size == want:
-            continue  # same size, different layout: ambiguous, propagation reports it
+        if consumer.type in NEURON_TYPES and needed == ():
+            continue  # 0-d parameters: one value for every neuron of the declared shape
+        if math.prod(declared) != 1:
+            continue  # not a placeholder: a contradiction, propagation reports it
         old = np.asarray(node.params["shape"])
         dtype = old.dtype if old.dtype.kind in "iu" else np.int64
         node.params["shape"] = np.asarray(needed, dtype=dtype)

@@ -55,6 +55,7 @@ from xdsl.ir import Block, Operation, Region
 from xdsl.passes import ModulePass
 
 from nirc.diagnostics import NircError
+from nirc.shapes import delay_steps
 
 F64 = np.float64
 
@@ -74,7 +75,8 @@ def compact(a) -> np.ndarray:
     a = np.asarray(a, dtype=F64)
     if a.size and a.ndim and (a.view(np.int64) == a.reshape(-1)[:1].view(np.int64)).all():
         return np.array(a.reshape(-1)[0])
-    return np.ascontiguousarray(a)
+    # (np.ascontiguousarray would make a 0-d parameter of a 0-d layer 1-d)
+    return np.ascontiguousarray(a) if a.ndim else a.copy()
 
 
 def _is_exactly(a: np.ndarray, value: float) -> bool:
@@ -110,6 +112,7 @@ def discretize_module(
 
     try:
         profile, integrator, reset = profiles.resolve_options(source, integrator, reset)
+        spec = profiles.parse_source(source)
     except NircError as e:
         raise NircError(
             e.message, where="discretize", expected=e.expected, found=e.found, hint=e.hint
@@ -134,6 +137,7 @@ def discretize_module(
     if dt_value is None:
         dt_value = 1.0
     flat = profiles.repair(profile, flat, dt_value)
+    per_neuron = profiles.neuron_options(spec, flat, dt_value)
     fb = profiles.feedback_edges(profile, flat)
     order = topological_order(flat, fb)
     recurrent = profiles.on_cycle(flat) if fb else set()
@@ -152,7 +156,9 @@ def discretize_module(
         if shape is None:
             raise NircError("no shape known for this node", where=name)
         flavour = profile.flavour(node.type, name in recurrent)
-        op = _convert(node, tuple(shape), dt_value, integrator, reset, flavour)
+        op = _convert(
+            node, tuple(shape), dt_value, integrator, reset, flavour, per_neuron.get(name)
+        )
         block.add_op(op)
         ops[name] = op
         if name in delay_of:
@@ -181,7 +187,7 @@ def discretize_module(
         else:  # a feedback delay: reads its source
             src = next(s for s, d in delay_of.items() if d == name)
             op.operands = [ops[src].results[0]]
-    props = snn.graph_attrs(dt_value, integrator, reset, profile.name)
+    props = snn.graph_attrs(dt_value, integrator, reset, spec.text)
     if flat.metadata:
         props["metadata"] = metadata_to_attr(flat.metadata)
     new = snn.GraphOp.create(properties=props, regions=[Region(block)])
@@ -194,16 +200,15 @@ def discretize_module(
 def _hint(name: str) -> str | None:
     import re
 
-    hint = name if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", name) else "n" + name
-    return (
-        hint
-        if re.fullmatch(r"[A-Za-z_$.-][\w$.-]*", hint) and not re.fullmatch(r".*_\d+", hint)
-        else None
-    )
+    # ASCII only: the IR parser takes no other SSA-name characters
+    valid = re.compile(r"[A-Za-z_$.-][\w$.-]*", re.ASCII)
+    hint = name if valid.fullmatch(name) else "n" + name
+    return hint if valid.fullmatch(hint) and not re.fullmatch(r".*_\d+", hint) else None
 
 
 def _convert(
-    node, shape: tuple[int, ...], dt: float, integrator: str, reset: str, flavour=None
+    node, shape: tuple[int, ...], dt: float, integrator: str, reset: str, flavour=None,
+    options: dict | None = None,
 ) -> Operation:
     from nirc.dialects import snn
     from nirc.dialects.nir import array_to_attr, value_type
@@ -262,7 +267,7 @@ def _convert(
         props["scale"] = arr(p["scale"])
         cls = snn.ScaleOp
     elif t == "Delay":
-        steps = np.rint(np.asarray(p["delay"], F64) / dt).astype(np.int64)
+        steps = delay_steps(p["delay"], dt, f"{node.name}.delay")
         steps = np.broadcast_to(steps, shape)
         props["steps"] = arr(compact(steps).astype(np.int64))
         cls = snn.DelayOp
@@ -272,7 +277,9 @@ def _convert(
         props["reset"] = StringAttr("zero")
         cls = snn.NeuronOp
     elif t in ("I", "IF", "LI", "LIF", "CubaLI", "CubaLIF"):
-        _neuron_props(node, shape, dt, integrator, reset, props, _decay, _param, flavour)
+        _neuron_props(
+            node, shape, dt, integrator, reset, props, _decay, _param, flavour, options
+        )
         cls = snn.NeuronOp
     else:
         raise NircError(f"discretize cannot convert a {t} node", where=node.name)
@@ -281,12 +288,26 @@ def _convert(
     return op
 
 
-def _neuron_props(node, shape, dt, integrator, reset, props, decay, get, flavour=None) -> None:
+def _neuron_props(
+    node, shape, dt, integrator, reset, props, decay, get, flavour=None, options=None
+) -> None:
+    from nirc.diagnostics import warn
     from nirc.dialects.nir import array_to_attr
-    from nirc.profiles import Flavour
+    from nirc.profiles import Flavour, infinite_limits, limit_note
 
     t = node.type
     flavour = flavour or Flavour()
+    options = options or {}
+    limits = {k: np.broadcast_to(m, shape) for k, m in infinite_limits(node).items()}
+    if limits:
+        warn(limit_note(node, limits), where=node.name, kind="repair")
+
+    def at_limit(field: str, value, limit_value: float):
+        """``value`` with ``limit_value`` where ``field`` is an infinite limit."""
+        mask = limits.get(field)
+        if mask is None:
+            return value
+        return np.where(mask, limit_value, np.broadcast_to(np.asarray(value, F64), shape))
 
     def put(field: str, value, skip: float | None = None) -> None:
         value = np.asarray(value, F64)
@@ -295,35 +316,44 @@ def _neuron_props(node, shape, dt, integrator, reset, props, decay, get, flavour
         props[field] = array_to_attr(compact(np.broadcast_to(value, shape)))
 
     def membrane_gain(g, r, tau, d):
-        if flavour.membrane_gain == "rockpool":  # r = tau*exp(-dt/tau)/dt is a unit gain
-            return r * dt / (tau * d)
-        return g * r
+        with np.errstate(invalid="ignore", divide="ignore"):  # inf limits: replaced below
+            if flavour.membrane_gain == "rockpool":  # r = tau*exp(-dt/tau)/dt is a unit gain
+                return r * dt / (tau * d)
+            return g * r
+
+    def time_constant(field: str):
+        """(tau, decay, input factor) of a time constant field, its infinite
+        limits read as no decay (the gains are set to 1 there below)."""
+        tau = get(node, field, shape)
+        d, g = decay(node, at_limit(field, tau, 1e300), dt, integrator, field)
+        return tau, at_limit(field, d, 1.0), at_limit(field, g, 0.0)
 
     r = get(node, "r", shape)
     if t in ("I", "IF"):
         put("alpha_mem", np.array(1.0))
-        put("gain_mem", dt * r, skip=1.0)
+        # Norse's IAFCell adds its input per step (r per step, not per second)
+        put("gain_mem", r if flavour.membrane_gain == "step" else dt * r, skip=1.0)
     elif t in ("LI", "LIF"):
-        tau = get(node, "tau", shape)
-        d, g = decay(node, tau, dt, integrator, "tau")
+        tau, d, g = time_constant("tau")
         put("alpha_mem", d)
-        put("gain_mem", membrane_gain(g, r, tau, d), skip=1.0)
+        put("gain_mem", at_limit("tau", membrane_gain(g, r, tau, d), 1.0), skip=1.0)
         put("bias_mem", g * get(node, "v_leak", shape), skip=0.0)
     else:
-        tau_mem, tau_syn = get(node, "tau_mem", shape), get(node, "tau_syn", shape)
-        dm, gm = decay(node, tau_mem, dt, integrator, "tau_mem")
-        ds, gs = decay(node, tau_syn, dt, integrator, "tau_syn")
+        tau_mem, dm, gm = time_constant("tau_mem")
+        tau_syn, ds, gs = time_constant("tau_syn")
         put("alpha_mem", dm)
-        put("gain_mem", membrane_gain(gm, r, tau_mem, dm), skip=1.0)
+        put("gain_mem", at_limit("tau_mem", membrane_gain(gm, r, tau_mem, dm), 1.0), skip=1.0)
         put("bias_mem", gm * get(node, "v_leak", shape), skip=0.0)
         put("alpha_syn", ds)
         w_in = get(node, "w_in", shape, default=1.0)
-        if flavour.synapse_gain == "jump":  # the input jumps into the current
-            put("gain_syn", w_in, skip=1.0)
-        elif flavour.synapse_gain == "decayed":  # added, then decayed with the current
-            put("gain_syn", ds * w_in, skip=1.0)
-        else:
-            put("gain_syn", gs * w_in, skip=1.0)
+        with np.errstate(invalid="ignore"):  # inf limits: replaced by at_limit
+            if flavour.synapse_gain == "jump":  # the input jumps into the current
+                gain_syn = w_in
+            elif flavour.synapse_gain == "decayed":  # added, then decayed with the current
+                gain_syn = ds * w_in
+            else:
+                gain_syn = gs * w_in
+        put("gain_syn", at_limit("tau_syn", gain_syn, 1.0), skip=1.0)
         if flavour.current_order != "previous":
             props["current_order"] = StringAttr(flavour.current_order)
     if flavour.v_init == "v_leak" and "v_leak" in node.params:
@@ -334,8 +364,19 @@ def _neuron_props(node, shape, dt, integrator, reset, props, decay, get, flavour
         props["reset"] = StringAttr(flavour.reset_flavour(reset))
         if flavour.compare != "gt":
             props["compare"] = StringAttr(flavour.compare)
-        if flavour.spikes != "binary":
+        cap = options.get("max_spikes")
+        if flavour.spikes != "binary" and cap != 1:  # a cap of one spike is binary
             props["spikes"] = StringAttr(flavour.spikes)
+            if cap is not None:
+                props["max_spikes"] = snn_int(cap)
+        if options.get("v_min") is not None:
+            put("v_min", np.array(options["v_min"]))
+
+
+def snn_int(value: int):
+    from nirc.dialects.snn import int_attr
+
+    return int_attr(int(value))
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,32 @@ def test_fuzzed_files_give_result_or_diagnostic(variants):
         signal.signal(signal.SIGALRM, old)
     # the mutations must actually break files, and some must survive
     assert outcomes[2] >= 50, outcomes
+
+
+def test_generated_graphs_one_verdict_and_no_internal_errors(tmp_path: Path) -> None:
+    """Generated graphs (0-d, int and bool parameters, huge values, recurrent and
+    undriven cycles, edges out of Outputs, odd names, bad dt metadata) through
+    show / import / run / export, and command-line misuse, in one process under
+    a memory limit (tests/fuzz_verdicts.py): exit 0 or 2 only, never a time-out,
+    and one verdict per file from every reading command."""
+    import json
+    import subprocess
+    import sys
+
+    script = Path(__file__).with_name("fuzz_verdicts.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), "3", "150", str(tmp_path)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cases = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(cases) == 150
+    verdicts: dict[int, int] = {}
+    for c in cases:
+        for command, (code, first) in c["results"].items():
+            assert code in (0, 2), f"{c['case']}: {command} -> {code} {first}"
+        reading = {k: tuple(v) for k, v in c["results"].items() if not k.startswith("misuse")}
+        assert len(set(reading.values())) == 1, f"{c['case']}: {reading}"
+        code = next(iter(reading.values()))[0]
+        verdicts[code] = verdicts.get(code, 0) + 1
+    assert verdicts.get(0, 0) >= 5 and verdicts.get(2, 0) >= 5, verdicts  # both kinds occur

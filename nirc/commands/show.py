@@ -130,11 +130,8 @@ def _load_and_detect(model):
     from nirc.profiles import detect
 
     if isinstance(model, str) and Path(model).suffix != ".mlir" and Path(model).is_file():
-        from nirc.nirfile import read
-
-        raw = read(model)
-        candidates = detect(raw)
-        graph, shapes = load_graph(raw)
-        return graph, shapes, candidates
+        found: list = []
+        graph, shapes = load_graph(model, inspect=lambda g: found.extend(detect(g)))
+        return graph, shapes, found
     graph, shapes = load_graph(model)
     return graph, shapes, detect(graph)

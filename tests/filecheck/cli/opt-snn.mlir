@@ -12,7 +12,7 @@
 // CHECK:      check-equivalence: 2 random input(s), 100 steps, rate 0.1, dt 0.0001 s, euler, reset zero
 // CHECK-NEXT:   output output: 1.000000 of entries equal (exact)
 // CHECK-NEXT: agreement: 1.0
-// CHECK-NEXT: equivalence: ok (exact pipeline: identical outputs required)
+// CHECK-NEXT: equivalence: ok (exact pipeline: identical spikes, real values within 1e-09 relative)
 // CHECK-NEXT: // pass timing (wall clock)
 // CHECK-NEXT: //   inline-subgraphs  {{ *[0-9.]+}} s
 // CHECK-NEXT: //   discretize        {{ *[0-9.]+}} s

@@ -29,7 +29,7 @@ builtin.module {
 // CHECK-NOT:  nir.graph "rnn"
 
 // EQ: agreement: 1.0
-// EQ: equivalence: ok (exact pipeline: identical outputs required)
+// EQ: equivalence: ok (exact pipeline: identical spikes, real values within 1e-09 relative)
 
 // A top-level node already named like an inner node once inlined: refused.
 // COLLIDE:      error: /node/nodes/rnn/nodes/lif: flattening nested graphs gives two nodes the name `rnn.lif`

@@ -1,0 +1,497 @@
+"""Reliability as a hostile user meets it: outputs never destroy data, every
+command gives one verdict per file, misuse gets a diagnostic (exit 2), never an
+internal error (exit 3), a traceback or a hang."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import threading
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from nirc.atomic import atomic_path, guarding_inputs, note_input, write_bytes
+from nirc.cli import main
+from nirc.diagnostics import NircError
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+BRAILLE = EXAMPLES / "braille_rnn.nir"
+
+# ----------------------------------------------------------------------------
+# building files as exporters (and attackers) write them: raw HDF5, no checks
+
+
+def _ds(g, name, value) -> None:
+    if isinstance(value, str):
+        g.create_dataset(name, data=value, dtype=h5py.string_dtype())
+    else:
+        g.create_dataset(name, data=value)
+
+
+def _graph(group, nodes: dict, edges: list, meta: dict | None = None) -> None:
+    g = group.create_group("nodes")
+    for name, (kind, params) in nodes.items():
+        ng = g.create_group(name)
+        _ds(ng, "type", kind)
+        if kind == "NIRGraph":
+            _graph(ng, params["nodes"], params["edges"])
+            continue
+        for k, v in params.items():
+            _ds(ng, k, v)
+    e = np.array(edges, dtype=object).reshape(-1, 2)
+    group.create_dataset("edges", data=e.astype(h5py.string_dtype()))
+    if meta:
+        mg = group.create_group("metadata")
+        for k, v in meta.items():
+            _ds(mg, k, v)
+
+
+def nir_file(path: Path, nodes: dict, edges: list, meta: dict | None = None) -> Path:
+    with h5py.File(path, "w") as f:
+        _ds(f, "version", "1.0.8")
+        n = f.create_group("node")
+        _ds(n, "type", "NIRGraph")
+        _graph(n, nodes, edges, meta)
+    return path
+
+
+def lif(n: int, **kw):
+    p = {"tau": np.full(n, 0.01), "r": np.ones(n), "v_leak": np.zeros(n),
+         "v_threshold": np.ones(n), "v_reset": np.zeros(n)}  # fmt: skip
+    p.update(kw)
+    return ("LIF", p)
+
+
+def port(kind: str, *shape: int):
+    return (kind, {"shape": np.array(shape, dtype=np.int64)})
+
+
+def linear(o: int, i: int, dtype=np.float32):
+    return ("Linear", {"weight": np.ones((o, i), dtype=dtype)})
+
+
+CHAIN = [("input", "fc"), ("fc", "lif"), ("lif", "output")]
+
+
+def chain(tmp: Path, name: str, fc=None, neuron=None, extra_edges=(), meta=None, **extra):
+    nodes = {"input": port("Input", 4), "fc": fc or linear(4, 4), "lif": neuron or lif(4),
+             "output": port("Output", 4), **extra}  # fmt: skip
+    return nir_file(tmp / f"{name}.nir", nodes, CHAIN + list(extra_edges), meta)
+
+
+def cli(capsys, *args: str) -> tuple[int, str]:
+    code = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    return code, err
+
+
+# ----------------------------------------------------------------------------
+# outputs never destroy data
+
+
+def test_output_onto_an_input_is_refused(tmp_path: Path, capsys) -> None:
+    model = tmp_path / "same.nir"
+    model.write_bytes(BRAILLE.read_bytes())
+    before = model.read_bytes()
+    code, err = cli(capsys, "import", model, "-o", model)
+    assert code == 2 and "would overwrite an input" in err
+    link = tmp_path / "link.nir"
+    link.symlink_to(model)
+    code, err = cli(capsys, "import", model, "-o", link)  # the same file through a link
+    assert code == 2 and "would overwrite an input" in err
+    x = tmp_path / "x.npz"
+    np.savez(x, input=np.zeros((5, 12)))
+    code, err = cli(capsys, "run", model, "--input", x, "-o", x, "--dt", "1e-4")
+    assert code == 2 and "would overwrite an input" in err
+    assert model.read_bytes() == before and set(np.load(x).files) == {"input"}
+
+
+def test_compile_never_replaces_its_input_model(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    mlir = out / "model.mlir"
+    assert cli(capsys, "opt", BRAILLE, "-p", "inline-subgraphs", "-o", mlir)[0] == 0
+    before = mlir.read_bytes()
+    code, err = cli(capsys, "compile", mlir, "--target", "xylo", "--dt", "1e-4", "-o", out)
+    assert code == 2 and "would overwrite an input" in err
+    assert mlir.read_bytes() == before
+    assert [p.name for p in out.iterdir()] == ["model.mlir"]  # no temporary left either
+
+
+def test_devices_and_fifos_are_written_through(tmp_path: Path, capsys) -> None:
+    assert cli(capsys, "import", BRAILLE, "-o", "/dev/null")[0] == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    assert cli(capsys, "import", BRAILLE, "-o", fifo)[0] == 0
+    reader.join(10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and got[0].startswith(b"builtin.module")
+
+
+@pytest.mark.parametrize("command", ["import", "run", "export"])
+def test_bad_output_places_get_a_diagnostic(tmp_path: Path, capsys, command: str) -> None:
+    extra = {"import": [], "run": ["--input", "random:T=3", "--dt", "1e-4"], "export": []}
+    for target, words in ((tmp_path, "is a directory"),
+                          (tmp_path / "missing" / "o.x", "directory does not exist")):  # fmt: skip
+        code, err = cli(capsys, command, BRAILLE, *extra[command], "-o", target)
+        assert code == 2 and words in err, err
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+def test_a_failed_write_leaves_no_temporary(tmp_path: Path, monkeypatch) -> None:
+    """A full disk: the diagnostic names the output, the temporary file is gone."""
+    target = tmp_path / "x.nir"
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(NircError) as info:
+        write_bytes(target, b"data")
+    assert "No space left" in info.value.render() and info.value.where == str(target)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_compile_into_an_existing_directory_stays_on_its_file_system(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The temporary directory is made inside an existing -o (a mount point
+    included), so every rename stays on one file system."""
+    import tempfile
+
+    from nirc.targets.base import write_artifacts
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    made: list[str] = []
+    real = tempfile.mkdtemp
+
+    def spy(*a, **k):
+        made.append(str(k.get("dir")))
+        return real(*a, **k)
+
+    monkeypatch.setattr(tempfile, "mkdtemp", spy)
+    write_artifacts(out, {"a.txt": "1"})
+    assert made == [str(out)]
+    assert sorted(p.name for p in out.iterdir()) == ["a.txt", "keep.txt"]
+
+
+def test_inputs_are_guarded_only_inside_a_command(tmp_path: Path) -> None:
+    path = tmp_path / "f.txt"
+    path.write_text("x")
+    note_input(path)  # outside guarding_inputs: not recorded, library users may overwrite
+    with atomic_path(path) as tmp:
+        tmp.write_text("y")
+    with guarding_inputs():
+        note_input(path)
+        with pytest.raises(NircError, match="overwrite an input"):
+            with atomic_path(path) as tmp:
+                tmp.write_text("z")
+    assert path.read_text() == "y"
+
+
+def test_kernel_cache_is_per_user_and_optional(tmp_path: Path, monkeypatch) -> None:
+    from nirc.interpreter import jit
+
+    monkeypatch.setenv("NIRC_CACHE_DIR", str(tmp_path / "c"))
+    assert jit.cache_dir() == str(tmp_path / "c" / "numba")
+    monkeypatch.setenv("NIRC_CACHE_DIR", "/proc/nirc-cannot-exist")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/proc/nirc-cannot-exist-either")
+    assert jit.cache_dir() is None  # no cache then; never the installed package
+    monkeypatch.delenv("NIRC_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert jit.cache_dir() == str(tmp_path / "xdg" / "nirc" / "numba")
+
+
+def test_every_kernel_module_caches_in_the_user_directory(tmp_path: Path) -> None:
+    """The interpreter's and all four chip simulators' compiled kernels cache
+    under NIRC_CACHE_DIR, whichever module is imported first (a fresh process)."""
+    pytest.importorskip("numba")
+    import subprocess
+    import sys
+
+    modules = ["nirc.interpreter.jit_kernels", "nirc.targets.spinnaker2.kernels", "nirc.targets.loihi2.kernels", "nirc.targets.speck.kernels",
+               "nirc.targets.xylo.kernels", "nirc.interpreter.program_kernels"]  # fmt: skip
+    probe = (
+        "import importlib, sys\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "for m in sys.argv[1:]:\n"
+        "    k = importlib.import_module(m)\n"
+        "    for f in vars(k).values():\n"
+        "        if isinstance(f, CPUDispatcher):\n"
+        "            print(m, getattr(f._cache, '_cache_path', 'no cache'))\n"
+    )
+    env = {**os.environ, "NIRC_CACHE_DIR": str(tmp_path), "NIRC_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", probe, *modules], env=env, capture_output=True, text=True,
+                         check=True).stdout.splitlines()  # fmt: skip
+    assert {line.split()[0] for line in out} == set(modules)
+    assert all(line.split()[1].startswith(str(tmp_path / "numba")) for line in out), out
+
+
+# ----------------------------------------------------------------------------
+# one verdict per file: show, import, run and export agree
+
+
+def _verdicts(capsys, path: Path, tmp: Path) -> dict[str, tuple[int, str]]:
+    runs = {
+        "show": ["show", path],
+        "import": ["import", path, "-o", tmp / "o.mlir"],
+        "run": ["run", path, "--dt", "1e-3", "--input", "random:T=4", "-o", tmp / "o.npz"],
+        "export": ["export", path, "-o", tmp / "o.nir"],
+    }
+    out = {}
+    for k, args in runs.items():
+        code, err = cli(capsys, *args)
+        first = next((ln for ln in err.splitlines() if ln.startswith("error")), "")
+        out[k] = (code, first)
+    return out
+
+
+HOSTILE = {
+    # name: (builder, expected exit code of every command, words of the diagnostic)
+    "edge out of an Output": (lambda t: chain(t, "a", extra_edges=[("output", "fc")]),
+                              2, "is an Output node"),
+    "edge into an Input": (lambda t: chain(t, "b", extra_edges=[("lif", "input")]),
+                           2, "is an Input node"),
+    "bool weights": (lambda t: chain(t, "c", fc=linear(4, 4, np.bool_)), 0, ""),
+    "int8 weights": (lambda t: chain(t, "d", fc=linear(4, 4, np.int8)), 0, ""),
+    "complex dt": (lambda t: chain(t, "e", meta={"dt": np.complex128(1e-3 + 1j)}),
+                   2, "unsupported metadata value"),
+    "negative dt": (lambda t: chain(t, "f", meta={"dt": -1.0}), 2, "`dt` must be"),
+    "dotted name beside a subgraph": (
+        lambda t: nir_file(t / "g.nir", {
+            "input": port("Input", 4), "sub.lif": lif(4), "output": port("Output", 4),
+            "sub": ("NIRGraph", {"nodes": {"lif": lif(4)}, "edges": []})},
+            [("input", "sub.lif"), ("sub.lif", "output")]), 2, "two nodes the name `sub.lif`"),
+    "conv channels contradict the Input": (
+        lambda t: nir_file(t / "h.nir", {
+            "input": port("Input", 3, 8, 8),
+            "c": ("Conv2d", {"weight": np.ones((4, 2, 3, 3)), "bias": np.zeros(4),
+                             "stride": np.array([1, 1]), "padding": np.array([0, 0]),
+                             "dilation": np.array([1, 1]), "groups": np.int64(2)}),
+            "output": port("Output", 4, 6, 6)},
+            [("input", "c"), ("c", "output")]), 2, "input channels disagree"),
+    "0-d parameters after Input [3]": (
+        lambda t: nir_file(t / "i.nir", {
+            "input": port("Input", 3), "output": port("Output", 3),
+            "lif": ("LIF", {k: np.float64(v) for k, v in
+                            dict(tau=0.01, r=1, v_leak=0, v_threshold=1, v_reset=0).items()})},
+            [("input", "lif"), ("lif", "output")]), 0, ""),
+    "a cycle no Input reaches": (
+        lambda t: chain(t, "j", extra_edges=[("a", "w"), ("w", "a")],
+                        a=lif(4, v_leak=np.full(4, 2.0)), w=linear(4, 4)), 0, ""),
+    "non-ASCII names": (
+        lambda t: nir_file(t / "k.nir", {"input": port("Input", 4), "café": linear(4, 4),
+                                         "神经": lif(4), "output": port("Output", 4)},
+                           [("input", "café"), ("café", "神经"), ("神经", "output")]), 0, ""),
+    "shape arithmetic that would overflow": (
+        lambda t: nir_file(t / "l.nir", {
+            "input": port("Input", 3, 6148914691236517206),
+            "f": ("Flatten", {"start_dim": np.int64(0), "end_dim": np.int64(-1)}),
+            "output": port("Output", 2)}, [("input", "f"), ("f", "output")]),
+        2, "too large"),
+    "a delay of 1e300 s": (
+        lambda t: nir_file(t / "m.nir", {"input": port("Input", 4), "output": port("Output", 4),
+                                         "d": ("Delay", {"delay": np.full(4, 1e300)})},
+                           [("input", "d"), ("d", "output")]), 2, "delay too long"),
+    "a stride of 2**63 - 1": (
+        lambda t: nir_file(t / "n.nir", {
+            "input": port("Input", 2, 8, 8),
+            "c": ("Conv2d", {"weight": np.ones((4, 2, 3, 3)), "bias": np.zeros(4),
+                             "stride": np.array([2**63 - 1, 1]), "padding": np.array([0, 0]),
+                             "dilation": np.array([1, 1]), "groups": np.int64(1)}),
+            "output": port("Output", 4, 1, 6)},
+            [("input", "c"), ("c", "output")]), 2, "`stride` out of range"),
+    "a stride of 2**64 - 1 (uint64)": (
+        lambda t: nir_file(t / "n2.nir", {
+            "input": port("Input", 2, 8, 8),
+            "p": ("SumPool2d", {"kernel_size": np.array([2, 2]), "padding": np.array([0, 0]),
+                                "stride": np.array([2**64 - 1] * 2, dtype=np.uint64)}),
+            "output": port("Output", 2, 1, 1)},
+            [("input", "p"), ("p", "output")]), 2, "`stride` out of range"),
+    "an Output nothing reaches": (
+        lambda t: nir_file(t / "q.nir", {"input": port("Input", 4), "lif": lif(4),
+                                         "output": port("Output", 4)}, []), 2, "receives nothing"),
+    "an unconnected neuron": (lambda t: chain(t, "r", lone=lif(4)), 0, ""),
+    "a 0-d Threshold": (
+        lambda t: nir_file(t / "s.nir", {"input": port("Input"), "output": port("Output"),
+                                         "t": ("Threshold", {"threshold": np.float64(0.5)})},
+                           [("input", "t"), ("t", "output")]), 0, ""),
+    "metadata nested 3000 deep": (lambda t: _deep_metadata(chain(t, "o")), 2, "nested too deeply"),
+}  # fmt: skip
+
+
+def _deep_metadata(path: Path) -> Path:
+    with h5py.File(path, "r+") as f:
+        g = f["node"].create_group("metadata")
+        for _ in range(3000):
+            g = g.create_group("m")
+        _ds(g, "x", 1.0)
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_one_verdict_per_file(tmp_path: Path, capsys, case: str) -> None:
+    build, code, words = HOSTILE[case]
+    verdicts = _verdicts(capsys, build(tmp_path), tmp_path)
+    assert {c for c, _ in verdicts.values()} == {code}, verdicts
+    assert len({msg for _, msg in verdicts.values()}) == 1, verdicts
+    assert all(words in msg for _, msg in verdicts.values()), verdicts
+
+
+def test_printed_ir_parses_back(tmp_path: Path, capsys) -> None:
+    """Non-ASCII names and control characters round-trip through the printed IR."""
+    path = nir_file(tmp_path / "u.nir", {
+        "input": port("Input", 4), "café\x1b[31m": linear(4, 4), "神经": lif(4),
+        "output": port("Output", 4)},
+        [("input", "café\x1b[31m"), ("café\x1b[31m", "神经"), ("神经", "output")])  # fmt: skip
+    for level, passes in (("nir", "canonicalize"),
+                          ("snn", "inline-subgraphs,discretize{dt=1e-3},fold-weights,fuse")):  # fmt: skip
+        out = tmp_path / f"{level}.mlir"
+        assert cli(capsys, "opt", path, "-p", passes, "-o", out)[0] == 0
+        code, err = cli(capsys, "opt", out, "-o", tmp_path / f"{level}2.mlir")
+        assert code == 0, err
+        assert out.read_text() == (tmp_path / f"{level}2.mlir").read_text()
+
+
+def test_names_cannot_drive_the_terminal(tmp_path: Path, capsys) -> None:
+    path = chain(tmp_path, "t", fc=None, extra_edges=[("nowhere\x1b[2J\u202e", "lif")])
+    code = main(["show", str(path)])
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "\x1b" not in captured.err and "\u202e" not in captured.err
+    assert "\\x1b[2J\\u202e" in captured.err
+
+
+def test_a_long_dotted_endpoint_is_refused_in_linear_time(tmp_path: Path, capsys) -> None:
+    import time
+
+    path = chain(tmp_path, "dots", extra_edges=[("input", "." * 200_000)])
+    start = time.perf_counter()
+    code, err = cli(capsys, "show", path)
+    assert code == 2 and "names no node" in err and "(200,000 characters)" in err
+    assert len(err) < 2000
+    assert time.perf_counter() - start < 5
+
+
+# ----------------------------------------------------------------------------
+# command-line misuse: a diagnostic, never exit 3
+
+
+def _misuse_cases(tmp: Path) -> list[tuple[list, str]]:
+    np.savez(tmp / "b0.npz", input=np.zeros((5, 0, 12)))
+    np.save(tmp / "one.npy", np.zeros((5, 12)))
+    os.replace(tmp / "one.npy", tmp / "one.npz")
+    np.savez(tmp / "nan.npz", input=np.full((5, 12), np.nan))
+    np.savez(tmp / "huge.npz", input=np.full((5, 12), 1e30))
+    (tmp / "deep.mlir").write_text("builtin.module {\n" * 3000 + "}\n" * 3000)
+    b = str(BRAILLE)
+    return [
+        (["run", b, "--input", "random:T=5", "--seed", "-1"], "--seed must be >= 0"),
+        (["run", b, "--input", "random:T=5,seed=-1"], "integer seed >= 0"),
+        (["compile", b, "--target", "xylo", "--seed", "-1"], "--seed must be >= 0"),
+        (["run", b, "--input", tmp / "b0.npz"], "batch size 0"),
+        (["compile", b, "--target", "xylo", "--calibrate", tmp / "b0.npz"], "batch size 0"),
+        (["run", b, "--input", tmp / "one.npz"], "single array"),
+        (["run", b, "--input", tmp / "nan.npz"], "finite"),
+        (["run", b, "--input", tmp / "huge.npz"], "finite"),
+        (["opt", tmp / "deep.mlir"], "nests too deeply"),
+        (["run", tmp / "deep.mlir", "--input", "random:T=3"], "nests too deeply"),
+    ]
+
+
+def test_misuse_gets_a_diagnostic(tmp_path: Path, capsys) -> None:
+    for args, words in _misuse_cases(tmp_path):
+        code, err = cli(capsys, *args)
+        assert code == 2 and words in err, (args, code, err)
+
+
+def test_random_is_a_spec_only_with_its_prefix(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "random_inputs.npz"
+    np.savez(path, input=np.ones((7, 12)))
+    out = tmp_path / "o.npz"
+    code, err = cli(capsys, "run", BRAILLE, "--input", path, "--dt", "1e-4", "-o", out)
+    assert code == 0, err
+    assert np.load(out)["output"].shape[0] == 7  # the file's 7 steps, not random:T=1000
+
+
+def test_a_probe_named_like_an_output_is_refused(tmp_path: Path, capsys) -> None:
+    path = nir_file(tmp_path / "p.nir", {"input": port("Input", 4), "fc": linear(4, 4),
+                                         "lif": lif(4), "lif.v": port("Output", 4)},
+                    [("input", "fc"), ("fc", "lif"), ("lif", "lif.v")])  # fmt: skip
+    for level in ("nir", "snn"):
+        code, err = cli(capsys, "run", path, "--dt", "1e-3", "--input", "random:T=3",
+                        "--record", "lif.v", "--level", level)  # fmt: skip
+        assert code == 2 and "ambiguous --record" in err, err
+
+
+def test_membrane_outputs_compare_with_a_stated_tolerance(capsys, corpus: Path) -> None:
+    code = main(["opt", str(corpus / "nir-1.0.8" / "cubali.nir"), "-p",
+                 "inline-subgraphs,discretize{dt=1e-4},fold-weights,fuse",
+                 "--check-equivalence", "--dt", "1e-4"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "real-valued, 1e-09 relative tolerance" in err and "equivalence: ok" in err
+
+
+def test_thread_counts_follow_the_free_cores(monkeypatch) -> None:
+    from nirc.interpreter import jit
+
+    monkeypatch.delenv("NIRC_THREADS", raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (50.0, 0.0, 0.0))
+    assert jit.free_cores() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert jit.free_cores() == cores
+    monkeypatch.setenv("NIRC_THREADS", "3")
+    assert jit.free_cores() == 3
+
+
+def test_a_stride_past_the_input_computes_like_any_stride_past_it(tmp_path: Path) -> None:
+    """One output row: the stride is never applied, however large (no loop over it)."""
+    import nirc
+
+    outs = []
+    for stride in (6, 2**31 - 1):
+        path = nir_file(tmp_path / f"s{stride}.nir", {
+            "input": port("Input", 2, 8, 8),
+            "c": ("Conv2d", {"weight": np.random.default_rng(0).random((4, 2, 3, 3)),
+                             "bias": np.zeros(4), "stride": np.array([stride, 1]),
+                             "padding": np.array([0, 0]), "dilation": np.array([1, 1]),
+                             "groups": np.int64(1)}),
+            "output": port("Output", 4, 1, 6)}, [("input", "c"), ("c", "output")])  # fmt: skip
+        x = np.random.default_rng(1).random((5, 2, 8, 8)) < 0.3
+        outs.append(nirc.simulate(path, {"input": x}, dt=1e-3)["output"])
+    assert outs[0].shape == (5, 4, 1, 6) and outs[0].any()
+    np.testing.assert_array_equal(outs[0], outs[1])
+
+
+def test_lowering_never_builds_ir_its_verifier_refuses(tmp_path: Path, capsys) -> None:
+    """Files that once made the `snn` level fail its own verifier: each compiles, or
+    is refused with a diagnostic naming the node (never "the IR does not verify")."""
+    cases = {
+        "tiny_tau": (chain(tmp_path, "tau", neuron=lif(4, tau=np.full(4, 5e-324))),
+                     "lif.tau", "dt/tau overflows"),
+        "zero_d": (HOSTILE["a 0-d Threshold"][0](tmp_path), None, None),
+        "lone": (HOSTILE["an unconnected neuron"][0](tmp_path), None, None),
+    }  # fmt: skip
+    for name, (path, where, words) in cases.items():
+        for args in (["run", path, "--dt", "1e-3", "--input", "random:T=3", "--level", "snn"],
+                     ["opt", path, "-p", "inline-subgraphs,discretize{dt=1e-3},fold-weights,fuse"],
+                     *(["compile", path, "--target", t, "--dt", "1e-3"]
+                       for t in ("xylo", "speck", "loihi2", "spinnaker2"))):  # fmt: skip
+            code, err = cli(capsys, *args)
+            assert "does not verify" not in err and "internal error" not in err, (name, err)
+            if words is not None:
+                assert code == 2 and f"{where}: " in err and words in err, (name, args, err)
+            elif args[0] != "compile":
+                assert code == 0, (name, args, err)
