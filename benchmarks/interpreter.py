@@ -1,32 +1,63 @@
-"""Speed of the reference interpreter (`nirc run` / `nirc.simulate`).
+"""Speed of the reference interpreter (`nirc run` / `nirc.simulate`), next to its peers.
 
-For the paper's CNN (Sinabs export, N-MNIST shapes) and Braille RNN (snnTorch
-export), at batch 1 and 32 and T = 1000 steps of Bernoulli(p) input spikes:
+Issue #18's cases: the paper's Braille RNN (snnTorch export, dt = 1e-4) at
+batch 1, T = 1,000 and 10,000, and the paper's CNN (Sinabs export, N-MNIST
+shapes, dt = 1) at batch 32, T = 1,000; inputs are Bernoulli(p) spikes. Rows:
 
-- fast: the default schedule (synapses over whole chunks of time at once),
-  with the compiled kernels of the `fast` extra when numba is installed
-  (labelled fast+jit; then fast-numpy is the same schedule without them);
-- step: the same graph evaluated one step at a time with plain numpy kernels
-  (the oracle);
-- both in the default exact mode (`float64`) and in the opt-in `float32` mode
-  (weighted sums in float32: faster, not exact; the summary gives its output
-  agreement with float64);
-- norse / snntorch: the same NIR graph through nirtorch on CPU, when those
-  packages are importable (torch is never a dependency of nirc; install them
-  in a separate environment to get these rows).
+- fast+jit: the default fast path with the `fast` extra: the whole graph as
+  one compiled loop over time (:mod:`nirc.interpreter.program`), except a
+  tiny graph at many samples per core, which takes the chunked schedule;
+- chunked+jit: the chunked schedule with its compiled kernels (what the
+  fast path was before the program; still the path of graphs the program
+  cannot run, and of ``precision="float32"``);
+- fast-numpy: the chunked schedule without numba; step: the numpy oracle;
+- norse / snntorch / sinabs: the same NIR file through the frameworks on CPU
+  (``--torch-env`` names a virtual environment or site-packages holding
+  torch; torch is never a dependency of nirc);
+- snn-mlir (NIR -> MLIR -> C, a native binary whose C++ runner is not on
+  PyPI): the figure quoted in the issue, measured on this kind of machine,
+  printed next to this machine's load.
 
-Figures are medians over repeats, fast and step measured alternately so that
-both see the same machine load; ratios are computed from the same run. The
-machine's load average is printed before and after: on a shared machine the
-figures move by 2x with it.
-"steps/s" counts simulated time steps (a batch of 32 advances 32 samples per
-step). "MAC/s" counts the multiply-accumulates of the synapses as a dense
-simulator does them; "SynOp/s" counts only those driven by nonzero inputs
-(spike-driven synaptic events), measured on the run's own activity.
+Each row gives steps/s (a batch of 32 advances 32 samples per step), the
+threads the run used (nirc picks them from the load average:
+:func:`nirc.interpreter.jit.free_cores`; ``NIRC_THREADS`` fixes them) and the
+process's CPU time per sample-step, which, unlike the wall time, the other
+processes on a shared machine hardly move. The engines are measured in turn
+(medians), so that all see the same load; every run is checked against the
+step oracle ("outputs identical").
 
-    python benchmarks/interpreter.py            # everything
-    python benchmarks/interpreter.py --quick    # fewer repeats, T = 300
-    python benchmarks/interpreter.py --blas-threads 1 --precisions float64
+Then, for each case, the warm loop a user writes (``nirc.simulate`` on the
+file, again and again, nothing in between) is measured beside the fast+jit
+interleaved figure, and the script says where a difference comes from: the
+threads chosen, or CPU work (then the CPU time per sample-step differs), or
+waiting for cores held by other processes (same threads, same CPU time,
+longer wall time).
+
+Why the issue's two figures differed (CNN, batch 32: 1,964 steps/s in this
+script, 3,360 in a warm loop), as measured here:
+
+- Threads. They were the CPU count less the rounded 1-minute load average,
+  and that average counts the process's own busy threads. A load of 0.5
+  already leaves one thread on the 2-core machine, and a process keeping two
+  threads busy adds that much to the average within 20 s: this script runs
+  for minutes, so all but its first runs got one thread, while a short warm
+  loop on a quiet machine got two (the last session measured 1.47x from one
+  to two). :func:`nirc.interpreter.jit.free_cores` now leaves the process's
+  own share out (the ``own`` column).
+- Spinning BLAS threads. After each call, OpenBLAS's worker threads spin for
+  a while before they sleep; the numpy and step runs between the fast runs
+  leave them spinning into the next fast run, on the cores its threads need.
+  With two threads (NIRC_THREADS=2) the fast runs cost 23.4 CPU-us per
+  sample-step interleaved against 18.7 in the warm loop, and 20.5 interleaved
+  with OPENBLAS_NUM_THREADS=1. The diagnosis line names such a difference in
+  CPU time.
+
+What is left between the two is other processes' load (the ``load`` column).
+
+    python benchmarks/interpreter.py                  # the issue's cases
+    python benchmarks/interpreter.py --quick          # fewer repeats, shorter runs
+    NIRC_THREADS=2 python benchmarks/interpreter.py   # a fixed thread count
+    python benchmarks/interpreter.py --torch-env /tmp/lab/venv-torch --compile
 """
 
 from __future__ import annotations
@@ -35,106 +66,153 @@ import argparse
 import contextlib
 import io
 import os
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-if __name__ == "__main__" and "--blas-threads" in sys.argv:  # before numpy starts BLAS
-    _n = sys.argv[sys.argv.index("--blas-threads") + 1]
-    for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _n
+if __name__ == "__main__" and "--torch-env" in sys.argv:  # the frameworks' environment
+    _env = Path(sys.argv[sys.argv.index("--torch-env") + 1])
+    _sites = sorted(_env.glob("lib/python*/site-packages")) or [_env]
+    sys.path.append(str(_sites[0]))  # after nirc's own packages
 
 import numpy as np  # noqa: E402
-from timing import median_time  # noqa: E402
 
+from nirc.interpreter import engine as _engine  # noqa: E402
 from nirc.interpreter import jit as _jit  # noqa: E402
-
-JIT = _jit.ENABLED  # numba installed (the `fast` extra) and not NIRC_JIT=0
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "public"
 GRAPHS = {
-    "cnn": ("paper_cnn_sinabs.nir", 1.0),  # Sinabs: time in steps
     "braille": ("paper_braille_bias_zero.nir", 1e-4),  # snnTorch export at dt = 1e-4
+    "cnn": ("paper_cnn_sinabs.nir", 1.0),  # Sinabs: time in steps
 }
+# (graph, batch, steps): issue #18's cases
+CASES = [("braille", 1, 1000), ("braille", 1, 10000), ("cnn", 32, 1000)]
+TARGETS = {("braille", 1): 300_000, ("cnn", 32): 6_000}
+SNN_MLIR = "snn-mlir 1.0 (native C, quoted from issue #18: this kind of machine): 160-275k steps/s"
 
 
-def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int) -> dict[str, float]:
-    """Median times of several runs measured in turn, so that all see the
-    same machine load (shared machines drift by 2x within minutes); the runs
-    named in ``few`` (the slow oracle) get ``few_repeats`` repeats."""
+def _load() -> str:
+    try:
+        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+@contextlib.contextmanager
+def _schedule(program: bool):
+    was = _engine.PROGRAM
+    _engine.PROGRAM = program
+    try:
+        yield
+    finally:
+        _engine.PROGRAM = was
+
+
+class Timed:
+    """Wall and CPU time, threads and load of one engine's runs."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.threads: list[int] = []
+        self.load: list[float] = []
+        self.own: list[float] = []
+
+    def run(self, fn) -> None:
+        self.threads.append(_jit.free_cores())
+        self.load.append(os.getloadavg()[0])
+        self.own.append(_jit.own_load())
+        c, t = _cpu(), time.perf_counter()
+        fn()
+        self.wall.append(time.perf_counter() - t)
+        self.cpu.append(_cpu() - c)
+
+    def median(self) -> tuple[float, float]:
+        return statistics.median(self.wall), statistics.median(self.cpu)
+
+    def thread_text(self) -> str:
+        return "/".join(map(str, sorted(set(self.threads))))
+
+
+def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int) -> dict[str, Timed]:
+    """Several engines measured in turn, so that all see the same machine load
+    (shared machines drift by 2x within minutes); those named in ``few`` (the
+    slow oracle) get ``few_repeats`` repeats."""
     for fn in runs.values():
-        fn()  # warm up (allocations, BLAS threads, compiled kernels)
-    times: dict[str, list[float]] = {k: [] for k in runs}
+        fn()  # warm up (allocations, compiled kernels)
+    out = {k: Timed() for k in runs}
     for r in range(repeats):
         for key, fn in runs.items():
             if key in few and r >= few_repeats:
                 continue
-            t = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - t)
-    return {k: statistics.median(v) for k, v in times.items()}
+            out[key].run(fn)
+    return out
 
 
-def _synops_per_step(path, sim, inputs) -> float:
-    """Event-driven synaptic operations per step and sample, on this input:
-    each synapse's multiply-accumulates times the fraction of nonzero inputs."""
-    from nirc.interpreter import prepare
-
-    plan = sim.plan
-    weighted = [n for n, p in plan.nodes.items() if p.kernel.macs_per_sample]
-    sources = sorted({q for n in weighted for q in plan.nodes[n].preds})
-    res = prepare(path, dt=plan.dt, record=sources).run(inputs)
-    total = 0.0
-    for name in weighted:
-        node = plan.nodes[name]
-        frac = np.mean([np.count_nonzero(res[p]) / res[p].size for p in node.preds])
-        total += node.kernel.macs_per_sample * frac
-    return total
-
-
-def bench_nirc(
-    name: str,
-    batch: int,
-    steps: int,
-    p: float,
-    repeats: int,
-    step_repeats: int,
-    precision: str = "float64",
-):
+def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_repeats: int):
     from nirc.diagnostics import collecting
     from nirc.interpreter import prepare
     from nirc.interpreter.io import RandomSpec, random_inputs
 
     file, dt = GRAPHS[name]
     with collecting():
-        sim = prepare(CORPUS / file, dt=dt, precision=precision)
-        inputs = random_inputs(sim.plan.inputs, RandomSpec(p=p, T=steps, B=batch, seed=0))
-        runs = {"fast": lambda: sim.run(inputs, jit="on")}
-        if JIT:  # the same fast path without the compiled kernels
-            runs["fast-numpy"] = lambda: sim.run(inputs, jit="off")
-        runs["step"] = lambda: sim.run(inputs, mode="step")
-        times = _interleaved(runs, repeats, {"step"}, step_repeats)
-        outputs = sim.run(inputs, jit="on")
-        same = all(
-            np.array_equal(a, b)
-            for other in (sim.run(inputs, mode="step"), sim.run(inputs, jit="off"))
-            for a, b in zip(outputs.values(), other.values())
-        )
-        synops = _synops_per_step(CORPUS / file, sim, inputs)
-    macs = sim.plan.synaptic_macs_per_step()
-    rows = []
-    for mode, t in times.items():
-        sps = steps / t
-        label = "fast+jit" if mode == "fast" and JIT else mode
-        rows.append((name, batch, precision, label, sps, sps * batch * macs, sps * batch * synops))
-    return rows, times["fast"], times["step"], same, inputs, outputs
+        sim = prepare(CORPUS / file, dt=dt)
+    inputs = random_inputs(sim.plan.inputs, RandomSpec(p=p, T=steps, B=batch, seed=0))
+
+    def on(program: bool):
+        def run():
+            with _schedule(program):
+                return sim.run(inputs, jit="on")
+
+        return run
+
+    runs = {}
+    if _jit.ENABLED:
+        runs = {"fast+jit": on(True), "chunked+jit": on(False)}
+    runs["fast-numpy"] = lambda: sim.run(inputs, jit="off")
+    runs["step"] = lambda: sim.run(inputs, mode="step")
+    times = _interleaved(runs, repeats, {"step"}, step_repeats)
+    oracle = sim.run(inputs, mode="step")
+    same = {
+        k: all(np.array_equal(a, oracle[n]) for n, a in fn().items())
+        for k, fn in runs.items()
+        if k != "step"
+    }
+    return times, same, inputs
 
 
-def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
-    """The same NIR file through nirtorch (Norse or snnTorch) on CPU, 2 threads,
-    one step per call as their executors run; rows only for what imports."""
+def warm_loop(name: str, inputs, repeats: int) -> Timed:
+    """``nirc.simulate`` on the file, repeated with nothing in between (default
+    options: the plan is kept while the file is unchanged, the compiled
+    kernels are used once loaded)."""
+    import nirc
+    from nirc.diagnostics import collecting
+
+    file, dt = GRAPHS[name]
+    with collecting():
+        for _ in range(2):
+            nirc.simulate(CORPUS / file, inputs, dt=dt)  # warm up
+        t = Timed()
+        for _ in range(repeats):
+            t.run(lambda: nirc.simulate(CORPUS / file, inputs, dt=dt))
+    return t
+
+
+def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int) -> list[tuple]:
+    """The same NIR file through the frameworks on CPU (2 threads): Norse and
+    snnTorch through their NIR importers one step per call, as their
+    executors run; Sinabs (the CNN's own framework) on the whole sequence at
+    once. Rows only for what imports and runs."""
     try:
         import nir
         import torch
@@ -145,52 +223,119 @@ def bench_torch(name: str, batch: int, steps: int, inputs, repeats: int):
     graph = nir.read(str(CORPUS / file))
     x = torch.from_numpy(np.asarray(inputs["input"], dtype=np.float32))
     rows = []
-    for lib in ("norse", "snntorch"):
+    for lib in ("norse", "snntorch", "sinabs"):
         try:
-            if lib == "norse":
-                import norse.torch as norse
+            with contextlib.redirect_stdout(io.StringIO()):  # some print as they go
+                if lib == "norse":
+                    import norse.torch as norse
 
-                module = norse.from_nir(graph, dt=dt)
-            else:
-                from snntorch.import_nir import import_from_nir
+                    module = norse.from_nir(graph, dt=dt)
+                elif lib == "snntorch":
+                    from snntorch.import_nir import import_from_nir
 
-                with contextlib.redirect_stdout(io.StringIO()):  # it prints as it goes
                     module = import_from_nir(graph)
+                else:
+                    if name != "cnn":
+                        continue
+                    import sinabs
+
+                    module = sinabs.from_nir(graph, batch_size=batch)
         except Exception as e:  # not installed, or cannot import this graph
-            print(
-                f"  ({lib} {name}: no module: {type(e).__name__}: {str(e)[:80]})", file=sys.stderr
-            )
+            print(f"  ({lib} {name}: no module: {type(e).__name__}: {str(e)[:80]})", file=sys.stderr)
             continue
 
-        def go(module=module):
-            with torch.no_grad():
-                state = None
-                for t in range(steps):
-                    _, state = module(x[t], state)
+        if lib == "sinabs":  # batch and time in one axis, batch-major
+            xs = x.transpose(0, 1).reshape((batch * steps,) + tuple(x.shape[2:])).contiguous()
 
+            def go(module=module, xs=xs):
+                import sinabs
+
+                sinabs.reset_states(module)
+                with torch.no_grad():
+                    module(xs)
+        else:
+
+            def go(module=module):
+                with torch.no_grad():
+                    state = None
+                    for t in range(steps):
+                        _, state = module(x[t], state)
+
+        t = Timed()
         try:
-            elapsed = median_time(go, repeats, warm_up=True)
+            go()
+            for _ in range(repeats):
+                t.run(go)
         except Exception as e:
             print(f"  ({lib} {name} batch {batch}: fails: {type(e).__name__}: {str(e)[:80]})",
                   file=sys.stderr)  # fmt: skip
             continue
-        rows.append((name, batch, "float32", lib, steps / elapsed, float("nan"), float("nan")))
+        rows.append((lib, t))
     return rows
+
+
+def compile_cost(fresh: bool) -> str:
+    """What a new process pays once before its first compiled run of a small
+    graph (numba's import, the kernel from the per-user cache, the graph's
+    program), and what the next run costs; ``fresh``: with an empty cache,
+    so that the kernel is compiled."""
+    code = (
+        "import time, numpy as np; from nirc.diagnostics import collecting; "
+        "from nirc.interpreter import prepare; "
+        f"s = prepare(r'{CORPUS / GRAPHS['braille'][0]}', dt=1e-4); x = np.zeros((1000, 12)); "
+        "t = time.perf_counter(); s.run(x, jit='on'); a = time.perf_counter() - t; "
+        "t = time.perf_counter(); s.run(x, jit='on'); b = time.perf_counter() - t; "
+        "print(f'{a:.2f} s (then {b * 1e3:.1f} ms per run of 1,000 steps)')"
+    )
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as empty:
+        if fresh:
+            env["NIRC_CACHE_DIR"] = empty
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if out.returncode:
+        return f"failed: {out.stderr.strip().splitlines()[-1][:100]}"
+    return out.stdout.strip()
+
+
+def _row(label: str, steps: int, batch: int, t: Timed, same: bool | None = None) -> str:
+    wall, cpu = t.median()
+    mark = "" if same is None else ("  identical" if same else "  DIFFERENT")
+    return (
+        f"  {label:13s} {steps / wall:12,.0f}  {t.thread_text():>7s}  "
+        f"{cpu / steps / batch * 1e6:10.2f}  {statistics.median(t.load):5.1f}  "
+        f"{statistics.median(t.own):4.1f}{mark}"
+    )
+
+
+def _diagnose(a: Timed, b: Timed, steps: int, batch: int) -> str:
+    """Why two measurements of the same run differ (see the module doc)."""
+    (wa, ca), (wb, cb) = a.median(), b.median()
+    ratio = wb / wa
+    if 0.87 < ratio < 1.15:
+        return "the same within 15%"
+    if a.thread_text() != b.thread_text():
+        return (f"different threads: {a.thread_text()} vs {b.thread_text()} (chosen from the "
+                "load average; NIRC_THREADS fixes them)")  # fmt: skip
+    if abs(ca - cb) > 0.15 * max(ca, cb):
+        return (f"different CPU time: {ca / steps / batch * 1e6:.2f} vs {cb / steps / batch * 1e6:.2f} "
+                "CPU-us per sample-step (other threads of this process busy during the runs: "
+                "OpenBLAS's workers spin for a while after the numpy runs in between; "
+                "OPENBLAS_NUM_THREADS=1 stops that)")  # fmt: skip
+    return "same threads and CPU work: waiting for cores held by other processes (the load)"
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="T = 300, fewer repeats")
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, runs of at most 1,000 steps")
     ap.add_argument("--p", type=float, default=0.1, help="input spike probability per step")
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--graphs", default="braille,cnn")
-    ap.add_argument("--batches", default="1,32")
-    ap.add_argument("--precisions", default="float64,float32",
-                    help="float64 (exact, the default mode) and/or float32 (opt-in)")  # fmt: skip
-    ap.add_argument("--blas-threads", help="threads for numpy's BLAS (default: its own choice)")
+    ap.add_argument("--cases", default=",".join(f"{g}:{b}:{s}" for g, b, s in CASES),
+                    help="graph:batch:steps, comma-separated")  # fmt: skip
+    ap.add_argument("--torch-env", help="a virtual environment (or site-packages) with torch and "
+                    "the frameworks, for their rows")  # fmt: skip
+    ap.add_argument("--compile", action="store_true",
+                    help="also time compiling the kernel into an empty cache (~15 s)")  # fmt: skip
     args = ap.parse_args(argv)
-    steps = 300 if args.quick else args.steps
     repeats = 2 if args.quick else args.repeats
     step_repeats = 1 if args.quick else max(1, (args.repeats + 1) // 2)
     if not CORPUS.is_dir():
@@ -199,69 +344,54 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import torch
 
-        extra = f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        extra = f", torch {torch.__version__}"
     except ImportError:
-        extra = ", torch not installed (no Norse/snnTorch rows)"
-    jit = "numba " + __import__("numba").__version__ if JIT else "no numba (no fast+jit rows)"
-    print(f"numpy {np.__version__}, {jit}, {os.cpu_count()} CPUs, load {_load()}, "
-          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}{extra}")  # fmt: skip
-    print(f"T = {steps}, input Bernoulli p = {args.p}, median of {repeats} (step: {step_repeats})")
-    header = (
-        f"{'graph':8s} {'batch':>5s} {'precision':9s} {'engine':9s} {'steps/s':>12s} "
-        f"{'MAC/s':>10s} {'SynOp/s':>10s}"
-    )
-    print(header)
-    print("-" * len(header))
-    summary = []
-    for name in args.graphs.split(","):
-        for batch in (int(b) for b in args.batches.split(",")):
-            reference = None
-            for precision in args.precisions.split(","):
-                rows, fast, step, same, inputs, outputs = bench_nirc(
-                    name, batch, steps, args.p, repeats, step_repeats, precision
-                )
-                if precision == "float64":
-                    reference = outputs
-                    rows += bench_torch(name, batch, steps, inputs, max(1, repeats // 2))
-                for g, b, prec, mode, sps, macs, syn in rows:
-                    print(f"{g:8s} {b:5d} {prec:9s} {mode:9s} {sps:12,.0f} {_si(macs):>10s} "
-                          f"{_si(syn):>10s}")  # fmt: skip
-                agree = None
-                if precision != "float64" and reference is not None:
-                    agree = _agreement(reference, outputs)
-                summary.append((name, batch, precision, step / fast, same, agree))
+        extra = ", torch not importable (no framework rows; see --torch-env)"
+    numba = "numba " + __import__("numba").__version__ if _jit.ENABLED else "no numba"
+    print(f"numpy {np.__version__}, {numba}, {os.cpu_count()} CPUs, NIRC_THREADS="
+          f"{os.environ.get('NIRC_THREADS', 'unset')}, load {_load()}{extra}")  # fmt: skip
+    if _jit.ENABLED:
+        print(f"first compiled run in a new process (Braille, T = 1,000): {compile_cost(False)}")
+        if args.compile:
+            print(f"the same with an empty kernel cache (compiling): {compile_cost(True)}")
+    print(f"input Bernoulli p = {args.p}; medians of {repeats} (step: {step_repeats}); CPU-us: "
+          "process CPU time per sample-step; load: the 1-minute load average, own: this "
+          "process's share of it (jit.own_load; free_cores leaves it out)")  # fmt: skip
+    print(f"  {'engine':13s} {'steps/s':>12s}  {'threads':>7s}  {'CPU-us':>10s}  {'load':>5s}  "
+          f"{'own':>4s}")  # fmt: skip
+    verdicts = []
+    for case in args.cases.split(","):
+        name, batch, steps = case.split(":")
+        batch, steps = int(batch), int(steps)
+        if args.quick:
+            steps = min(steps, 1000)
+        print(f"{name}, batch {batch}, T = {steps}")
+        times, same, inputs = bench_nirc(name, batch, steps, args.p, repeats, step_repeats)
+        for key, t in times.items():
+            print(_row(key, steps, batch, t, same.get(key)))
+        for lib, t in bench_torch(name, batch, steps, inputs, max(1, repeats // 2)):
+            print(_row(lib, steps, batch, t))
+        if name == "braille" and batch == 1:
+            print(f"  {SNN_MLIR} (load here {_load()})")
+        if "fast+jit" not in times:
+            continue
+        loop = warm_loop(name, inputs if batch > 1 else {k: v[:, 0] for k, v in inputs.items()},
+                         repeats)  # fmt: skip
+        print(_row("warm loop", steps, batch, loop))
+        print(f"  warm loop vs fast+jit interleaved: "
+              f"{_diagnose(times['fast+jit'], loop, steps, batch)}")  # fmt: skip
+        target = TARGETS.get((name, batch))
+        if target:
+            for label, t in (("interleaved", times["fast+jit"]), ("warm loop", loop)):
+                sps = steps / t.median()[0]
+                verdicts.append(f"{name} b={batch} T={steps} {label}: {sps:,.0f} steps/s, target "
+                                f">= {target:,}: {'met' if sps >= target else 'NOT met'} "
+                                f"(threads {t.thread_text()}, load {statistics.median(t.load):.1f})")  # fmt: skip
     print()
-    for name, batch, precision, ratio, same, agree in summary:
-        line = (f"{name} batch {batch} {precision}: fast / step = {ratio:.1f}x, "
-                f"outputs {'identical' if same else 'DIFFERENT'}")  # fmt: skip
-        if agree is not None:
-            line += f"; output agreement with float64: {agree}"
-        print(line)
+    for v in verdicts:
+        print(v)
     print(f"load at the end: {_load()}")
     return 0
-
-
-def _load() -> str:
-    try:
-        return " / ".join(f"{v:.1f}" for v in os.getloadavg())
-    except OSError:
-        return "?"
-
-
-def _agreement(ref: dict, got: dict) -> str:
-    """Fraction of output entries equal to the float64 run's, and how many differ."""
-    total = sum(a.size for a in ref.values())
-    differ = sum(int(np.count_nonzero(ref[k] != got[k])) for k in ref)
-    return f"{1 - differ / max(total, 1):.6f} ({differ} of {total} entries differ)"
-
-
-def _si(v: float) -> str:
-    if not np.isfinite(v):
-        return "-"
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if v >= scale:
-            return f"{v / scale:.2f}{unit}"
-    return f"{v:.0f}"
 
 
 if __name__ == "__main__":

@@ -371,11 +371,17 @@ def _lif_net(reset_v: float) -> Graph:
     return Graph(nodes, edges, {"dt": 1e-3})
 
 
+SCHEDULES = pytest.mark.parametrize("program", [False, True], ids=["chunked", "program"])
+
+
 @needs_numba
+@SCHEDULES
 @pytest.mark.parametrize("reset", ["zero", "subtract"])
-def test_fused_synapse_and_neurons_equal_numpy(reset, monkeypatch):
-    """Conv + LIF and Affine + IF run as one compiled loop each: outputs and
-    recorded states equal the numpy kernels' bit for bit, in chunks of any size."""
+def test_fused_synapse_and_neurons_equal_numpy(reset, program, monkeypatch):
+    """Conv + LIF and Affine + IF run as one compiled loop each (chunked), or
+    the whole graph as one (program): outputs and recorded states equal the
+    numpy kernels' bit for bit, in chunks of any size."""
+    monkeypatch.setattr(engine, "PROGRAM", program)
     g = _lif_net(-0.2)
     x = (RNG.random((50, 3, 2, 6, 6)) < 0.3).astype(np.uint8)
     with collecting():
@@ -395,13 +401,15 @@ def test_fused_synapse_and_neurons_equal_numpy(reset, monkeypatch):
 
 
 @needs_numba
+@SCHEDULES
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"C{c[0]}k{c[4]}s{c[5]}g{c[8]}")
 @pytest.mark.parametrize("batch", [1, 3])
-def test_fused_conv_every_layout_equals_numpy(case, batch, monkeypatch):
+def test_fused_conv_every_layout_equals_numpy(case, batch, program, monkeypatch):
     """Every stride, padding, dilation and group layout through the fused,
     channels-last loop (its per-position segment tables), with per-neuron
     thresholds and count inputs: spikes and membrane states equal the numpy
     kernels' bit for bit."""
+    monkeypatch.setattr(engine, "PROGRAM", program)
     c, h, wd, o, k, stride, pad, dil, groups = case
     w, b = coarse(o, c // groups, *k), coarse(o)
     x = (RNG.random((30, batch, c, h, wd)) < 0.2) * RNG.integers(1, 4, (30, batch, c, h, wd))
@@ -454,6 +462,7 @@ def test_fused_pool_equals_numpy(record, monkeypatch):
     """The pool fused into the conv's loop (odd sizes: the last row and column
     of neurons fall outside every 2x2 window) gives the numpy kernels' counts,
     states and outputs; recording the pool or the spikes keeps it separate."""
+    monkeypatch.setattr(engine, "PROGRAM", False)  # the chunked schedule's fused pool
     x = (RNG.random((40, 2, 2, 9, 9)) < 0.3).astype(np.uint8)
     with collecting():
         sim = nirc.interpreter.prepare(_pooled_net(), record=record)
@@ -485,6 +494,7 @@ def test_fused_pool_equals_numpy(record, monkeypatch):
 def test_two_stage_pipeline_gives_the_same_run(corpus, monkeypatch):
     """At batch 1 the paper CNN runs as two pipeline stages on two threads, one
     chunk apart; outputs and states equal the numpy kernels' run."""
+    monkeypatch.setattr(engine, "PROGRAM", False)  # the chunked schedule's pipeline
     with collecting():
         sim = nirc.interpreter.prepare(corpus / "public" / "paper_cnn_sinabs.nir", dt=1.0,
                                        record=["1.v", "3.v", "10"])  # fmt: skip
@@ -510,13 +520,16 @@ CORPUS_GRAPHS = corpus_files("nir-1.0.8") + corpus_files("public")
 
 
 @needs_numba
+@SCHEDULES
 @pytest.mark.parametrize("path", CORPUS_GRAPHS)
-def test_compiled_path_equals_the_oracle_on_every_corpus_graph(path):
+def test_compiled_path_equals_the_oracle_on_every_corpus_graph(path, program, monkeypatch):
     """Every corpus graph the interpreter can run: the fast path with the
-    compiled kernels forced on (fusion, events, pipeline) equals the plain
-    numpy step-by-step oracle, outputs and every neuron's state."""
+    compiled kernels forced on (chunked: fusion, events, pipeline; or the
+    whole graph as one program) equals the plain numpy step-by-step oracle,
+    outputs and every neuron's state."""
     from nirc.diagnostics import NircError
 
+    monkeypatch.setattr(engine, "PROGRAM", program)
     try:
         with collecting():
             probe = nirc.interpreter.prepare(path, dt=1e-4)

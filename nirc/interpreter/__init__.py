@@ -7,9 +7,11 @@ It implements SEMANTICS.md exactly: state in float64, synaptic sums of spikes
 computed exactly (float64 sums of the file's float32 weights), feedback edges
 carrying the previous step's value. It is fast: neurons and batch are
 vectorized, and synapses whose input is known for a chunk of steps run over
-all of them in one matrix product (see :mod:`nirc.interpreter.plan`);
-``mode="step"`` evaluates one step at a time instead and gives identical
-results (it is the oracle the fast path is tested against).
+all of them in one matrix product (see :mod:`nirc.interpreter.plan`); with
+the ``fast`` extra, a whole graph runs as one compiled loop over time
+(:mod:`nirc.interpreter.program`). ``mode="step"`` evaluates one step at a
+time in numpy instead and gives identical results (it is the oracle the fast
+paths are tested against).
 ``precision="float32"`` (opt-in, never the default) computes weighted sums in
 float32: faster, but reassociated, so a spike may rarely differ.
 
@@ -27,7 +29,14 @@ from typing import Any
 import numpy as np
 
 from nirc.interpreter.engine import PRECISIONS, Simulator, chunk_steps
-from nirc.interpreter.io import RandomSpec, load_npz, normalize, parse_random, random_inputs
+from nirc.interpreter.io import (
+    RandomSpec,
+    is_random_spec,
+    load_npz,
+    normalize,
+    parse_random,
+    random_inputs,
+)
 from nirc.interpreter.plan import Plan, compile_plan, resolve_dt
 
 __all__ = [
@@ -84,13 +93,18 @@ class Simulation:
         input). ``jit``: ``"auto"``, ``"on"`` or ``"off"``, the compiled kernels
         of the ``fast`` extra (same results; see :meth:`Simulator.run`)."""
         plan = self.plan
-        if isinstance(inputs, str) and inputs.startswith("random"):
+        if isinstance(inputs, str) and is_random_spec(inputs):
             spec = parse_random(inputs)
             inputs = random_inputs(plan.inputs, spec, batch)
         elif isinstance(inputs, RandomSpec):
             inputs = random_inputs(plan.inputs, inputs, batch)
         elif isinstance(inputs, (str, os.PathLike)):
-            inputs = load_npz(inputs)
+            from nirc.nirdata import is_nirdata, read_inputs
+
+            inputs = (
+                read_inputs(inputs, plan.inputs, plan.dt) if is_nirdata(inputs)
+                else load_npz(inputs)
+            )  # fmt: skip
         arrays, length, b, batched = normalize(inputs, plan.inputs, batch=batch)
         if steps is None:
             steps = length
@@ -141,28 +155,47 @@ def prepare(
     reading: euler, zero). ``precision="float32"`` computes weighted
     sums in float32 (see :class:`Simulation`)."""
     from nirc import diagnostics
-    from nirc.load import load_graph
 
     outer = diagnostics.current_sink()
-    with diagnostics.collecting(strict=strict or outer.strict) as sink:
-        plan = _snn_plan(
-            model, level, dt=dt, integrator=integrator, reset=reset, record=record, source=source
-        )
+    sim, found = _prepare(
+        model, outer.strict, dt=dt, integrator=integrator, reset=reset, record=record,
+        strict=strict, level=level, precision=precision, source=source,
+    )  # fmt: skip
+    _report(found, stacklevel=3)
+    return sim
+
+
+def _prepare(model: Any, outer_strict: bool, *, strict: bool, precision: str, **options: Any):
+    """:func:`prepare`'s work: (the Simulation, the warnings it collected)."""
+    from nirc import diagnostics
+    from nirc.load import load_graph
+
+    level = options.pop("level")
+    with diagnostics.collecting(strict=strict or outer_strict) as sink:
+        plan = _snn_plan(model, level, **options)
         if plan is None:
             graph, shapes = load_graph(model)
             plan = compile_plan(
                 graph,
                 shapes,
-                dt=dt,
-                integrator=integrator or "euler",
-                reset=reset or "zero",
-                record=record,
+                dt=options["dt"],
+                integrator=options["integrator"] or "euler",
+                reset=options["reset"] or "zero",
+                record=options["record"],
             )
-    outer.warnings.extend(sink.warnings)
-    if outer is diagnostics._SINKS[0]:  # nobody collects them (a script, a notebook): show them
-        for w in sink.warnings:
-            warnings.warn(w.render(), NircWarning, stacklevel=3)
-    return Simulation(plan, precision)
+    return Simulation(plan, precision), list(sink.warnings)
+
+
+def _report(found: list, stacklevel: int) -> None:
+    """Hand the warnings of preparing a model to whoever collects them (else
+    show them, at the caller ``stacklevel`` frames up: a script, a notebook)."""
+    from nirc import diagnostics
+
+    outer = diagnostics.current_sink()
+    outer.warnings.extend(found)
+    if outer is diagnostics._SINKS[0]:
+        for w in found:
+            warnings.warn(w.render(), NircWarning, stacklevel=stacklevel)
 
 
 def _snn_plan(model: Any, level: str, **options: Any) -> Plan | None:
@@ -213,16 +246,68 @@ def simulate(
     :mod:`nirc.profiles`); ``mode="step"`` runs the step-by-step oracle;
     ``precision="float32"`` trades exactness for speed (opt-in, see
     :class:`Simulation`). See :meth:`Simulation.run` for ``inputs``, ``steps``,
-    ``batch`` and ``jit``."""
-    sim = prepare(
-        model,
-        dt=dt,
-        integrator=integrator,
-        reset=reset,
-        record=record,
-        strict=strict,
-        level=level,
-        precision=precision,
-        source=source,
-    )
-    return sim.run(inputs, steps=steps, batch=batch, mode=mode, jit=jit)
+    ``batch`` and ``jit``. A file's prepared simulation is kept while its
+    bytes and these options stay the same (see :func:`_cached_simulation`), so
+    calling this in a loop costs no more than :meth:`Simulation.run`."""
+    if isinstance(record, str):
+        record = [r for r in record.split(",") if r.strip()]
+    options = dict(
+        dt=dt, integrator=integrator, reset=reset, record=tuple(record), strict=strict,
+        level=level, precision=precision, source=source,
+    )  # fmt: skip
+    cached = _cached_simulation(model, options)
+    if cached is None:
+        sim = prepare(model, **options)
+        return sim.run(inputs, steps=steps, batch=batch, mode=mode, jit=jit)
+    sim, lock = cached
+    try:
+        return sim.run(inputs, steps=steps, batch=batch, mode=mode, jit=jit)
+    finally:
+        lock.release()
+
+
+# nirc.simulate on a file: the prepared simulation of the last few (file bytes,
+# options), so that a loop of short runs (streaming samples one by one) does not
+# read and check the file each time (about 3 ms for the Braille network, longer
+# than simulating 1,000 of its steps)
+SIMULATIONS_KEPT = 8
+_SIMULATIONS: dict = {}
+
+
+def _cached_simulation(model: Any, options: dict):
+    """(Simulation, its lock, held) for ``model`` when it is a file: kept
+    while the file's bytes (a digest) and the options are the same, its
+    warnings reported again at each use; None for other models, or when the
+    kept one is in use by another thread."""
+    import hashlib
+    import threading
+
+    from nirc import diagnostics
+    from nirc.atomic import note_input
+
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    try:
+        with open(model, "rb") as f:
+            digest = hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    except OSError:
+        return None  # prepare() says what is wrong
+    outer = diagnostics.current_sink()
+    key = (os.path.realpath(model), digest, outer.strict) + tuple(options.values())
+    entry = _SIMULATIONS.get(key)
+    if entry is None:
+        opts = dict(options)
+        sim, found = _prepare(
+            model, outer.strict, strict=opts.pop("strict"), precision=opts.pop("precision"), **opts
+        )
+        entry = (sim, found, threading.Lock())
+        if len(_SIMULATIONS) >= SIMULATIONS_KEPT:
+            _SIMULATIONS.pop(next(iter(_SIMULATIONS)))
+        _SIMULATIONS[key] = entry
+    else:
+        note_input(model)
+    sim, found, lock = entry
+    if not lock.acquire(blocking=False):
+        return None
+    _report(found, stacklevel=4)  # simulate()'s caller
+    return sim, lock

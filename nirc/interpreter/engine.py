@@ -8,10 +8,18 @@ SEMANTICS.md. In ``mode="fast"`` a chunk of steps goes through each segment
 at once (one matrix product per synapse over every step and sample of the
 chunk). Since kernels compute each sample the same way whatever the number of
 samples (see :mod:`nirc.interpreter.ops`), both modes give identical outputs.
+
+With the compiled kernels (the ``fast`` extra), ``mode="fast"`` runs a graph
+whose every node :mod:`nirc.interpreter.program` supports as one compiled loop
+over time instead (the same results; :data:`PROGRAM` turns that off), and the
+chunked schedule below stays for ``precision="float32"``, for the graphs the
+program cannot run, and for tiny graphs at many samples per core
+(:func:`_batch_wins`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection
 
 import numpy as np
@@ -63,6 +71,14 @@ JIT_MODES = ("auto", "on", "off")
 # below this much work (see `work`; about two seconds of numpy), "auto" does not
 # load the compiled kernels: loading them takes about half a second
 JIT_MIN_WORK = 4e9
+# ... unless this process has already spent that long in runs they would have
+# done (a loop of short runs: streaming samples, a sweep); then it loads them
+JIT_LOAD_SECONDS = 0.5
+_UNCOMPILED = [0.0]  # seconds of such runs so far in this process
+# with the compiled kernels, run a whole supported graph as one compiled loop
+# over time (:mod:`.program`); False keeps the chunked schedule (for comparisons
+# and for the tests of its own kernels)
+PROGRAM = True
 NEURON_WORK = 50  # a neuron update in numpy costs about this many multiply-accumulates
 
 
@@ -83,6 +99,7 @@ class Simulator:
 
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
+        self._programs: dict = {}  # see _program
 
     def run(
         self,
@@ -101,20 +118,75 @@ class Simulator:
         zeros). Returns ``{key: [steps, B, *shape]}`` for every Output and probe.
         ``precision="float32"``: weighted sums in float32 (see the module doc).
         ``jit_mode``: ``"on"`` uses the compiled kernels of
-        :mod:`nirc.interpreter.jit` when numba is installed, ``"off"`` never,
-        ``"auto"`` when they are already loaded or the run is long enough to
-        repay loading them (about half a second); the step mode never does.
+        :mod:`nirc.interpreter.jit` when numba is installed (the whole graph
+        as one program when :mod:`.program` supports it), ``"off"`` never,
+        ``"auto"`` when they are already loaded, or the run is long enough to
+        repay loading them (about half a second), or this process has spent
+        that long in runs without them; the step mode never does.
         """
         if jit_mode not in JIT_MODES:
             raise ValueError(f"jit_mode must be one of {JIT_MODES}, not {jit_mode!r}")
+        if mode not in ("fast", "step"):
+            raise ValueError(f"mode must be 'fast' or 'step', not {mode!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be 'float64' or 'float32', not {precision!r}")
         use = jit.ENABLED and mode != "step" and jit_mode != "off"
-        if use and jit_mode == "auto":
-            use = jit.loaded() or work(self.plan, steps, batch) >= JIT_MIN_WORK
+        auto = use and jit_mode == "auto"
+        if auto:
+            use = (
+                jit.loaded()
+                or jit.program_loaded()
+                or work(self.plan, steps, batch) >= JIT_MIN_WORK
+                or _UNCOMPILED[0] >= JIT_LOAD_SECONDS
+            )
+        cores = jit.free_cores()  # threads beyond the idle cores only slow a loaded machine
+        if use and precision == "float64" and PROGRAM and not _batch_wins(self.plan, batch, cores):
+            prog = self._program(inputs, batch)
+            if prog is not None:
+                for n in self.plan.nodes.values():
+                    if isinstance(n.kernel, (Neuron, Delay)):
+                        n.kernel.reset(batch)
+                return prog.run(
+                    inputs, steps, batch, chunk=chunk, progress=progress, threads=cores
+                )
         if not use:
-            with jit.disabled():
-                return self._run(inputs, steps, batch, mode, chunk, progress, precision)
-        with jit.blas_single_thread():  # the compiled kernels use the cores themselves
+            start = time.perf_counter()
+            with jit.disabled(), jit.blas_threads(cores):
+                out = self._run(inputs, steps, batch, mode, chunk, progress, precision)
+            if auto:  # time that the compiled kernels might have saved
+                _UNCOMPILED[0] += time.perf_counter() - start
+            return out
+        with jit.blas_single_thread(), jit.numba_threads(cores):
+            # the compiled kernels use the cores themselves
             return self._run(inputs, steps, batch, mode, chunk, progress, precision)
+
+    def _program(self, inputs: dict[str, np.ndarray], batch: int):
+        """The whole-graph program for these inputs (:mod:`.program`), or None
+        when the plan has a node it cannot run. Built once per pattern of
+        exact sums and batch size."""
+        from nirc.interpreter import program
+
+        cache = self._programs
+        if cache.get("supported") is None:
+            cache["supported"] = program.supported(self.plan)
+        if not cache["supported"]:
+            return None
+        exact = self._exact(inputs)
+        key = (tuple(sorted(n for n, e in exact.items() if e)), batch)
+        prog = cache.get(key)
+        if prog is None:
+            if len(cache) > 16:
+                cache.clear()
+                cache["supported"] = True
+            prog = cache[key] = program.compile_program(self.plan, exact, batch)
+        return prog
+
+    def _exact(self, inputs: dict[str, np.ndarray]) -> dict[str, bool]:
+        """Which weighted sums are exact for these inputs (see :func:`exact_sums`)."""
+        ranges = {n: integer_range(a) for n, a in inputs.items()}
+        return exact_sums(
+            self.plan, {n: None if r is None else max(-r[0], r[1]) for n, r in ranges.items()}
+        )
 
     def _run(self, inputs, steps, batch, mode, chunk, progress, precision):
         plan = self.plan
@@ -230,6 +302,23 @@ class Simulator:
                 pending = later.submit(run_segments, split, len(segments), vals, t0, t1)
             pending.result()
         return results
+
+
+# The program runs a batch's samples one after the other (on every free core);
+# the chunked schedule runs each layer's batch in one numpy call. On a tiny
+# graph (work per sample-step below TINY_WORK, see `work`) the per-sample cost
+# of the program (about 0.8 us a step on the Braille network) then exceeds the
+# chunked schedule's from about 24 samples per core on (Braille, one core:
+# 0.81 vs 1.42 CPU-us per sample-step at batch 8, 1.1 vs 0.65 at 32, 0.79 vs
+# 0.55 at 128).
+TINY_WORK = 10_000
+TINY_BATCH_PER_CORE = 24
+
+
+def _batch_wins(plan: Plan, batch: int, cores: int) -> bool:
+    """Whether the chunked schedule is expected faster than the program: a
+    tiny graph, many samples per core."""
+    return batch > TINY_BATCH_PER_CORE * max(1, cores) and work(plan, 1, 1) < TINY_WORK
 
 
 PIPELINE_MIN_SHARE = 0.25  # the smaller stage's share of the work for two stages to pay
@@ -470,8 +559,18 @@ def _evaluate(
     if f32 and hasattr(k, "apply_f32"):
         y = k.apply_f32(x)
     else:
-        y = k.apply(x, exact)
+        y = k.apply(x, exact or _exact_now(k, x))
     return y.reshape((tc, batch) + node.out_shape)
+
+
+def _exact_now(k, x: np.ndarray) -> bool:
+    """Whether a weighted sum whose input had no static bound (spike counts of
+    multi-spike neurons without a cap) is exact on this chunk's values: then
+    any order of addition gives the same, and the fast kernels may run."""
+    if not getattr(k, "weighted", False) or x.dtype.kind != "f":
+        return False
+    bound = integer_bound(x)
+    return bound is not None and bool(k.exact_for(bound))
 
 
 def integer_range(data) -> tuple[float, float] | None:
@@ -511,6 +610,8 @@ def _output_bound(node: NodePlan, in_bound: float | None) -> float | None:
     k = node.kernel
     if node.type == "Threshold" or (isinstance(k, Neuron) and k.spiking):
         return 1.0
+    if isinstance(k, Neuron) and getattr(k, "output_bound", None) is not None:
+        return float(k.output_bound)  # spike counts of capped multi-spike neurons
     if node.type in ("Input", "Output", "Flatten", "Delay"):
         return in_bound
     if in_bound is None:
@@ -522,24 +623,62 @@ def _output_bound(node: NodePlan, in_bound: float | None) -> float | None:
     return None
 
 
+def _frac_bits(node: NodePlan, in_frac: int | None) -> int | None:
+    """How many fractional bits the output's values have when its input's are
+    integers times ``2**-in_frac``: an average pool whose window is a power of
+    two adds its log2 (the mean of spikes over 2x2 is a multiple of 1/4); None
+    when unknown. Weighted sums of such values are exact exactly when those of
+    the integers ``value * 2**frac`` are (the scale only moves exponents)."""
+    k = node.kernel
+    if node.type == "Threshold" or (isinstance(k, Neuron) and k.spiking):
+        return 0
+    if isinstance(k, Neuron) and getattr(k, "output_bound", None) is not None:
+        return 0
+    if node.type in ("Input", "Output", "Flatten", "Delay"):
+        return in_frac
+    if isinstance(k, Pool) and in_frac is not None:
+        if not k.average:
+            return in_frac
+        window = k.kernel[0] * k.kernel[1]
+        if window & (window - 1) == 0:
+            return in_frac + window.bit_length() - 1
+    return None
+
+
+def _pooled_bound(node: NodePlan, in_bound: float | None) -> float | None:
+    """An average pool's output bound (the mean is at most the largest input)."""
+    k = node.kernel
+    if isinstance(k, Pool) and k.average and in_bound is not None:
+        return in_bound
+    return _output_bound(node, in_bound)
+
+
 def exact_sums(plan: Plan, input_bounds: dict[str, float | None]) -> dict[str, bool]:
     """For each node, whether its weighted sums are exact for these inputs
-    (integer-valued within the bound its weights allow)."""
+    (integer-valued within the bound its weights allow, or such integers times
+    ``2**-k``: the means of power-of-two average pools, see :func:`_frac_bits`)."""
     static = {n: _output_bound(p, None) for n, p in plan.nodes.items()}
     bounds: dict[str, float | None] = {}
+    fracs: dict[str, int | None] = {}
     exact: dict[str, bool] = {}
     for name in plan.order:
         node = plan.nodes[name]
         if node.type == "Input" and not node.preds:
             b_in = input_bounds.get(name, 0.0)
+            f_in: int | None = 0
         else:
             b_in = 0.0
+            f_in = 0
             for p in node.preds:
                 b_in = None if b_in is None or bounds[p] is None else b_in + bounds[p]
+                f_in = None if f_in is None or fracs[p] is None else max(f_in, fracs[p])
             for p in node.fb_preds:
                 b_in = None if b_in is None or static[p] is None else b_in + static[p]
-        bounds[name] = _output_bound(node, b_in)
-        exact[name] = bool(node.kernel.weighted and node.kernel.exact_for(b_in))
+                f_in = None if f_in is None or static[p] is None else f_in
+        bounds[name] = _pooled_bound(node, b_in)
+        fracs[name] = _frac_bits(node, f_in)
+        scaled = None if b_in is None or f_in is None else b_in * 2.0**f_in
+        exact[name] = bool(node.kernel.weighted and node.kernel.exact_for(scaled))
     return exact
 
 

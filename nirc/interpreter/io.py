@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nirc.atomic import atomic_path
+from nirc.atomic import atomic_path, note_input
 from nirc.diagnostics import NircError
 from nirc.shapes import Shape, fmt
 
@@ -27,6 +27,15 @@ class RandomSpec:
     T: int = 1000
     B: int | None = None  # None: no batch axis
     seed: int = 0
+
+
+MAX_INPUT = 2.0**31  # larger per-step inputs are absurd: no count or current is that big
+
+
+def is_random_spec(spec: str) -> bool:
+    """Whether ``spec`` is a random-input spec (``random`` or ``random:...``), not a
+    file name such as ``random_inputs.npz``."""
+    return spec == "random" or spec.startswith("random:")
 
 
 def parse_random(spec: str) -> RandomSpec:
@@ -52,6 +61,8 @@ def parse_random(spec: str) -> RandomSpec:
                     raise ValueError
             elif key == "seed":
                 out.seed = int(value)
+                if out.seed < 0:
+                    raise ValueError
             else:
                 raise KeyError(key)
         except KeyError:
@@ -65,7 +76,7 @@ def parse_random(spec: str) -> RandomSpec:
             raise NircError(
                 f"bad value for `{key}` in a random input",
                 where=f"--input {spec}",
-                expected="p in [0, 1], T >= 1, B >= 1, integer seed",
+                expected="p in [0, 1], T >= 1, B >= 1, integer seed >= 0",
                 found=item,
             ) from None
     return out
@@ -89,15 +100,17 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     p = Path(path)
     if not p.exists():
         raise NircError("no such input file", where=str(p))
+    note_input(p)
     try:
-        with np.load(p, allow_pickle=False) as data:
-            if not hasattr(data, "files"):
-                raise NircError(
-                    "the input file holds a single array, not named arrays",
-                    where=str(p),
-                    expected="an .npz with one array per Input node, keyed by its name",
-                    hint="save it with np.savez(path, input_name=array)",
-                )
+        data = np.load(p, allow_pickle=False)
+        if not hasattr(data, "files"):  # a .npy (whatever its name): one bare array
+            raise NircError(
+                "the input file holds a single array, not named arrays",
+                where=str(p),
+                expected="an .npz with one array per Input node, keyed by its name",
+                hint="save it with np.savez(path, input_name=array)",
+            )
+        with data:
             return {k: data[k] for k in data.files}
     except NircError:
         raise
@@ -156,6 +169,18 @@ def normalize(
                 where=f"{where}[{name!r}]",
                 found=f"dtype {a.dtype}",
             )
+        if a.dtype.kind == "f" and a.size:
+            bad = ~np.isfinite(a) | (np.abs(a) > MAX_INPUT)
+            if bad.any():
+                k = int(np.argmax(bad.reshape(-1)))
+                raise NircError(
+                    "input values must be finite numbers of sensible size",
+                    where=f"{where}[{name!r}]",
+                    expected=f"finite values within +-{MAX_INPUT:g} (spikes or event counts "
+                    "per step, or currents)",
+                    found=f"{a.reshape(-1)[k]} at index "
+                    f"{list(map(int, np.unravel_index(k, a.shape)))}",
+                )
         shape = tuple(shape)
         if a.ndim == len(shape) + 2 and a.shape[2:] == shape:
             batched[name] = a.shape[1]
@@ -189,6 +214,13 @@ def normalize(
         )
     is_batched = bool(batched) or batch is not None
     b = sizes.pop() if sizes else 1
+    if b < 1:
+        raise NircError(
+            "the inputs hold no sample (batch size 0)",
+            where=where,
+            expected="[T, B, *shape] with B >= 1, or [T, *shape]",
+            found=", ".join(f"`{n}` {fmt(a.shape)}" for n, a in arrays.items()),
+        )
     out = {}
     for name, a in arrays.items():
         if name in batched:

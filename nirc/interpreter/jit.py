@@ -3,9 +3,12 @@
 Installed with the ``fast`` extra (``pip install 'nirc[fast]'``); without
 numba, or with ``NIRC_JIT=0`` in the environment, the interpreter runs its
 numpy kernels and gives the same numbers. The kernels live in
-:mod:`nirc.interpreter.jit_kernels`, imported (and numba with it) on first
-use only, so that commands that do not simulate never pay numba's import.
-Three kinds of loops gain from compilation:
+:mod:`nirc.interpreter.program_kernels` (a whole graph as one loop over time,
+see :mod:`nirc.interpreter.program`: the fast path of every graph it supports)
+and :mod:`nirc.interpreter.jit_kernels` (the chunked schedule's), imported (and
+numba with them) on first use only, so that commands that do not simulate
+never pay numba's import. In the chunked schedule, three kinds of loops gain
+from compilation:
 
 - Neuron updates over a chunk of steps (``membrane_loop``): numpy pays a call
   per ufunc per step; the compiled loop makes one pass per step with the same
@@ -24,18 +27,24 @@ Three kinds of loops gain from compilation:
   update, so the chunk's float64 currents are never written to memory (at
   batch 32 that traffic, not the arithmetic, bounds the unfused schedule).
 
-Compiled functions are cached on disk (numba's ``cache=True``): only the first
-run after installation compiles (a few seconds); later processes load them in
-about half a second, which is why :class:`~nirc.interpreter.engine.Simulator`
-uses them by default only on runs long enough to repay that.
+Compiled functions are cached on disk (numba's ``cache=True``) in a per-user
+directory (:func:`cache_dir`: ``$NIRC_CACHE_DIR``, else
+``$XDG_CACHE_HOME/nirc`` or ``~/.cache/nirc``; never inside the installed
+package, and no cache at all when none of these is writable): only the first
+run compiles (the program's kernel about 15 s, the chunked ones a few); later
+processes load them in a third of a second, which is why
+:class:`~nirc.interpreter.engine.Simulator` uses them by default only on runs
+(or a process's runs together) long enough to repay that.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import math
 import os
 import sys
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -46,11 +55,71 @@ ENABLED = importlib.util.find_spec("numba") is not None and os.environ.get("NIRC
 RESET_ZERO, RESET_SUBTRACT = 0, 1
 
 _MODULE = "nirc.interpreter.jit_kernels"
+_PROGRAM_MODULE = "nirc.interpreter.program_kernels"
+
+
+def cache_dir() -> str | None:
+    """The per-user directory for numba's cache of the compiled kernels
+    (created when missing), or None when no candidate is writable."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for base in (os.environ.get("NIRC_CACHE_DIR"), os.path.join(home, "nirc")):
+        if not base:
+            continue
+        path = os.path.join(base, "numba")
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(path, os.W_OK | os.X_OK):
+            return path
+    return None
+
+
+CACHE_DIR: str | None = None  # where numba caches, None for no cache (chosen once by njit())
+_CACHE_CHOSEN = False
+
+
+def _use_cache_dir() -> None:
+    """Point numba's cache at :func:`cache_dir` (once, before the first kernel
+    module is imported)."""
+    global CACHE_DIR, _CACHE_CHOSEN
+    if _CACHE_CHOSEN:
+        return
+    _CACHE_CHOSEN = True
+    CACHE_DIR = cache_dir()
+    if CACHE_DIR is not None:
+        os.environ["NUMBA_CACHE_DIR"] = CACHE_DIR
+        if "numba" in sys.modules:  # imported before us: its config is read already
+            import numba.core.config
+
+            numba.core.config.CACHE_DIR = CACHE_DIR
+
+
+def njit(**options):
+    """``numba.njit`` for nirc's kernel modules (the interpreter's and the chip
+    simulators'): nogil, and the machine code cached in :func:`cache_dir`,
+    chosen before the first compile, never inside the installed package (no
+    cache where no candidate is writable)."""
+    _use_cache_dir()
+    import numba
+
+    return numba.njit(cache=CACHE_DIR is not None, nogil=True, **options)
 
 
 def kernels():
-    """The compiled kernels' module (imports numba on first use)."""
+    """The compiled kernels' module (imports numba on first use, caching the
+    compiled code in :func:`cache_dir`)."""
+    _use_cache_dir()
     import nirc.interpreter.jit_kernels as k
+
+    return k
+
+
+def program_kernels():
+    """The module of the whole-graph kernel (:mod:`nirc.interpreter.program`),
+    imported on first use like :func:`kernels`."""
+    _use_cache_dir()
+    import nirc.interpreter.program_kernels as k
 
     return k
 
@@ -58,6 +127,11 @@ def kernels():
 def loaded() -> bool:
     """Whether this process has loaded the compiled kernels already."""
     return _MODULE in sys.modules
+
+
+def program_loaded() -> bool:
+    """Whether this process has loaded the whole-graph kernel already."""
+    return _PROGRAM_MODULE in sys.modules
 
 
 @contextlib.contextmanager
@@ -74,19 +148,103 @@ def disabled() -> Iterator[None]:
         ENABLED = was
 
 
+def free_cores() -> int:
+    """Cores not busy with other work right now: the CPU count less the one-minute
+    load average (rounded) that other processes cause, at least 1. On a loaded
+    machine, BLAS or numba threads beyond this only wait for each other (two BLAS
+    threads on a loaded 2-core machine made a CNN run 3-10x slower than one).
+    The load average also counts this process's own busy threads of the last
+    minute (:func:`own_load` takes them out): a loop of runs on every core
+    would otherwise see its own load and fall back to one thread after a
+    minute. ``NIRC_THREADS`` overrides it."""
+    forced = os.environ.get("NIRC_THREADS")
+    if forced and forced.isdigit() and int(forced) > 0:
+        return int(forced)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # pragma: no cover - platforms without a load average
+        load = 0.0
+    others = max(0.0, load - own_load())
+    return max(1, int(cores or 1) - int(others + 0.5))
+
+
+LOAD_WINDOW = 60.0  # seconds: the decay of the kernel's one-minute load average
+_OWN = [None, None, 0.0]  # process CPU seconds and clock at the last look, own load
+
+
+def own_load() -> float:
+    """This process's share of the one-minute load average, estimated like the
+    kernel computes it: its CPU time per second (busy threads), averaged with
+    an exponential decay of one minute. Updated at each call, from the CPU
+    time used since the last (0 at the first call: a lower bound, so that
+    the estimate never makes a busy machine look free)."""
+    try:
+        import resource
+
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+    except (ImportError, OSError):  # pragma: no cover - platforms without it
+        return 0.0
+    cpu, now = usage.ru_utime + usage.ru_stime, time.monotonic()
+    last_cpu, last_now, level = _OWN
+    if last_cpu is not None and now > last_now:
+        keep = math.exp(-(now - last_now) / LOAD_WINDOW)
+        level = level * keep + (cpu - last_cpu) / (now - last_now) * (1.0 - keep)
+    _OWN[:] = [cpu, now, level]
+    return level
+
+
+_BLAS: list = [None, -1]  # threadpoolctl's controller, and len(sys.modules) when it was made
+
+
+def _blas_limit(n: int):
+    """threadpoolctl's limit of BLAS to ``n`` threads, or None without it. Its
+    controller is kept: making one reads the process's memory map, 1-3 ms, as
+    long as a short simulation; it is made again when modules were imported
+    since (one of them may have loaded another BLAS)."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None
+    if _BLAS[0] is None or _BLAS[1] != len(sys.modules):
+        _BLAS[0], _BLAS[1] = ThreadpoolController(), len(sys.modules)
+    return _BLAS[0].limit(limits=n, user_api="blas")
+
+
+@contextlib.contextmanager
+def blas_threads(n: int) -> Iterator[None]:
+    """numpy's BLAS on ``n`` threads for the duration (when threadpoolctl is
+    installed; it comes with the ``fast`` extra)."""
+    limit = _blas_limit(n)
+    if limit is None:  # pragma: no cover - depends on the environment
+        yield
+        return
+    with limit:
+        yield
+
+
 @contextlib.contextmanager
 def blas_single_thread() -> Iterator[None]:
     """numpy's BLAS on one thread for the duration, when threadpoolctl is
     installed (it comes with the ``fast`` extra). The compiled kernels run the
     batch on every core; an idle OpenBLAS thread spins on a core for a while
     after each call, and on a 2-core machine that halves their speed."""
+    with blas_threads(1):
+        yield
+
+
+@contextlib.contextmanager
+def numba_threads(n: int) -> Iterator[None]:
+    """The compiled kernels' parallel loops on at most ``n`` threads (numba's
+    setting is per calling thread), for the duration."""
+    import numba
+
+    was = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(n, numba.config.NUMBA_NUM_THREADS)))
     try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - depends on the environment
         yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
+    finally:
+        numba.set_num_threads(was)
 
 
 def full(value, m: int) -> np.ndarray:

@@ -20,10 +20,13 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_jit = numba.njit(cache=True, nogil=True)
+from nirc.interpreter import jit as _config
+
+# cached in the per-user directory (jit.njit); no cache where none is writable
+_jit = _config.njit()
 # helpers inlined into their callers at numba's level: a call per neuron update
 # would cost more than the update
-_inline = numba.njit(cache=True, nogil=True, inline="always")
+_inline = _config.njit(inline="always")
 
 
 @_inline
@@ -263,7 +266,7 @@ def synapse_neuron(
         )  # fmt: skip
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@_config.njit(parallel=True)
 def synapse_neuron_batch(
     x, conv, tables, wdense, neuron, pool, pz, v, z, rv, record
 ):  # pragma: no cover - compiled

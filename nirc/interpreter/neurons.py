@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from nirc.diagnostics import NircError, warn
-from nirc.graph import Node
+from nirc.graph import Graph, Node
 from nirc.interpreter import jit
 from nirc.interpreter.ops import reuse
 from nirc.shapes import Shape
@@ -70,9 +70,18 @@ def _is(value, const: float) -> bool:
 
 def _decay(node: Node, tau: np.ndarray, dt: float, integrator: str, field: str):
     """(d, g): state decay and input gain for one time constant."""
+    with np.errstate(over="ignore"):
+        a = dt / np.asarray(tau, F64)
     if integrator == "exact":
-        return np.exp(-dt / tau), -np.expm1(-dt / tau)
-    a = dt / tau
+        return np.exp(-a), -np.expm1(-a)
+    if not np.all(np.isfinite(a)):
+        k = int(np.argmax(~np.isfinite(a).reshape(-1)))
+        raise NircError(
+            f"time constant too small for forward Euler at dt = {dt:g} s: dt/{field} overflows",
+            where=f"{node.name}.{field}",
+            expected=f"{field} of at least {dt / 1e300:g} s, or --integrator exact",
+            found=f"{np.asarray(tau).reshape(-1)[k]:g} s",
+        )
     if np.any(a > 1):
         warn(
             f"dt={dt:g} is larger than {field}={float(np.min(tau)):g}: forward Euler "
@@ -81,6 +90,32 @@ def _decay(node: Node, tau: np.ndarray, dt: float, integrator: str, field: str):
             kind="warning",
         )
     return 1.0 - a, a
+
+
+def _needs_dt(node: Node) -> bool:
+    from nirc.interpreter.plan import needs_dt
+
+    return needs_dt(Graph({node.name: node}))
+
+
+def _limits(node: Node, shape: Shape) -> dict[str, np.ndarray]:
+    """Elements whose time constant and gain are both inf (snnTorch's beta = 1),
+    read as the limit: no decay, one unit of input per step
+    (:func:`nirc.profiles.infinite_limits`); warns once per node."""
+    from nirc.profiles import infinite_limits, limit_note
+
+    lim = {k: np.broadcast_to(m, shape) for k, m in infinite_limits(node).items()}
+    if lim:
+        warn(limit_note(node, lim), where=node.name, kind="repair")
+    return lim
+
+
+def _lift(lim: dict[str, np.ndarray], field: str, value, at_limit: float):
+    """``value`` with ``at_limit`` where ``field`` is an infinite limit."""
+    mask = lim.get(field)
+    if mask is None:
+        return value
+    return np.where(mask, at_limit, value)
 
 
 _NO_STATES = np.empty((0, 0, 0), F64)
@@ -218,6 +253,8 @@ class Neuron:
         self.name = node.name
         self.type = node.type
         self.shape = tuple(shape)
+        if dt is None and not _needs_dt(node):
+            dt = 1.0  # infinite-time-constant limits (snnTorch's beta = 1): dt is not used
         if dt is None:
             raise NircError(
                 f"{node.type} needs the time step",
@@ -272,11 +309,13 @@ class Membrane(Neuron):
             self.c = _compact(dt * r)
             self.k = 0.0
         else:
+            lim = _limits(node, self.shape)
             tau = _param(node, "tau", self.shape)
-            d, g = _decay(node, tau, dt, integrator, "tau")
+            d, g = _decay(node, _lift(lim, "tau", tau, 1e300), dt, integrator, "tau")
             v_leak = _param(node, "v_leak", self.shape)
-            self.d = _compact(d)
-            self.c = _compact(g * r)
+            self.d = _compact(_lift(lim, "tau", d, 1.0))
+            with np.errstate(invalid="ignore"):  # 0 * inf at the limits, replaced
+                self.c = _compact(_lift(lim, "tau", g * r, 1.0))
             self.k = _compact(g * v_leak)
         if node.type in ("IF", "LIF"):
             self._setup_spiking(node, self.reset_mode)
@@ -324,13 +363,15 @@ class Cuba(Neuron):
         r = _param(node, "r", self.shape)
         v_leak = _param(node, "v_leak", self.shape)
         w_in = _param(node, "w_in", self.shape, default=1.0)
-        dm, gm = _decay(node, tau_mem, dt, integrator, "tau_mem")
-        ds, gs = _decay(node, tau_syn, dt, integrator, "tau_syn")
-        self.d = _compact(dm)
-        self.ci = _compact(gm * r)  # current -> membrane
+        lim = _limits(node, self.shape)
+        dm, gm = _decay(node, _lift(lim, "tau_mem", tau_mem, 1e300), dt, integrator, "tau_mem")
+        ds, gs = _decay(node, _lift(lim, "tau_syn", tau_syn, 1e300), dt, integrator, "tau_syn")
+        self.d = _compact(_lift(lim, "tau_mem", dm, 1.0))
+        with np.errstate(invalid="ignore"):  # 0 * inf at the limits, replaced
+            self.ci = _compact(_lift(lim, "tau_mem", gm * r, 1.0))  # current -> membrane
+            self.c = _compact(_lift(lim, "tau_syn", gs * w_in, 1.0))
         self.kv = _compact(gm * v_leak)
-        self.ds = _compact(ds)
-        self.c = _compact(gs * w_in)
+        self.ds = _compact(_lift(lim, "tau_syn", ds, 1.0))
         self.k = 0.0
         if node.type == "CubaLIF":
             self._setup_spiking(node, self.reset_mode)

@@ -38,7 +38,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from nirc.diagnostics import NircError
 from nirc.graph import Node
 from nirc.interpreter import jit
-from nirc.shapes import Shape, conv_params, fmt, pool_params
+from nirc.shapes import Shape, conv_params, delay_steps, pool_params
 
 F64 = np.float64
 F32 = np.float32
@@ -291,6 +291,9 @@ class Conv(Op):
             self.kernel, self.stride = cp.kernel, cp.stride
             self.pads, self.dilation = cp.pads, cp.dilation
             self.in2d, self.out2d = tuple(in_shape), tuple(out_shape)
+        # an axis with one output position never applies its stride (which may be
+        # as large as the file says: 2**63 - 1); 1 computes the same
+        self.stride = tuple(1 if o == 1 else s for s, o in zip(self.stride, self.out2d[1:]))
         self.groups = g = cp.groups
         out_ch, cg, kh, kw = w.shape
         self.cg, self.og = cg, out_ch // g
@@ -825,7 +828,8 @@ class Pool(Op):
 class Delay:
     """``y[t] = x[t - d]`` with ``d = round(delay / dt)`` steps per element,
     zeros before the first input. Keeps the last ``max(d)`` inputs between
-    calls, so a run in chunks equals a run step by step."""
+    calls (fewer while fewer have arrived: a delay longer than the run costs
+    nothing), so a run in chunks equals a run step by step."""
 
     stateful = True
     macs_per_sample = 0
@@ -841,34 +845,39 @@ class Delay:
                 where=node.name,
                 hint="pass --dt (seconds per step)",
             )
-        if not np.all(np.isfinite(delay)) or np.any(delay < 0):
-            raise NircError(
-                "Delay must be finite and >= 0",
-                where=f"{node.name}.delay",
-                found=str(delay.tolist() if delay.size < 10 else fmt(delay.shape)),
-            )
-        steps = np.rint(delay / dt).astype(np.int64)
+        steps = delay_steps(delay, dt, f"{node.name}.delay")
         self.steps = np.broadcast_to(steps, self.out_shape).reshape(-1)
         self.depth = int(self.steps.max()) if self.steps.size else 0
         self.uniform = bool(self.steps.size == 0 or np.all(self.steps == self.steps[0]))
         self.history: np.ndarray | None = None
 
     def reset(self, batch: int) -> None:
-        self.history = np.zeros((self.depth, batch) + self.out_shape, F64)
+        # the inputs seen so far, at most the last `depth` of them (zeros before)
+        self.history = np.zeros((0, batch) + self.out_shape, F64)
 
     def run(self, x: np.ndarray) -> np.ndarray:
         """``x[Tc, B, *shape] -> y[Tc, B, *shape]``."""
         if self.depth == 0:
             return x
         tc, b = x.shape[:2]
-        hist = np.concatenate([self.history, x], axis=0)  # [D + Tc, B, ...]
-        self.history = hist[tc:].copy()
+        assert self.history is not None
+        kept = self.history.shape[0]
+        hist = np.concatenate([self.history, x.astype(F64, copy=False)], axis=0)
+        self.history = hist[max(0, kept + tc - self.depth) :].copy()
+        # output step t reads input step t - d: row kept + t - d of `hist`, zero when < 0
         if self.uniform:
-            d = int(self.steps[0])
-            return hist[self.depth - d : self.depth - d + tc].copy()
-        flat = hist.reshape(self.depth + tc, b, -1)
-        idx = self.depth + np.arange(tc)[:, None] - self.steps[None, :]  # [Tc, n]
-        y = np.take_along_axis(flat, np.broadcast_to(idx[:, None, :], (tc, b, idx.shape[1])), 0)
+            start = kept - int(self.steps[0])
+            y = np.zeros((tc,) + hist.shape[1:], F64)
+            lo = max(0, -start)
+            if lo < tc:
+                y[lo:] = hist[start + lo : start + tc]
+            return y
+        flat = hist.reshape(kept + tc, b, -1)
+        idx = kept + np.arange(tc)[:, None] - self.steps[None, :]  # [Tc, n]
+        y = np.take_along_axis(
+            flat, np.broadcast_to(np.maximum(idx, 0)[:, None, :], (tc, b, idx.shape[1])), 0
+        )
+        y[np.broadcast_to((idx < 0)[:, None, :], y.shape)] = 0.0
         return y.reshape(x.shape)
 
 

@@ -108,6 +108,12 @@ def _scalar(value, where: str) -> float:
     return v
 
 
+def _infinite_limits(node):
+    from nirc.profiles import infinite_limits
+
+    return infinite_limits(node)
+
+
 def _dt_candidates(graph: Graph) -> list[tuple[str, str, np.ndarray]]:
     """(node, fields, tau/r values) for every neuron using the `r == tau/dt` convention
     (an r, or w_in for the synaptic current, that is not all ones)."""
@@ -128,12 +134,28 @@ def _dt_candidates(graph: Graph) -> list[tuple[str, str, np.ndarray]]:
                 continue
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = np.broadcast_arrays(tau.astype(np.float64) / gain)[0]
+            limit = _infinite_limits(node).get(tau_f)
+            if limit is not None:  # tau = r = inf (snnTorch's beta = 1): no dt in them
+                ratio = ratio[~np.broadcast_to(limit, ratio.shape)]
+                if ratio.size == 0:
+                    continue
             out.append((name, f"{tau_f}/{gain_f}", ratio))
     return out
 
 
 def needs_dt(graph: Graph) -> bool:
-    return any(n.type in NEURON_TYPES or n.type == "Delay" for n in graph.nodes.values())
+    """Whether anything depends on dt: delays, and neurons other than the
+    infinite-time-constant limits of :func:`nirc.profiles.infinite_limits` (an IF
+    with one unit of input per step, whatever dt)."""
+    for n in graph.nodes.values():
+        if n.type == "Delay":
+            return True
+        if n.type in NEURON_TYPES:
+            limits = _infinite_limits(n)
+            fields = {"LIF": ("tau",), "CubaLIF": ("tau_mem", "tau_syn")}.get(n.type)
+            if not fields or not all(f in limits and limits[f].all() for f in fields):
+                return True
+    return False
 
 
 def resolve_dt(graph: Graph, dt: float | None) -> tuple[float | None, str]:
@@ -188,10 +210,19 @@ def _parse_probes(graph: Graph, record, states_of) -> list[Probe]:
     probes: list[Probe] = []
     for raw in record or ():
         key = raw.strip()
+        node, _, state = key.rpartition(".")
         if key in graph.nodes:
+            if node in graph.nodes and state in states_of(graph.nodes[node].type):
+                raise NircError(
+                    "ambiguous --record: it names a node and a state of another node",
+                    where=f"--record {key}",
+                    expected="a name that is either a node or `node.state`",
+                    found=f"node `{key}` ({graph.nodes[key].type}) and state `{state}` of "
+                    f"`{node}`",
+                    hint=f"rename node `{key}` in the file to record `{node}`'s {state}",
+                )
             probes.append(Probe(key, key, None))
             continue
-        node, _, state = key.rpartition(".")
         if node in graph.nodes:
             states = states_of(graph.nodes[node].type)
             if state in states:

@@ -1,0 +1,759 @@
+"""A whole graph as one compiled loop over time (the ``fast`` extra).
+
+The chunked schedule of :mod:`nirc.interpreter.engine` runs each node over a
+chunk of steps: right for wide layers, where one call amortizes over
+thousands of neurons, but on a small graph (Braille: 45 neurons, 2,000
+multiply-adds a step) nearly all of a step's time is the calls themselves,
+and a recurrent loop is stepped in Python. Here the plan becomes a short list
+of coarse instructions (:mod:`nirc.interpreter.program_kernels`) that one
+numba call runs for every step and sample of the run: inputs, synapses,
+neurons, pools, delays, feedback edges, outputs and probes. Samples are
+independent, so a batch is shared among the cores.
+
+Values move between ops the way each reader wants them: dense (one float64
+per element) or as events (the nonzero elements, index and value), which is
+what a synapse reads: its cost is its input's activity, not its size. A
+spiking layer fed by a convolution keeps its neurons channels-last, the
+layout the convolution accumulates in (as :func:`engine._fused` does), and
+sends its spikes on as events, so that no dense spike map is written and
+scanned again; a sum pool of spikes counts them from the events.
+
+The arithmetic is the step oracle's, operation for operation (the tests run
+every corpus graph and generated ones against ``mode="step"``):
+
+- A weighted sum adds ``weight * x`` for the nonzero inputs in the order of
+  the input's elements (for a convolution: channel, row, column, which is the
+  oracle's (channel, ky, kx) order for every output), starting from +0.0,
+  then adds the bias: :func:`nirc.interpreter.ops.fixed_order_matmul`'s
+  order. Zero inputs are skipped; adding their products (+-0.0) to a sum that
+  is never -0.0 changes nothing. Where the sums are exact
+  (:func:`~nirc.interpreter.engine.exact_sums`) the events may arrive in any
+  order (channels-last spikes, pooled counts); elsewhere they are in layer
+  order.
+- Fan-in is summed in the engine's order (edge order; in a recurrent segment
+  the inputs from outside it, then those inside, then the feedback edges).
+- Neurons perform the float64 operations of :mod:`nirc.interpreter.neurons`
+  and :mod:`nirc.interpreter.snn` in the same order, skipping exactly the
+  multiplications by 1 and additions of 0 that they skip (numba does not
+  contract a multiply and an add into one rounding without ``fastmath``).
+  Resets follow the oracle's form, up to the sign of a zero.
+
+Not supported (the chunked schedule runs these): quantized `snn` neurons,
+weights of more than two axes, non-finite weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nirc.interpreter import jit
+from nirc.interpreter.neurons import MASK_MIN, Cuba, Membrane, _is
+from nirc.interpreter.ops import Conv, Delay, Dense, Flatten, Identity, Pool, Scale, Threshold
+from nirc.interpreter.plan import Plan
+
+F64 = np.float64
+I64 = np.int64
+WIDTH = 16  # int64 fields per instruction
+ALIGN = 8  # elements: arrays in the pools and buffers start 64 bytes apart
+
+class _InstructionSet:
+    """The opcodes and flags of :mod:`.program_kernels` (defined there, where
+    numba's cache sees them), read on first use: building a program for the
+    kernel loads the kernel."""
+
+    def __getattr__(self, name: str) -> int:
+        return getattr(jit.program_kernels(), name)
+
+
+K = _InstructionSet()
+SNN_RESETS = {  # the `snn` neuron's reset -> OP_NEURON's
+    "zero": "R_ZERO",
+    "subtract": "R_SUB_ALWAYS",
+    "subtract_undecayed": "R_SUB_UNDECAYED",
+    "zero_refractory": "R_ZERO_REFRACTORY",
+}
+
+
+class _Pool:
+    """A growing 1-D array of float64 or int64 whose pieces start aligned."""
+
+    def __init__(self, dtype) -> None:
+        self.dtype = dtype
+        self.parts: list[np.ndarray] = []
+        self.size = 0
+
+    def add(self, a) -> int:
+        a = np.ascontiguousarray(np.asarray(a, self.dtype).reshape(-1))
+        pad = -self.size % ALIGN
+        if pad:
+            self.parts.append(np.zeros(pad, self.dtype))
+            self.size += pad
+        at = self.size
+        self.parts.append(a)
+        self.size += a.size
+        return at
+
+    def array(self) -> np.ndarray:
+        if not self.parts:
+            return np.zeros(1, self.dtype)
+        return np.concatenate(self.parts)
+
+
+class _Space:
+    """Aligned offsets in a per-sample buffer."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def take(self, n: int) -> int:
+        self.size += -self.size % ALIGN
+        at = self.size
+        self.size += max(int(n), 1)
+        return at
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A value read by other ops: dense in ``val`` and/or as events."""
+
+    size: int
+    producer: str  # the op kind that writes it
+    dense: int = -1
+    events: int = -1  # event-list number
+    event_at: int = -1  # its offset in the event buffers
+    need_dense: bool = False
+    need_events: bool = False
+    need_order: bool = False  # a reader needs the events in layer order
+    native_order: bool = True  # the producer's own events are in layer order
+    compact: bool = False  # events made from the dense value by OP_COMPACT
+
+
+@dataclass
+class Program:
+    """A plan compiled into instructions for :mod:`.program_kernels`."""
+
+    code: np.ndarray
+    fp: np.ndarray
+    ip: np.ndarray
+    sizes: np.ndarray  # per-sample scratch: values, events, event lists, acc, spike mask
+    n_state: int
+    inputs: list[tuple[str, int, int]]  # (name, its OP_INPUT row, size)
+    records: dict[str, tuple[int, tuple[int, ...]]]  # key -> (offset, shape)
+    rec_size: int
+    states: list[tuple[object, str, int, int, np.ndarray | None]] = field(default_factory=list)
+    # (kernel, attribute, state offset, size, storage -> layer permutation)
+
+    def run(
+        self,
+        inputs: dict[str, np.ndarray],
+        steps: int,
+        batch: int,
+        *,
+        chunk: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        threads: int = 1,
+    ) -> dict[str, np.ndarray]:
+        """Simulate ``steps`` steps of ``batch`` samples from the kernels'
+        current (reset) state, the samples shared among ``threads`` threads;
+        returns ``{key: [steps, B, *shape]}`` (views of one array)."""
+        run = jit.program_kernels().run_program
+        code = self.code.copy()
+        xf, xn, t_data = self._input_arrays(inputs, batch, code)
+        st = np.zeros((batch, max(self.n_state, 1)), F64)
+        for kernel, attr, off, m, perm in self.states:
+            layer = getattr(kernel, attr).reshape(batch, m)
+            st[:, off : off + m] = layer if perm is None else layer[:, perm]
+        rec = np.zeros((steps, batch, max(self.rec_size, 1)), F64)
+        parts = max(1, min(int(threads), batch))
+        bounds = [batch * i // parts for i in range(parts + 1)]
+        size = max(1, int(chunk) if chunk else PROGRESS_CHUNK if progress is not None else steps)
+        for t0 in range(0, steps, size):
+            t1 = min(steps, t0 + size)
+            args = (code, self.fp, self.ip, self.sizes, xf, xn, t0, t1, t_data, st, rec)
+            if parts == 1:
+                run(*args, 0, batch)
+            else:  # the kernel releases the GIL: one range of samples per thread
+                pool = _executor()
+                futures = [pool.submit(run, *args, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+                run(*args, bounds[0], bounds[1])
+                for f in futures:
+                    f.result()
+            if progress is not None:
+                progress(t1)
+        for kernel, attr, off, m, perm in self.states:
+            layer = getattr(kernel, attr).reshape(batch, m)
+            if perm is None:
+                layer[...] = st[:, off : off + m]
+            else:
+                layer[:, perm] = st[:, off : off + m]
+        return {
+            key: rec[:, :, off : off + _size(shape)].reshape((steps, batch) + shape)
+            for key, (off, shape) in self.records.items()
+        }
+
+    def _input_arrays(self, inputs, batch, code):
+        """The inputs as the kernel reads them: bool and uint8 arrays as uint8
+        ``xn[T, B, n]``, anything else as float64 ``xf`` (several inputs side by
+        side, else views where possible); sets each OP_INPUT's kind and column
+        in ``code``. Returns (xf, xn, steps of data)."""
+        t_data = max((inputs[n].shape[0] for n, _, _ in self.inputs if n in inputs), default=0)
+        parts: dict[bool, list[np.ndarray]] = {False: [], True: []}
+        cols = {False: 0, True: 0}
+        for name, row, n in self.inputs:
+            a = inputs.get(name)
+            if a is None:
+                a = np.zeros((t_data, batch, n), np.uint8)
+            a = a.reshape(a.shape[0], batch, n)
+            narrow = a.dtype in (np.dtype(np.bool_), np.dtype(np.uint8))
+            if a.shape[0] < t_data:
+                a = np.concatenate([a, np.zeros((t_data - a.shape[0],) + a.shape[1:], a.dtype)])
+            if narrow:
+                a = jit.narrow(np.ascontiguousarray(a))
+            else:
+                a = np.ascontiguousarray(a, dtype=F64)
+            code[row, 1], code[row, 2] = int(narrow), cols[narrow]
+            cols[narrow] += n
+            parts[narrow].append(a)
+        out = []
+        for narrow, dtype in ((False, F64), (True, np.uint8)):
+            p = parts[narrow]
+            if not p:
+                out.append(np.zeros((1, 1, 1), dtype))
+            elif len(p) == 1:
+                out.append(p[0])
+            else:
+                out.append(np.ascontiguousarray(np.concatenate(p, axis=2)))
+        return out[0], out[1], t_data
+
+
+PROGRESS_CHUNK = 1024  # steps per call when a progress callback wants to hear
+_EXECUTOR = None
+
+
+def _executor():
+    """The threads that run samples beside the calling thread (kept: starting
+    a thread costs about as much as a short run)."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        _EXECUTOR = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1))
+    return _EXECUTOR
+
+
+def _snn_neuron():
+    from nirc.interpreter.snn import SnnNeuron
+
+    return SnnNeuron
+
+
+def supported(plan: Plan) -> bool:
+    """Whether every node of ``plan`` has an op here."""
+    return all(_kind(plan, n) is not None for n in plan.order)
+
+
+def _kind(plan: Plan, name: str) -> str | None:
+    node = plan.nodes[name]
+    k = node.kernel
+    if isinstance(k, Identity):
+        return "input" if node.type == "Input" and not node.preds else "identity"
+    if isinstance(k, Flatten):
+        return "identity"
+    if isinstance(k, Delay):
+        return "identity" if k.depth == 0 else "delay"
+    if isinstance(k, Dense):
+        if not k.matrix or not np.all(np.isfinite(k.weight)):
+            return None
+        return "dense"
+    if isinstance(k, Conv):
+        return "conv" if np.all(np.isfinite(k.weight4)) else None
+    if isinstance(k, Pool):
+        return "pool" if len(node.in_shape) == 3 else None
+    if isinstance(k, (Scale, Threshold)):
+        value = k.scale if isinstance(k, Scale) else k.threshold
+        try:
+            np.broadcast_to(value, node.in_shape)
+        except ValueError:
+            return None
+        if node.out_shape != node.in_shape:
+            return None
+        return "scale" if isinstance(k, Scale) else "threshold"
+    if isinstance(k, (Membrane, Cuba)):
+        return "neuron"
+    if isinstance(k, _snn_neuron()):
+        return None if k.quantized else "neuron"
+    return None
+
+
+def _size(shape) -> int:
+    return int(np.prod(shape, dtype=I64))
+
+
+def _layer_params(k) -> tuple | None:
+    """(c, k, d, thr, v_reset, subtract) of a neuron layer that OP_LAYER can
+    run (a spiking layer without a synaptic stage, binary spikes, ``>``,
+    reset to a value or by subtraction), else None."""
+    if isinstance(k, Membrane):
+        if not k.spiking:
+            return None
+        return k.c, k.k, k.d, k.thr, k.v_reset, k.reset_mode == "subtract"
+    if isinstance(k, _snn_neuron()):
+        if (
+            k.quantized or not k.fires or k.multi or k.ge or k.syn or k.v_min is not None
+            or k.reset_mode not in ("zero", "subtract") or _is(k.d, 0.0)
+        ):  # fmt: skip
+            return None
+        return k.cm, k.km, k.d, k.thr, k.v_reset, k.reset_mode == "subtract"
+    return None
+
+
+def compile_program(plan: Plan, exact: dict[str, bool], batch: int) -> Program | None:
+    """The program of ``plan`` for a run whose weighted sums are exact where
+    ``exact`` says so, or None when some node is not supported."""
+    if not supported(plan):
+        return None
+    return _Builder(plan, exact, batch).build()
+
+
+class _Builder:
+    def __init__(self, plan: Plan, exact: dict[str, bool], batch: int) -> None:
+        self.plan = plan
+        self.exact = exact
+        self.batch = batch
+        self.fp = _Pool(F64)
+        self.ip = _Pool(I64)
+        self.val = _Space()
+        self.state = _Space()
+        self.code: list[list[int]] = []
+        self.n_events = 0
+        self.event_space = 0
+        self.acc = 0
+        self.zc = 0
+
+    # --- analysis ---------------------------------------------------------------
+    def build(self) -> Program:
+        plan = self.plan
+        self.loops = {n for seg in plan.segments if seg.cyclic for n in seg.nodes}
+        self.users: dict[str, list[str]] = {n: [] for n in plan.nodes}
+        for name, node in plan.nodes.items():
+            for p in node.preds + node.fb_preds:
+                self.users[p].append(name)
+        self.out_probes = {p.node for p in plan.probes if p.state is None}
+        self.out_probes |= {n for n in plan.outputs if n in plan.nodes}
+        self.state_probes: dict[str, dict[str, str]] = {}
+        for p in plan.probes:
+            if p.state is not None:
+                self.state_probes.setdefault(p.node, {})[p.state] = p.key
+        self.fb_sources = {p for n in plan.nodes.values() for p in n.fb_preds}
+        self.kinds = {n: _kind(plan, n) for n in plan.order}
+        self._choose_fusions()
+        self._make_slots()
+        self._mark_needs()
+        self._layout()
+        self._emit()
+        return self._program()
+
+    def _choose_fusions(self) -> None:
+        """Spiking layers run by OP_LAYER (fed by a dense synapse's fresh sums,
+        or by a convolution's channels-last accumulator: ``fused_conv``), and
+        sum pools counted from spike events."""
+        plan = self.plan
+        self.layer: dict[str, tuple] = {}
+        self.fused_conv: dict[str, str] = {}  # conv -> its layer
+        self.pool_events: set[str] = set()
+        for name in plan.order:
+            node = plan.nodes[name]
+            if self.kinds[name] != "neuron" or node.fb_preds or len(node.preds) != 1:
+                continue
+            params = _layer_params(node.kernel)
+            if params is None or {"i", "v_pre"} & set(self.state_probes.get(name, {})):
+                continue
+            syn = node.preds[0]
+            if self.kinds[syn] == "dense":
+                self.layer[name] = params
+            elif self.kinds[syn] == "conv":
+                if self.users[syn] == [name] and syn not in self.out_probes | self.fb_sources:
+                    self.layer[name] = params
+                    self.fused_conv[syn] = name
+        for name in plan.order:
+            node = plan.nodes[name]
+            k = node.kernel
+            if self.kinds[name] != "pool" or node.fb_preds or len(node.preds) != 1:
+                continue
+            src = node.preds[0]
+            if k.average or k.stride != k.kernel or any(k.padding):
+                continue
+            if self.kinds[src] != "neuron" or not self._binary(src):
+                continue
+            self.pool_events.add(name)
+
+    def _binary(self, name: str) -> bool:
+        """A neuron layer whose outputs are 0 or 1 (a spiking, binary layer)."""
+        k = self.plan.nodes[name].kernel
+        if isinstance(k, (Membrane, Cuba)):
+            return bool(k.spiking)
+        return bool(k.fires and not k.multi)
+
+    def _make_slots(self) -> None:
+        """The slot of every node's output and of its summed input."""
+        plan = self.plan
+        self.out: dict[str, _Slot | None] = {}
+        self.inp: dict[str, _Slot | None] = {}  # None: no input (zeros)
+        self.sums: dict[str, list[tuple[str, bool]]] = {}  # node -> (source, feedback)
+        for seg in plan.segments:
+            members = set(seg.nodes)
+            for name in seg.nodes:
+                node = plan.nodes[name]
+                kind = self.kinds[name]
+                if seg.cyclic:
+                    ext = [p for p in node.preds if p not in members]
+                    internal = [p for p in node.preds if p in members]
+                    sources = [(p, False) for p in ext + internal]
+                else:
+                    sources = [(p, False) for p in node.preds]
+                sources += [(p, True) for p in node.fb_preds]
+                if kind == "input":
+                    self.inp[name] = None
+                elif len(sources) == 1 and not sources[0][1]:
+                    self.inp[name] = self.out[sources[0][0]]
+                elif not sources:
+                    self.inp[name] = None
+                else:
+                    self.inp[name] = _Slot(_size(node.in_shape), "sum")
+                    self.sums[name] = sources
+                if kind == "identity":
+                    slot = self.inp[name]
+                    if slot is None:  # nothing flows in: a zero value of its own
+                        slot = self.inp[name] = _Slot(_size(node.in_shape), "sum")
+                        self.sums[name] = []
+                    self.out[name] = slot
+                elif name in self.fused_conv:
+                    self.out[name] = None  # only in the accumulator
+                else:
+                    self.out[name] = _Slot(_size(node.out_shape), kind)
+
+    def _mark_needs(self) -> None:
+        plan = self.plan
+        for name in plan.order:
+            kind = self.kinds[name]
+            inp = self.inp[name]
+            for src, _ in self.sums.get(name, []):
+                self.out[src].need_dense = True
+            if inp is None or kind in ("identity", "input"):
+                pass
+            elif kind in ("dense", "conv"):
+                inp.need_events = True
+                if not self.exact.get(name, False):
+                    inp.need_order = True
+            elif kind == "pool" and name in self.pool_events:
+                inp.need_events = True
+            elif kind == "neuron" and name in self.layer:
+                if self.kinds[plan.nodes[name].preds[0]] == "dense":
+                    inp.need_dense = True
+            else:
+                inp.need_dense = True
+            if name in self.out_probes or name in self.fb_sources:
+                self.out[name].need_dense = True
+        for name in plan.order:
+            slot = self.out[name]
+            if slot is None or self.kinds[name] == "identity":
+                continue
+            kind = self.kinds[name]
+            if name in self.layer and plan.nodes[name].preds[0] in self.fused_conv:
+                slot.native_order = False  # channels-last spikes
+            if kind in ("dense", "conv", "pool", "scale", "threshold", "delay"):
+                slot.need_dense = True  # these write only dense values
+            if name in self.pool_events:
+                slot.native_order = False  # windows in the order first reached
+            native = kind in ("input", "neuron") or name in self.pool_events
+            if slot.need_events and (not native or (slot.need_order and not slot.native_order)):
+                slot.compact = True
+                slot.need_dense = True
+        for slot in self.inp.values():  # sums of several sources
+            if slot is not None and slot.producer == "sum":
+                slot.need_dense = True
+                if slot.need_events:
+                    slot.compact = True
+
+    def _layout(self) -> None:
+        seen: set[int] = set()
+        for slot in list(self.out.values()) + list(self.inp.values()):
+            if slot is None or id(slot) in seen:
+                continue
+            seen.add(id(slot))
+            if slot.need_dense:
+                slot.dense = self.val.take(slot.size)
+            if slot.need_events:
+                slot.events = self.n_events
+                self.n_events += 1
+                self.event_space += -self.event_space % ALIGN
+                slot.event_at = self.event_space
+                self.event_space += slot.size
+
+    # --- code ---------------------------------------------------------------------
+    def _op(self, *fields: int) -> None:
+        row = [int(f) for f in fields]
+        assert len(row) <= WIDTH
+        self.code.append(row + [0] * (WIDTH - len(row)))
+
+    def _emit(self) -> None:
+        plan = self.plan
+        self.records: dict[str, tuple[int, tuple[int, ...]]] = {}
+        self.rec_size = 0
+        self.states: list = []
+        self.prev: dict[str, int] = {}
+        for n in sorted(self.fb_sources):
+            self.prev[n] = self.state.take(self.out[n].size)
+        self.inputs: list[tuple[str, int, int]] = []
+        for name in plan.outputs:
+            self._record_key(name, plan.outputs[name])
+        for p in plan.probes:
+            if p.key not in self.records:
+                self._record_key(p.key, plan.nodes[p.node].out_shape)
+        for seg in plan.segments:
+            for name in seg.nodes:
+                self._emit_node(name)
+            if seg.cyclic:
+                for n in sorted(self.fb_sources & set(seg.nodes)):
+                    slot = self.out[n]
+                    self._op(K.OP_SAVE, slot.dense, self.prev[n], slot.size)
+
+    def _record_key(self, key: str, shape) -> None:
+        self.rec_size += -self.rec_size % ALIGN
+        self.records[key] = (self.rec_size, tuple(int(d) for d in shape))
+        self.rec_size += _size(shape)
+
+    def _rec(self, name: str, state: str | None) -> int:
+        """The record offset of a node's output (``state`` None) or state, or -1."""
+        if state is None:
+            return self.records[name][0] if name in self.out_probes else -1
+        key = self.state_probes.get(name, {}).get(state)
+        return -1 if key is None else self.records[key][0]
+
+    def _emit_node(self, name: str) -> None:
+        plan = self.plan
+        node = plan.nodes[name]
+        kind = self.kinds[name]
+        k = node.kernel
+        if name in self.sums:
+            self._emit_sum(name)
+        inp = self.inp[name]
+        out = self.out[name]
+        if kind == "input":  # dtype and column: set per run (Program.run)
+            self.inputs.append((name, len(self.code), out.size))
+            self._op(K.OP_INPUT, 0, 0, out.size, out.dense,
+                     out.events if out.need_events and not out.compact else -1, out.event_at)  # fmt: skip
+        elif kind == "dense":
+            bias = -1 if k.bias is None else self.fp.add(k.bias)
+            w = self.fp.add(k.weight_t)
+            lead = _size(node.in_shape) // k.fan_in
+            self._op(K.OP_DENSE, inp.events, inp.event_at, k.fan_in, k.weight_t.shape[1], lead, w,
+                     out.dense, bias)  # fmt: skip
+        elif kind == "conv":
+            if name not in self.fused_conv:
+                self._emit_conv(name, -1 if out is None else out.dense)
+            # a fused convolution runs right before its layer (they share `acc`)
+        elif kind == "pool":
+            if name in self.pool_events:
+                self._emit_pool_events(name)
+            else:
+                c, h, w = node.in_shape
+                (kh, kw), (sh, sw), (ph, pw) = k.kernel, k.stride, k.padding
+                _, oh, ow = node.out_shape
+                self._op(K.OP_POOL, inp.dense, out.dense, c, h, w, kh, kw, sh, sw, ph, pw, oh, ow,
+                         int(k.average))  # fmt: skip
+        elif kind in ("scale", "threshold"):
+            value = k.scale if kind == "scale" else k.threshold
+            at = self.fp.add(np.broadcast_to(np.asarray(value, F64), node.in_shape))
+            self._op(K.OP_SCALE if kind == "scale" else K.OP_THRESHOLD, inp.dense, out.dense,
+                     out.size, at)  # fmt: skip
+        elif kind == "delay":
+            steps = self.ip.add(k.steps)
+            ring = self.state.take(k.depth * out.size)
+            self._op(K.OP_DELAY, inp.dense, out.dense, out.size, steps, ring, k.depth)
+        elif kind == "neuron":
+            if name in self.layer:
+                self._emit_layer(name)
+            else:
+                self._emit_neuron(name)
+        if out is not None and out.compact and kind != "identity":
+            self._op(K.OP_COMPACT, out.dense, out.size, out.events, out.event_at)
+        rec = self._rec(name, None)
+        if rec >= 0:
+            self._op(K.OP_RECORD, out.dense, rec, out.size)
+
+    def _emit_sum(self, name: str) -> None:
+        slot = self.inp[name]
+        pairs = []
+        for src, fb in self.sums[name]:
+            pairs += [1, self.prev[src]] if fb else [0, self.out[src].dense]
+        at = self.ip.add(np.array(pairs, I64)) if pairs else 0
+        self._op(K.OP_SUM, slot.dense, slot.size, len(self.sums[name]), at)
+        if slot.compact:
+            self._op(K.OP_COMPACT, slot.dense, slot.size, slot.events, slot.event_at)
+
+    def _emit_conv(self, name: str, dst: int) -> None:
+        node = self.plan.nodes[name]
+        k = node.kernel
+        inp = self.inp[name]
+        hw, start, segs, wcl, wstride, cg, og, n_o = k.jit_segments()
+        c = k.in2d[0]
+        cells = _size(node.out_shape) // n_o
+        self.acc = max(self.acc, n_o * cells)
+        chan = self.ip.add(np.repeat(np.arange(c, dtype=I64), hw))
+        gbase = self.ip.add((np.arange(c, dtype=I64) // cg) * og)
+        bias = -1 if k.bias is None else self.fp.add(k.bias[:, 0])
+        self._op(K.OP_CONV, inp.events, inp.event_at, hw, self.ip.add(start), self.ip.add(segs),
+                 self.fp.add(wcl), wstride, chan, gbase, n_o, cells,
+                 bias if dst >= 0 else -1, dst)  # fmt: skip
+
+    def _emit_pool_events(self, name: str) -> None:
+        node = self.plan.nodes[name]
+        k = node.kernel
+        c, h, w = node.in_shape
+        kh, kw = k.kernel
+        _, ph, pw = node.out_shape
+        y, x = np.divmod(np.arange(h * w), w)
+        py, px = y // kh, x // kw
+        cell = np.where((py < ph) & (px < pw), py * pw + px, -1)
+        table = np.where(cell >= 0, np.arange(c)[:, None] * (ph * pw) + cell[None, :], -1)
+        inp, out = self.inp[name], self.out[name]
+        native = out.need_events and not out.compact
+        self._op(K.OP_POOL_EVENTS, inp.events, inp.event_at, self.ip.add(table), out.dense, out.size,
+                 out.events if native else -1, out.event_at if native else 0)  # fmt: skip
+
+    def _state(self, kernel, attr: str, m: int, perm=None) -> int:
+        off = self.state.take(m)
+        self.states.append((kernel, attr, off, m, perm))
+        return off
+
+    def _emit_layer(self, name: str) -> None:
+        node = self.plan.nodes[name]
+        k = node.kernel
+        m = _size(node.out_shape)
+        syn = node.preds[0]
+        out = self.out[name]
+        c, kk, d, thr, vr, sub = self.layer[name]
+        perm = None
+        bias = -1
+        if syn in self.fused_conv:
+            ck = self.plan.nodes[syn].kernel
+            n_o = ck.groups * ck.og
+            perm = np.arange(m).reshape(n_o, m // n_o).T.reshape(-1)  # storage -> layer index
+            self._emit_conv(syn, -1)
+            if ck.bias is not None:
+                bias = self.fp.add(np.tile(ck.bias[:, 0], m // n_o))
+        uniform = all(isinstance(p, float) for p in (c, kk, d, thr, vr))
+        if uniform:
+            params = self.fp.add(np.array([c, kk, d, thr, vr], F64))
+        else:
+            cols = [jit.full(p, m) for p in (c, kk, d, thr, vr)]
+            if perm is not None:
+                cols = [a[perm] for a in cols]
+            params = self.fp.add(np.concatenate(cols))
+        sv = self._state(k, "v", m, perm)
+        self.zc = max(self.zc, m + 64)
+        native = out.need_events and not out.compact
+        self._op(K.OP_LAYER, m, int(perm is not None),
+                 -1 if perm is not None else self.inp[name].dense, bias, int(uniform), params,
+                 int(sub), sv, -1 if perm is None else self.ip.add(perm),
+                 out.events if native else -1, out.event_at, out.dense, self._rec(name, "v"))  # fmt: skip
+
+    def _emit_neuron(self, name: str) -> None:
+        node = self.plan.nodes[name]
+        k = node.kernel
+        m = _size(node.out_shape)
+        cyclic = name in self.loops
+        big = m * self.batch >= MASK_MIN
+        inp, out = self.inp[name], self.out[name]
+        one, zero = 1.0, 0.0
+        flags = 0
+        mode = K.R_ZERO
+        cs = ds = vmin = one
+        cap = 0.0
+        if isinstance(k, (Membrane, Cuba)):
+            spiking = k.spiking
+            if isinstance(k, Cuba):
+                flags |= K.F_SYN
+                cs, ds, cm, km = k.c, k.ds, k.ci, k.kv
+            else:
+                cm, km = k.c, k.k
+            d = k.d
+            thr = k.thr if spiking else one
+            vr = k.v_reset if spiking else zero
+            if spiking:
+                flags |= K.F_FIRES
+                if k.reset_mode == "zero":
+                    if _is(vr, 0.0) and (cyclic or big):
+                        flags |= K.F_RESET_MUL  # v * (not z), as the oracle's form there
+                else:
+                    mode = K.R_SUB_ALWAYS if cyclic or big else K.R_SUB_WHERE
+        else:  # an snn neuron
+            if k.syn:
+                flags |= K.F_SYN | (K.F_SAME if k.same else 0)
+                cs, ds = k.cs, k.ds
+            cm, km, d = k.cm, k.km, k.d
+            if _is(d, 0.0):
+                flags |= K.F_D_ZERO
+            thr, vr = (k.thr, k.v_reset) if k.fires else (one, zero)
+            if k.fires:
+                flags |= K.F_FIRES | (K.F_GE if k.ge else 0) | (K.F_MULTI if k.multi else 0)
+                if k.cap is not None:
+                    flags |= K.F_CAP
+                    cap = float(k.cap)
+                mode = getattr(K, SNN_RESETS[k.reset_mode])
+                if mode == K.R_ZERO and _is(vr, 0.0):
+                    flags |= K.F_RESET_MUL
+                if k.v_min is not None:
+                    flags |= K.F_VMIN
+                    vmin = k.v_min
+        if _is(km, 0.0):  # the oracle skips adding it: add -0.0, which changes nothing
+            km = -0.0
+        params = (cs, ds, cm, km, d, thr, vr, vmin)
+        pre = self._rec(name, "v_pre")
+        if (
+            all(isinstance(p, float) for p in params) and pre < 0
+            and mode in (K.R_ZERO, K.R_SUB_ALWAYS, K.R_SUB_WHERE)
+        ):  # fmt: skip
+            flags |= K.F_UNIFORM
+            p0 = self.fp.add(np.array(params + (cap,), F64))
+        else:
+            p0 = self.fp.add(np.concatenate([jit.full(p, m) for p in params] + [np.array([cap])]))
+        sv = self._state(k, "v", m)
+        # every region exists: scratch for the unused ones (a branch-free loop)
+        si = self._state(k, "i", m) if flags & K.F_SYN else self.state.take(m)
+        sl = self._state(k, "last", m) if hasattr(k, "last") else self.state.take(m)
+        src = self._zeros(m) if inp is None else inp.dense
+        dst = out.dense if out.dense >= 0 else self.val.take(m)
+        native = out.need_events and not out.compact
+        self._op(K.OP_NEURON, m, src, dst, out.events if native else -1, out.event_at, flags, p0,
+                 sv, si, sl, self._rec(name, "v"), self._rec(name, "i"), pre, mode,
+                 self.val.take(m))  # fmt: skip
+
+    def _zeros(self, m: int) -> int:
+        """A region of ``val`` that nothing writes (zeros), of at least ``m``."""
+        if getattr(self, "_zero_at", None) is None or self._zero_size < m:
+            self._zero_at, self._zero_size = self.val.take(m), m
+        return self._zero_at
+
+    def _program(self) -> Program:
+        code = np.array(self.code, I64).reshape(-1, WIDTH)
+        sizes = np.array(
+            [max(self.val.size, 1), max(self.event_space, 1), max(self.n_events, 1),
+             max(self.acc, 1), max(self.zc, 8)], I64,
+        )  # fmt: skip
+        return Program(
+            code=code,
+            fp=self.fp.array(),
+            ip=self.ip.array(),
+            sizes=sizes,
+            n_state=self.state.size,
+            inputs=self.inputs,
+            records=self.records,
+            rec_size=self.rec_size,
+            states=self.states,
+        )

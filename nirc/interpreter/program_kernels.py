@@ -1,0 +1,626 @@
+"""The numba kernel behind :mod:`nirc.interpreter.program`: a whole graph's
+step as one compiled loop over time (see there for the program's layout and
+why its arithmetic equals the step oracle's bit for bit).
+
+The kernel interprets a short list of coarse instructions (``code``, one row
+per op: an input, a synapse, a layer of neurons, a pool, a delay...) once per
+step and sample; an op's loop covers a whole layer, so the dispatch costs a
+few nanoseconds per op and step. Values live in one float64 buffer per sample
+(``val``); spikes and other sparse values also travel as event lists
+(``evi``: layer-order index, ``evv``: value, ``ecnt``: how many) from their
+producer to the synapses that read them; states persist in ``st[B, ...]``
+between calls. Samples are independent: threads may run :func:`run_program` on
+disjoint ranges of samples at once.
+
+Loop shapes follow :mod:`nirc.interpreter.jit_kernels` (measured there):
+weight segments added as slices (numba vectorizes those, not flat indexing),
+the neuron update of a layer branch-free over the layer with layer-wide
+parameters in registers. Measured here, on the paper CNN's layers (CPU time
+per sample and step, one thread):
+
+- Events leave a byte mask 64 bytes at a time: one multiply gathers a
+  word's 8 bytes into 8 bits, then one trailing-zero count per event
+  (:func:`_byte_events`). A test per 8-byte word mispredicted on a third of
+  the words and cost 2-3.7 us per 4,096 neurons; this costs 0.8 us.
+- A convolution's additions run at 0.15-0.25 ns each; what limits them is
+  the cost per weight segment (about 4 ns), not the arithmetic. Tried and
+  not kept: 8-wide vector intrinsics (the same speed), zero-padded weight
+  rows of one fixed length per (channel, stride phase) (as fast on the two
+  large layers, more additions), lookup tables of the first layer's 5-input
+  patterns (1.5x slower), one segment per event in a per-row-sum layout
+  (the reduction cost more than it saved).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from nirc.interpreter import jit as _config
+
+_inline = _config.njit(inline="always")
+
+# The instruction set: one row of int64 per op, the opcode first (its fields
+# are unpacked at the top of the op's function below). Defined here, in the
+# kernel's own file: numba's cache notices edits of this file only, and would
+# keep stale values of constants defined elsewhere.
+OP_INPUT = 1  # an Input's values: dense and/or events
+OP_SUM = 2  # fan-in: sources (values, or the previous step's) added in order
+OP_COMPACT = 3  # events of a dense value, in layer order
+OP_DENSE = 4  # Affine / Linear from events
+OP_CONV = 5  # a convolution from events, channels-last
+OP_POOL = 6  # sum / average pool of a dense value
+OP_POOL_EVENTS = 7  # sum pool counted from spike events
+OP_SCALE = 8
+OP_THRESHOLD = 9
+OP_NEURON = 10  # any neuron layer, one neuron at a time (flags F_*, reset R_*)
+OP_LAYER = 11  # a spiking layer fed by one synapse's fresh sums, vectorized
+OP_DELAY = 12
+OP_SAVE = 13  # a feedback source's value, kept for the next step
+OP_RECORD = 14  # a value into the recorded outputs
+# OP_NEURON's flags
+F_SYN, F_SAME, F_D_ZERO, F_FIRES, F_GE, F_MULTI, F_CAP, F_RESET_MUL, F_VMIN = (
+    1, 2, 4, 8, 16, 32, 64, 128, 256,
+)  # fmt: skip
+F_UNIFORM = 512  # parameters are layer-wide (one value each): the vectorized loop
+# OP_NEURON's resets: to a value, subtract (every neuron: v -= n*thr; or where
+# it spiked), snnTorch's undecayed subtraction and refractory zero
+R_ZERO, R_SUB_ALWAYS, R_SUB_WHERE, R_SUB_UNDECAYED, R_ZERO_REFRACTORY = 0, 1, 2, 3, 4
+
+# bytes of 0 or 1 -> bits: (word * GATHER) >> 56 has bit i set when byte i is 1
+GATHER = np.uint64(0x0102040810204080)
+LOW_BITS = np.uint64(0x0101010101010101)
+U1, U2, U4, U56 = np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
+
+
+@_inline
+def _copy(dst, src):  # pragma: no cover - compiled
+    """``dst[:] = src`` as a loop: numba's array assignment checks for overlap
+    and may copy through a temporary (an allocation per op and step)."""
+    for j in range(dst.shape[0]):
+        dst[j] = src[j]
+
+
+@_inline
+def _mask64(words, nonzero):  # pragma: no cover - compiled
+    """The 64 bytes of ``words`` (8 uint64) as one bit each, set where the byte
+    is nonzero (``nonzero``; else the bytes must be 0 or 1)."""
+    mask = np.uint64(0)
+    for q in range(8):
+        w = words[q]
+        if nonzero:
+            w |= w >> U4
+            w |= w >> U2
+            w |= w >> U1
+            w &= LOW_BITS
+        mask |= ((w * GATHER) >> U56) << np.uint64(8 * q)
+    return mask
+
+
+@_inline
+def _byte_events(x, n, nonzero, perm, ip, evi, evv, eoff):  # pragma: no cover - compiled
+    """The nonzero bytes of ``x[:n]`` as events ``(index, value)`` in index order
+    (through ``perm`` when >= 0), 64 bytes at a time: one bit mask per 64, then
+    a trailing-zero count per event. ``n`` is a multiple of 64. Returns how many."""
+    words = x[:n].view(np.uint64)
+    ne = 0
+    for blk in range(n // 64):
+        mask = _mask64(words[blk * 8 : blk * 8 + 8], nonzero)
+        while mask != np.uint64(0):
+            j = blk * 64 + np.int64(trailing_zeros(mask))
+            mask &= mask - U1
+            evi[eoff + ne] = j if perm < 0 else ip[perm + j]
+            evv[eoff + ne] = x[j]
+            ne += 1
+    return ne
+
+
+@_inline
+def _input(c, t, t_data, b, xf, xn, ip, val, evi, evv, ecnt):  # pragma: no cover - compiled
+    """One Input's values of step ``t``: dense into ``val`` and/or as an
+    ordered event list (zeros past the end of the data)."""
+    narrow, col, n, dst, slot, eoff = c[1], c[2], c[3], c[4], c[5], c[6]
+    if t >= t_data:
+        if dst >= 0:
+            val[dst : dst + n] = 0.0
+        if slot >= 0:
+            ecnt[slot] = 0
+        return
+    if narrow:
+        row = xn[t, b, col : col + n]
+        if dst >= 0:
+            out = val[dst : dst + n]
+            for j in range(n):
+                out[j] = row[j]
+        if slot >= 0:
+            whole = n - n % 64
+            ne = _byte_events(row, whole, True, -1, ip, evi, evv, eoff) if whole else 0
+            for j in range(whole, n):  # the rest: branch-free
+                evi[eoff + ne] = j
+                evv[eoff + ne] = row[j]
+                ne += row[j] != 0
+            ecnt[slot] = ne
+    else:
+        rowf = xf[t, b, col : col + n]
+        if dst >= 0:
+            _copy(val[dst : dst + n], rowf)
+        if slot >= 0:
+            ne = 0
+            for j in range(n):
+                evi[eoff + ne] = j
+                evv[eoff + ne] = rowf[j]
+                ne += rowf[j] != 0.0
+            ecnt[slot] = ne
+
+
+@_inline
+def _sum(c, ip, val, s):  # pragma: no cover - compiled
+    """``dst = src0 + src1 + ...`` in the listed order (sources in ``val`` or,
+    for feedback edges, the previous step's value kept in the state ``s``)."""
+    dst, n, k, lst = c[1], c[2], c[3], c[4]
+    out = val[dst : dst + n]
+    if k == 0:
+        out[:] = 0.0
+        return
+    for q in range(k):
+        kind, off = ip[lst + 2 * q], ip[lst + 2 * q + 1]
+        src = val[off : off + n] if kind == 0 else s[off : off + n]
+        if q == 0:
+            _copy(out, src)
+        else:
+            for j in range(n):
+                out[j] = out[j] + src[j]
+
+
+@_inline
+def _compact(c, val, evi, evv, ecnt):  # pragma: no cover - compiled
+    """Events of a dense value, in layer order."""
+    src, n, slot, eoff = c[1], c[2], c[3], c[4]
+    x = val[src : src + n]
+    ne = 0
+    for j in range(n):
+        evi[eoff + ne] = j
+        evv[eoff + ne] = x[j]
+        ne += x[j] != 0.0
+    ecnt[slot] = ne
+
+
+@_inline
+def _dense(c, fp, val, evi, evv, ecnt):  # pragma: no cover - compiled
+    """``y = W x (+ b)`` from the events of ``x``: each adds its weight row
+    times its value, in the events' order (layer order unless the sums are
+    exact, when any order gives the same)."""
+    slot, eoff, k_in, n_out, lead, w0, dst, bias = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+    )  # fmt: skip
+    out = val[dst : dst + lead * n_out]
+    out[:] = 0.0
+    for e in range(ecnt[slot]):
+        idx = evi[eoff + e]
+        fv = evv[eoff + e]
+        if lead == 1:
+            r = idx
+            base = 0
+        else:
+            row = idx // k_in
+            r = idx - row * k_in
+            base = row * n_out
+        w = fp[w0 + r * n_out : w0 + (r + 1) * n_out]
+        a = out[base : base + n_out]
+        for o in range(n_out):
+            a[o] += w[o] * fv
+    if bias >= 0:
+        bv = fp[bias : bias + n_out]
+        for q in range(lead):
+            a = out[q * n_out : (q + 1) * n_out]
+            for o in range(n_out):
+                a[o] = a[o] + bv[o]
+
+
+@_inline
+def _conv(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - compiled
+    """A convolution from its input's events, accumulated channels-last into
+    ``acc`` (``[cells, O]``) by tabulated weight segments (see
+    :func:`nirc.interpreter.jit.conv_segments`); then either left there for
+    the fused neuron layer (``dst < 0``) or written to ``val`` in layer order
+    with the bias, and ``acc`` cleared. Each output receives one addition per
+    event, in the events' order: layer order (channel, row, column) is the
+    fixed (channel, ky, kx) order of the oracle."""
+    slot, eoff, hw, start, segs, w0, wstride, chan, gbase, n_o, cells, bias, dst = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13]
+    )  # fmt: skip
+    for e in range(ecnt[slot]):
+        idx = evi[eoff + e]
+        fv = evv[eoff + e]
+        ch = ip[chan + idx]
+        pos = idx - ch * hw
+        wb = w0 + ch * wstride
+        ob = ip[gbase + ch]
+        for q in range(ip[start + pos], ip[start + pos + 1]):
+            o0 = ip[segs + 3 * q] + ob
+            wq = ip[segs + 3 * q + 1] + wb
+            nn = ip[segs + 3 * q + 2]
+            a = acc[o0 : o0 + nn]
+            w = fp[wq : wq + nn]
+            for j in range(nn):
+                a[j] += w[j] * fv
+    if dst < 0:
+        return
+    for o in range(n_o):
+        out = val[dst + o * cells : dst + (o + 1) * cells]
+        if bias >= 0:
+            bo = fp[bias + o]
+            for p in range(cells):
+                out[p] = acc[p * n_o + o] + bo
+                acc[p * n_o + o] = 0.0
+        else:
+            for p in range(cells):
+                out[p] = acc[p * n_o + o]
+                acc[p * n_o + o] = 0.0
+
+
+@_inline
+def _pool(c, val):  # pragma: no cover - compiled
+    """Sum or average pool over windows with zero padding, each window added
+    in (ky, kx) order starting from its first tap, like the numpy kernel."""
+    src, dst, ch, h, w, kh, kw, sh, sw, ph, pw, oh, ow, average = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]
+    )  # fmt: skip
+    div = np.float64(kh * kw)
+    for cc in range(ch):
+        for oy in range(oh):
+            for ox in range(ow):
+                s = 0.0
+                for i in range(kh):
+                    y = oy * sh + i - ph
+                    for j in range(kw):
+                        x = ox * sw + j - pw
+                        v = 0.0
+                        if 0 <= y < h and 0 <= x < w:
+                            v = val[src + (cc * h + y) * w + x]
+                        s = v if i == 0 and j == 0 else s + v
+                if average:
+                    s = s / div
+                val[dst + (cc * oh + oy) * ow + ox] = s
+
+
+@_inline
+def _pool_events(c, ip, val, evi, evv, ecnt):  # pragma: no cover - compiled
+    """A sum pool of spikes (non-overlapping windows) from their events: each
+    adds one to its window's count; the counts also leave as events (in the
+    order their windows were first reached). Only the counts of the last step
+    are cleared."""
+    slot, eoff, cell, dst, n_out, oslot, ooff = c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    out = val[dst : dst + n_out]
+    if oslot >= 0:
+        for e in range(ecnt[oslot]):
+            out[evi[ooff + e]] = 0.0
+    else:
+        out[:] = 0.0
+    ne = 0
+    for e in range(ecnt[slot]):
+        q = ip[cell + evi[eoff + e]]
+        if q >= 0:
+            if oslot >= 0:  # a window reached for the first time: branch-free append
+                evi[ooff + ne] = q
+                ne += out[q] == 0.0
+            out[q] += evv[eoff + e]
+    if oslot >= 0:
+        for e in range(ne):
+            evv[ooff + e] = out[evi[ooff + e]]
+        ecnt[oslot] = ne
+
+
+@_inline
+def _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec):  # pragma: no cover - compiled
+    """A layer of neurons of any kind (the `snn` neuron's options; NIR's
+    neurons are special cases), performing the float64 operations of
+    :mod:`nirc.interpreter.neurons` / :mod:`.snn` in their order; then the
+    records and the output's events. The oracle skips a multiplication by a
+    parameter that is exactly 1.0 and an addition of one that is exactly 0.0;
+    here every multiplication is made (``x * 1.0`` is ``x``, bit for bit) and
+    a skipped addition adds -0.0 instead (``x + -0.0`` is ``x``, signed zeros
+    included), which leaves fewer branches. Its input, output and state
+    regions always exist (the builder gives unused ones scratch space)."""
+    m, src, out0, slot, eoff, flags, p0, sv, si, sl, rv, ri, rp, mode, pre0 = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13],
+        c[14], c[15],
+    )  # fmt: skip
+    x = val[src : src + m]
+    out = val[out0 : out0 + m]
+    pre = val[pre0 : pre0 + m]
+    v, i, last = s[sv : sv + m], s[si : si + m], s[sl : sl + m]
+    if (flags & F_UNIFORM) != 0:  # the division of multi-spike counts in its own loop
+        if (flags & F_MULTI) != 0:
+            _uniform_neurons(fp, p0, x, i, v, out, flags, mode, True)
+        else:
+            _uniform_neurons(fp, p0, x, i, v, out, flags, mode, False)
+    else:
+        _each_neuron(fp, p0, m, x, i, v, last, out, pre, flags, mode)
+    rt = rec[t, b]
+    if rv >= 0:
+        _copy(rt[rv : rv + m], v)
+    if ri >= 0:
+        _copy(rt[ri : ri + m], i)
+    if rp >= 0:
+        _copy(rt[rp : rp + m], pre)
+    if slot >= 0:
+        ne = 0
+        for j in range(m):
+            evi[eoff + ne] = j
+            evv[eoff + ne] = out[j]
+            ne += out[j] != 0.0
+        ecnt[slot] = ne
+
+
+@_inline
+def _uniform_neurons(fp, p0, x, i, v, out, flags, mode, multi):  # pragma: no cover
+    """:func:`_neuron` for layer-wide parameters (``fp[p0:p0+9]``) and the
+    resets that do not read the last step's spikes (to a value, subtract):
+    every option a select on a value, every load unconditional, three arrays
+    written, and the multi-spike division compiled in only when ``multi``
+    (a constant of each call site; a select cannot skip a division): the
+    loop vectorizes. On the Braille network's 38 neurons: 23 ns a step,
+    against 270 ns one neuron at a time and 470 ns with the division in."""
+    syn = (flags & F_SYN) != 0
+    same = (flags & F_SAME) != 0
+    d_zero = (flags & F_D_ZERO) != 0
+    fires = (flags & F_FIRES) != 0
+    ge = (flags & F_GE) != 0
+    has_cap = (flags & F_CAP) != 0
+    reset_mul = (flags & F_RESET_MUL) != 0
+    has_vmin = (flags & F_VMIN) != 0
+    to_value = mode == R_ZERO
+    sub_all = mode == R_SUB_ALWAYS
+    sub_where = mode == R_SUB_WHERE
+    cs, ds, cm, km, dd, thr, vr, vmin, cap = (
+        fp[p0], fp[p0 + 1], fp[p0 + 2], fp[p0 + 3], fp[p0 + 4], fp[p0 + 5], fp[p0 + 6],
+        fp[p0 + 7], fp[p0 + 8],
+    )  # fmt: skip
+    for j in range(x.shape[0]):
+        xj, i_old, vj = x[j], i[j], v[j]
+        i_new = i_old * ds + xj * cs
+        i[j] = i_new if syn else i_old
+        drive = (i_new if same else i_old) if syn else xj
+        w = drive * cm + km
+        vv = w if d_zero else vj * dd + w
+        z = vv >= thr if ge else vv > thr
+        if multi:
+            n = np.floor(vv / thr) if z else 0.0
+        else:
+            n = 1.0 if z else 0.0
+        n = cap if has_cap and n > cap else n
+        zeroed = (vv * 0.0 if reset_mul else vr) if z else vv
+        r = zeroed if to_value else vv
+        r = vv - n * thr if sub_all else r
+        r = (vv - thr if z else vv) if sub_where else r
+        r = vmin if has_vmin and r < vmin else r
+        r = r if fires else vv
+        v[j] = r
+        out[j] = n if fires else r
+
+
+@_inline
+def _each_neuron(fp, p0, m, x, i, v, last, out, pre, flags, mode):  # pragma: no cover
+    """:func:`_neuron` one neuron at a time, for per-neuron parameters and
+    every option. (The same loop written branch-free, with per-neuron
+    parameters, reads and writes too many arrays for the vectorizer's
+    run-time alias checks: it stayed scalar and was 1.3x slower.)"""
+    syn = (flags & F_SYN) != 0
+    same = (flags & F_SAME) != 0
+    d_zero = (flags & F_D_ZERO) != 0
+    fires = (flags & F_FIRES) != 0
+    ge = (flags & F_GE) != 0
+    multi = (flags & F_MULTI) != 0
+    has_cap = (flags & F_CAP) != 0
+    reset_mul = (flags & F_RESET_MUL) != 0
+    has_vmin = (flags & F_VMIN) != 0
+    cs, ds, cm, km = (
+        fp[p0 : p0 + m], fp[p0 + m : p0 + 2 * m], fp[p0 + 2 * m : p0 + 3 * m],
+        fp[p0 + 3 * m : p0 + 4 * m],
+    )  # fmt: skip
+    dd, th, vr, vmin = (
+        fp[p0 + 4 * m : p0 + 5 * m], fp[p0 + 5 * m : p0 + 6 * m], fp[p0 + 6 * m : p0 + 7 * m],
+        fp[p0 + 7 * m : p0 + 8 * m],
+    )  # fmt: skip
+    cap = fp[p0 + 8 * m]
+    for j in range(m):
+        if syn:
+            i_old = i[j]
+            i_new = i_old * ds[j] + x[j] * cs[j]
+            i[j] = i_new
+            drive = i_new if same else i_old
+        else:
+            drive = x[j]
+        w = drive * cm[j] + km[j]
+        vv = w if d_zero else v[j] * dd[j] + w
+        if not fires:
+            v[j] = vv
+            out[j] = vv
+            continue
+        thr = th[j]
+        if mode == R_SUB_UNDECAYED:
+            vv = vv - last[j] * thr
+        elif mode == R_ZERO_REFRACTORY and last[j] > 0:
+            vv = vr[j]
+        z = vv >= thr if ge else vv > thr
+        if multi:
+            n = np.floor(vv / thr) if z else 0.0
+            if has_cap and n > cap:
+                n = cap
+        else:
+            n = 1.0 if z else 0.0
+        pre[j] = vv
+        if mode == R_ZERO:
+            if z:
+                vv = vv * 0.0 if reset_mul else vr[j]
+        elif mode == R_SUB_ALWAYS:
+            vv = vv - n * thr
+        elif mode == R_SUB_WHERE and z:
+            vv = vv - thr
+        if has_vmin and vv < vmin[j]:
+            vv = vmin[j]
+        v[j] = vv
+        last[j] = n
+        out[j] = n
+
+
+@_inline
+def _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no cover - compiled
+    """A spiking layer fed by one synapse's fresh sums (a convolution's
+    channels-last ``acc``, cleared here, or a dense output in ``val``):
+    ``v = d*v + ((sum + bias)*c + k)``, spike where ``v > thr``, reset (a
+    select, so that the loop is branch-free and vectorizes), all neurons at
+    once in storage order (clearing the accumulator in the same pass); then
+    the spikes leave as layer-order events (``perm``: storage -> layer index;
+    :func:`_byte_events`) and, when asked, as dense values; recorded states
+    are written in layer order.
+    Multiplying by 1 and adding 0 change nothing here (a sum starts at +0.0
+    and is never -0.0), so the same loop serves every parameter value."""
+    m, from_acc, src, bias, uniform, p0, sub, sv, perm, slot, eoff, dst, rv = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13]
+    )  # fmt: skip
+    v = s[sv : sv + m]
+    a = acc[:m] if from_acc else val[src : src + m]
+    clear = from_acc != 0  # the accumulator is left zero for the next convolution
+    is_sub = sub != 0
+    if uniform:
+        cc, kk, d, thr, r = fp[p0], fp[p0 + 1], fp[p0 + 2], fp[p0 + 3], fp[p0 + 4]
+        if bias >= 0:
+            bf = fp[bias : bias + m]
+            for j in range(m):
+                x = v[j] * d + ((a[j] + bf[j]) * cc + kk)
+                z = x > thr
+                zc[j] = z
+                y = x - thr if is_sub else r
+                v[j] = y if z else x
+        elif clear:  # cleared in the same pass
+            for j in range(m):
+                x = v[j] * d + (a[j] * cc + kk)
+                a[j] = 0.0
+                z = x > thr
+                zc[j] = z
+                y = x - thr if is_sub else r
+                v[j] = y if z else x
+            clear = False
+        else:
+            for j in range(m):
+                x = v[j] * d + (a[j] * cc + kk)
+                z = x > thr
+                zc[j] = z
+                y = x - thr if is_sub else r
+                v[j] = y if z else x
+    else:
+        pc, pk, pd, pt, pr = (
+            fp[p0 : p0 + m], fp[p0 + m : p0 + 2 * m], fp[p0 + 2 * m : p0 + 3 * m],
+            fp[p0 + 3 * m : p0 + 4 * m], fp[p0 + 4 * m : p0 + 5 * m],
+        )  # fmt: skip
+        for j in range(m):
+            bj = fp[bias + j] if bias >= 0 else 0.0
+            x = v[j] * pd[j] + ((a[j] + bj) * pc[j] + pk[j])
+            z = x > pt[j]
+            zc[j] = z
+            y = x - pt[j] if is_sub else pr[j]
+            v[j] = y if z else x
+    if clear:
+        a[:] = 0.0
+    if slot >= 0:
+        whole = m + (-m) % 64
+        zc[m:whole] = 0
+        ecnt[slot] = _byte_events(zc, whole, False, perm, ip, evi, evv, eoff)
+    if dst >= 0:
+        if perm < 0:
+            for j in range(m):
+                val[dst + j] = zc[j]
+        else:
+            for j in range(m):
+                val[dst + ip[perm + j]] = zc[j]
+    if rv >= 0:
+        rt = rec[t, b]
+        if perm < 0:
+            for j in range(m):
+                rt[rv + j] = v[j]
+        else:
+            for j in range(m):
+                rt[rv + ip[perm + j]] = v[j]
+
+
+@_inline
+def _delay(c, t, ip, val, s):  # pragma: no cover - compiled
+    """``y[t] = x[t - d]`` per element (zeros before), from a ring of the last
+    ``depth`` inputs kept in the state."""
+    src, dst, n, steps, ring, depth = c[1], c[2], c[3], c[4], c[5], c[6]
+    here = t % depth
+    for j in range(n):
+        d = ip[steps + j]
+        if d == 0:
+            val[dst + j] = val[src + j]
+        elif t >= d:
+            val[dst + j] = s[ring + ((here - d) % depth) * n + j]
+        else:
+            val[dst + j] = 0.0
+    _copy(s[ring + here * n : ring + (here + 1) * n], val[src : src + n])
+
+
+@_inline
+def _sample(
+    b, t0, t1, t_data, code, fp, ip, xf, xn, st, rec, val, evi, evv, ecnt, acc, zc
+):  # pragma: no cover - compiled
+    """Steps ``t0 .. t1-1`` of sample ``b``: every op of ``code`` in order, each step."""
+    s = st[b]
+    for t in range(t0, t1):
+        for k in range(code.shape[0]):
+            c = code[k]
+            op = c[0]
+            if op == OP_INPUT:
+                _input(c, t, t_data, b, xf, xn, ip, val, evi, evv, ecnt)
+            elif op == OP_SUM:
+                _sum(c, ip, val, s)
+            elif op == OP_COMPACT:
+                _compact(c, val, evi, evv, ecnt)
+            elif op == OP_DENSE:
+                _dense(c, fp, val, evi, evv, ecnt)
+            elif op == OP_CONV:
+                _conv(c, fp, ip, val, evi, evv, ecnt, acc)
+            elif op == OP_POOL:
+                _pool(c, val)
+            elif op == OP_POOL_EVENTS:
+                _pool_events(c, ip, val, evi, evv, ecnt)
+            elif op == OP_SCALE:
+                src, dst, n, so = c[1], c[2], c[3], c[4]
+                for j in range(n):
+                    val[dst + j] = val[src + j] * fp[so + j]
+            elif op == OP_THRESHOLD:
+                src, dst, n, so = c[1], c[2], c[3], c[4]
+                for j in range(n):
+                    val[dst + j] = 1.0 if val[src + j] > fp[so + j] else 0.0
+            elif op == OP_NEURON:
+                _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec)
+            elif op == OP_LAYER:
+                _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc)
+            elif op == OP_DELAY:
+                _delay(c, t, ip, val, s)
+            elif op == OP_SAVE:
+                src, dst, n = c[1], c[2], c[3]
+                _copy(s[dst : dst + n], val[src : src + n])
+            elif op == OP_RECORD:
+                src, dst, n = c[1], c[2], c[3]
+                _copy(rec[t, b, dst : dst + n], val[src : src + n])
+
+
+@_config.njit()
+def run_program(code, fp, ip, sizes, xf, xn, t0, t1, t_data, st, rec, b0, b1):  # pragma: no cover
+    """Steps ``t0 .. t1-1`` of samples ``b0 .. b1-1``, one sample after the
+    other. ``sizes``: the per-sample scratch (values, events, event lists,
+    accumulator, spike mask). It holds no lock (``nogil``): threads may run
+    disjoint sample ranges of the same arrays at once."""
+    val = np.zeros(sizes[0])
+    evi = np.zeros(sizes[1], np.int64)
+    evv = np.zeros(sizes[1])
+    ecnt = np.zeros(sizes[2], np.int64)
+    acc = np.zeros(sizes[3])
+    zc = np.zeros(sizes[4], np.uint8)
+    for b in range(b0, b1):
+        val[:] = 0.0
+        ecnt[:] = 0
+        _sample(b, t0, t1, t_data, code, fp, ip, xf, xn, st, rec, val, evi, evv, ecnt, acc, zc)

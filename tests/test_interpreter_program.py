@@ -1,0 +1,432 @@
+"""The whole graph as one compiled loop over time (nirc.interpreter.program):
+on corpus graphs and generated ones (recurrent, several inputs, fan-in,
+delays, probes, every neuron type and `snn` option), the program's outputs
+and states equal the numpy step-by-step oracle's bit for bit; what it cannot
+run falls back to the chunked schedule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from xdsl.parser import Parser
+
+import nirc
+from nirc.context import make_context
+from nirc.diagnostics import collecting
+from nirc.graph import Graph, Node
+from nirc.interpreter import Simulation, engine, jit, program
+from nirc.interpreter.snn import build_plan
+
+needs_numba = pytest.mark.skipif(not jit.ENABLED, reason="numba not installed (the fast extra)")
+pytestmark = needs_numba
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """Counts the program's runs (and makes sure it is switched on)."""
+    calls = []
+    real = program.Program.run
+    monkeypatch.setattr(engine, "PROGRAM", True)
+    monkeypatch.setattr(program.Program, "run", lambda self, *a, **k: calls.append(1) or real(
+        self, *a, **k))  # fmt: skip
+    return calls
+
+
+def same_as_oracle(sim, x, steps, batch, *, chunk=None, runs=None):
+    """The program's run (compiled kernels on) against the step oracle."""
+    before = None if runs is None else len(runs)
+    a = sim.simulator.run(x, steps, batch, chunk=chunk, jit_mode="on")
+    if runs is not None:
+        assert len(runs) == before + 1, "the program did not run"
+    b = sim.simulator.run(x, steps, batch, mode="step")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].shape == b[key].shape, key
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    return a
+
+
+def _neuron_states(sim) -> list[str]:
+    return [f"{n}.{s}" for n, p in sim.plan.nodes.items()
+            for s in getattr(p.kernel, "states", ())]  # fmt: skip
+
+
+# --- corpus ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+@pytest.mark.parametrize("integrator", ["euler", "exact"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_braille_equals_the_oracle(corpus, runs, reset, integrator, batch):
+    """The issue's graph (recurrent CubaLIF, biases), every state recorded, in
+    one call and in chunks."""
+    path = corpus / "public" / "paper_braille_bias_zero.nir"
+    with collecting():
+        probe = nirc.interpreter.prepare(path, dt=1e-4)
+        sim = nirc.interpreter.prepare(path, dt=1e-4, reset=reset, integrator=integrator,
+                                       record=_neuron_states(probe) + ["lif1.w_rec", "fc1"])  # fmt: skip
+    rng = np.random.default_rng(batch)
+    x = {"input": rng.random((300, batch, 12)) < 0.15}
+    a = same_as_oracle(sim, x, 300, batch, runs=runs)
+    same_as_oracle(sim, x, 300, batch, chunk=7, runs=runs)
+    assert a["output"].any() and a["lif1.w_rec"].any()
+
+
+def test_cnn_equals_the_oracle_with_threads(corpus, runs, monkeypatch):
+    """The paper CNN, its samples shared among threads, every state recorded."""
+    monkeypatch.setenv("NIRC_THREADS", "3")
+    path = corpus / "public" / "paper_cnn_sinabs.nir"
+    with collecting():
+        probe = nirc.interpreter.prepare(path, dt=1.0)
+        sim = nirc.interpreter.prepare(path, dt=1.0, record=_neuron_states(probe) + ["3", "7"])
+    x = {"input": np.random.default_rng(2).random((25, 5, 2, 34, 34)) < 0.15}
+    a = same_as_oracle(sim, x, 25, 5, runs=runs)
+    assert a["7"].max() > 1  # pooled counts
+
+
+# --- generated graphs -------------------------------------------------------------------
+
+
+def _rand(rng, *shape, lo=0.5, hi=1.5):
+    return rng.uniform(lo, hi, shape)
+
+
+def _recurrent_net(rng, reset_v: float = 0.0) -> Graph:
+    """Two Inputs (one spiking, one real-valued) summed into a LIF with a
+    recurrent Linear; per-element delays into a CubaLIF; a Scale into a
+    non-spiking LI, whose values (of either sign) a synapse reads; a
+    Threshold; an IF and a CubaLI; a self-looping Linear."""
+    n = 6
+    w = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    nodes = {
+        "in_a": Node("in_a", "Input", {"shape": np.array([4])}),
+        "in_b": Node("in_b", "Input", {"shape": np.array([4])}),
+        "fa": Node("fa", "Affine", {"weight": w(n, 4), "bias": w(n) * 0.1}),
+        "fb": Node("fb", "Linear", {"weight": w(n, 4)}),
+        "h": Node("h", "LIF", {"tau": _rand(rng, n) * 2e-3, "r": _rand(rng, n) * 3,
+                               "v_leak": rng.uniform(-0.1, 0.1, n), "v_threshold": _rand(rng, n),
+                               "v_reset": np.full(n, reset_v)}),
+        "rec": Node("rec", "Linear", {"weight": w(n, n) * 0.5}),
+        "d": Node("d", "Delay", {"delay": np.array([0, 1, 2, 3, 1, 0]) * 1e-3}),
+        "o": Node("o", "CubaLIF", {"tau_mem": _rand(rng, n) * 3e-3, "tau_syn": _rand(rng, n) * 2e-3,
+                                   "r": _rand(rng, n) * 4, "v_leak": np.zeros(n),
+                                   "v_threshold": np.full(n, 0.4), "w_in": _rand(rng, n) * 2}),
+        "sc": Node("sc", "Scale", {"scale": rng.uniform(-1, 1, n)}),
+        "li": Node("li", "LI", {"tau": np.full(n, 4e-3), "r": np.full(n, 2.0),
+                                "v_leak": np.full(n, 0.05)}),
+        "th": Node("th", "Threshold", {"threshold": np.full(n, 0.02)}),
+        "if": Node("if", "IF", {"r": np.full(n, 300.0), "v_threshold": np.full(n, 0.5)}),
+        "cli": Node("cli", "CubaLI", {"tau_mem": np.full(n, 5e-3), "tau_syn": np.full(n, 2e-3),
+                                      "r": np.ones(n), "v_leak": np.zeros(n), "w_in": np.ones(n)}),
+        "self": Node("self", "Linear", {"weight": w(n, n) * 0.3}),
+        "rd": Node("rd", "Affine", {"weight": w(3, n), "bias": w(3)}),
+        "out_rd": Node("out_rd", "Output", {"shape": np.array([3])}),
+        "out": Node("out", "Output", {"shape": np.array([n])}),
+        "out_li": Node("out_li", "Output", {"shape": np.array([n])}),
+        "out_if": Node("out_if", "Output", {"shape": np.array([n])}),
+        "out_self": Node("out_self", "Output", {"shape": np.array([n])}),
+    }  # fmt: skip
+    edges = [
+        ("in_a", "fa"), ("in_b", "fb"), ("fa", "h"), ("fb", "h"), ("h", "rec"), ("rec", "h"),
+        ("h", "d"), ("d", "o"), ("o", "out"), ("h", "sc"), ("sc", "li"), ("li", "out_li"),
+        ("li", "th"), ("th", "if"), ("fb", "if"), ("if", "out_if"), ("li", "cli"),
+        ("cli", "self"), ("self", "self"), ("self", "out_self"), ("li", "rd"), ("rd", "out_rd"),
+    ]  # fmt: skip
+    return Graph(nodes, edges, {"dt": 1e-3})
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+@pytest.mark.parametrize("reset_v", [0.0, -0.3])
+@pytest.mark.parametrize("batch", [1, 4])
+def test_generated_recurrent_graph_equals_the_oracle(runs, reset, reset_v, batch):
+    rng = np.random.default_rng(11)
+    g = _recurrent_net(rng, reset_v)
+    record = ["h.v", "o.v", "o.i", "li.v", "cli.v", "cli.i", "rec", "d", "sc", "th", "if.v", "fa"]
+    with collecting():
+        sim = nirc.interpreter.prepare(g, reset=reset, record=record)
+    x = {
+        "in_a": rng.random((120, batch, 4)) < 0.3,
+        "in_b": rng.standard_normal((120, batch, 4)) * (rng.random((120, batch, 4)) < 0.5),
+    }
+    a = same_as_oracle(sim, x, 120, batch, runs=runs)
+    same_as_oracle(sim, x, 120, batch, chunk=5, runs=runs)
+    for key in ("out", "out_if", "h.v", "d", "th", "out_rd"):
+        assert a[key].any(), key
+    assert (a["li.v"] < 0).any() and (a["li.v"] > 0).any()
+    assert not np.array_equal(a["d"], a["h.v"] > 0)  # the delays delay
+
+
+def test_inputs_shorter_than_the_run_and_shared_by_the_batch(runs):
+    """Steps past the inputs' end read zeros; an input without a batch axis is
+    every sample's."""
+    rng = np.random.default_rng(3)
+    with collecting():
+        sim = nirc.interpreter.prepare(_recurrent_net(rng), record=["h.v", "o.i"])
+    a = sim.run({"in_a": rng.random((50, 4)) < 0.3, "in_b": rng.standard_normal((50, 4))},
+                steps=80, batch=3, jit="on")  # fmt: skip
+    b = sim.run({"in_a": rng.random((50, 4)) < 0.3, "in_b": rng.standard_normal((50, 4))},
+                steps=80, batch=3, mode="step")  # fmt: skip
+    assert len(runs) == 1
+    assert a["h.v"].shape == (80, 3, 6)
+    np.testing.assert_array_equal(a["h.v"][:, 0], a["h.v"][:, 2])
+    assert not np.array_equal(a["h.v"], b["h.v"])  # other inputs: other states
+    x = {"in_a": rng.random((50, 4)) < 0.3, "in_b": rng.standard_normal((50, 4))}
+    c = sim.run(x, steps=80, batch=3, jit="on")
+    d = sim.run(x, steps=80, batch=3, mode="step")
+    for key in c:
+        np.testing.assert_array_equal(c[key], d[key], err_msg=key)
+
+
+def _conv_net(rng) -> Graph:
+    """Conv2d (stride, padding, bias) -> IF, read by an AvgPool (padding,
+    overlapping windows) -> Conv2d -> LIF, and by a SumPool (stride 1) ->
+    grouped, dilated Conv2d over its counts -> IF -> Flatten -> Affine -> IF."""
+    w = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)  # noqa: E731
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([2, 9, 8])}),
+        "c1": Node("c1", "Conv2d", {"weight": w(4, 2, 3, 3), "bias": w(4), "stride": np.array([2, 1]),
+                                    "padding": np.array([1, 0]), "dilation": np.array([1, 1]),
+                                    "groups": np.array(1)}),
+        "n1": Node("n1", "IF", {"r": np.full((4, 5, 6), 1e3), "v_threshold": np.full((4, 5, 6), 0.6)}),
+        "ap": Node("ap", "AvgPool2d", {"kernel_size": np.array([2, 2]), "stride": np.array([1, 2]),
+                                       "padding": np.array([1, 1])}),
+        "sp": Node("sp", "SumPool2d", {"kernel_size": np.array([2, 2]), "stride": np.array([1, 1]),
+                                       "padding": np.array([0, 0])}),
+        "c2": Node("c2", "Conv2d", {"weight": w(3, 4, 2, 2), "bias": w(3), "stride": np.array([1, 1]),
+                                    "padding": np.array([0, 0]), "dilation": np.array([1, 1]),
+                                    "groups": np.array(1)}),
+        "n2": Node("n2", "LIF", {"tau": np.full((3, 5, 3), 2e-3), "r": np.full((3, 5, 3), 2.0),
+                                 "v_leak": np.zeros((3, 5, 3)), "v_threshold": np.full((3, 5, 3), 0.3),
+                                 "v_reset": np.zeros((3, 5, 3))}),
+        "g": Node("g", "Conv2d", {"weight": w(4, 2, 2, 2), "bias": np.zeros(4, np.float32),
+                                  "stride": np.array([1, 1]),
+                                  "padding": np.array([0, 0]), "dilation": np.array([2, 2]),
+                                  "groups": np.array(2)}),
+        "n3": Node("n3", "IF", {"r": np.full((4, 2, 3), 1e3), "v_threshold": np.full((4, 2, 3), 0.2)}),
+        "f": Node("f", "Flatten", {"start_dim": np.array(0), "end_dim": np.array(-1)}),
+        "fc": Node("fc", "Affine", {"weight": w(5, 24), "bias": w(5)}),
+        "n4": Node("n4", "IF", {"r": np.full(5, 1e3), "v_threshold": np.full(5, 0.5)}),
+        "out": Node("out", "Output", {"shape": np.array([5])}),
+        "out2": Node("out2", "Output", {"shape": np.array([3, 5, 3])}),
+    }  # fmt: skip
+    edges = [("in", "c1"), ("c1", "n1"), ("n1", "ap"), ("ap", "c2"), ("c2", "n2"), ("n2", "out2"),
+             ("n1", "sp"), ("sp", "g"), ("g", "n3"), ("n3", "f"), ("f", "fc"), ("fc", "n4"),
+             ("n4", "out")]  # fmt: skip
+    return Graph(nodes, edges, {"dt": 1e-3})
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("counts", [False, True])
+def test_generated_conv_graph_equals_the_oracle(runs, batch, counts):
+    """Pools with padding and overlapping windows, a grouped dilated conv over
+    counts, a reshape into a dense layer; inputs as spikes or as counts."""
+    rng = np.random.default_rng(5)
+    with collecting():
+        sim = nirc.interpreter.prepare(_conv_net(rng), record=["n1.v", "ap", "sp", "n2.v", "n3"])
+    shape = (60, batch, 2, 9, 8)
+    x = rng.random(shape) < 0.3
+    if counts:
+        x = (x * rng.integers(1, 4, shape)).astype(np.uint8)
+    a = same_as_oracle(sim, {"in": x}, 60, batch, runs=runs)
+    for key in ("out", "out2", "n3", "sp"):
+        assert a[key].any(), key
+
+
+def test_real_valued_inputs_keep_the_oracles_order(runs):
+    """Inputs that are not integers: sums are not exact, so every synapse adds
+    in the oracle's order (events in layer order)."""
+    rng = np.random.default_rng(8)
+    with collecting():
+        sim = nirc.interpreter.prepare(_conv_net(rng), record=["n1.v", "n2.v"])
+    x = rng.standard_normal((40, 2, 2, 9, 8)) * (rng.random((40, 2, 2, 9, 8)) < 0.4)
+    exact = sim.simulator._exact({"in": x})
+    assert not exact["c1"]
+    same_as_oracle(sim, {"in": x}, 40, 2, runs=runs)
+
+
+# --- the snn level --------------------------------------------------------------------
+
+
+def _snn_module(attrs: str, n: int = 5, synapse: bool = True):
+    src = "%w" if synapse else "%in"
+    text = (
+        "builtin.module {\n"
+        "  snn.graph attributes {dt = 1.0e-03 : f64} {\n"
+        f'    %in = snn.input "input" {{shape = dense<{n}> : tensor<1xi64>}} : tensor<{n}xf32>\n'
+        f'    %w = snn.dense "w"(%in : tensor<{n}xf32>) {{weight = dense<[[0.5, -0.25, 1.0, 0.75, '
+        f"0.125], [1.5, 0.5, -0.5, 0.25, 1.0], [0.25, 0.75, 0.5, -1.0, 0.5], [1.0, 1.0, 0.25, 0.5, "
+        f"-0.5], [0.5, 0.25, 1.25, 0.5, 0.75]]> : tensor<{n}x{n}xf32>}} : tensor<{n}xf32>\n"
+        f'    %n = snn.neuron "n"({src} : tensor<{n}xf32>) {{{attrs}}} : tensor<{n}xf32>\n'
+        f'    %n2 = snn.neuron "n2"(%in, %n : tensor<{n}xf32>, tensor<{n}xf32>) {{{attrs}}} : '
+        f"tensor<{n}xf32>\n"
+        f'    snn.output "output"(%n2 : tensor<{n}xf32>)\n'
+        "  }\n}\n"
+    )
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    return module
+
+
+SNN_CASES = {
+    "zero": 'reset = "zero"',
+    "zero, v_reset": 'reset = "zero", v_reset = dense<-0.2> : tensor<f64>',
+    "subtract": 'reset = "subtract"',
+    "subtract_undecayed": 'reset = "subtract_undecayed"',
+    "zero_refractory": 'reset = "zero_refractory", v_reset = dense<0.1> : tensor<f64>',
+    "ge": 'reset = "zero", compare = "ge"',
+    "multi": 'reset = "subtract", compare = "ge", spikes = "multi"',
+    "multi, capped, v_min": 'reset = "subtract", compare = "ge", spikes = "multi", '
+    "max_spikes = 2 : i64, v_min = dense<-0.5> : tensor<f64>",
+    "v_init": 'reset = "zero", v_init = dense<0.5> : tensor<f64>',
+    "synaptic, previous": 'reset = "zero", alpha_syn = dense<0.5> : tensor<f64>, '
+    "gain_syn = dense<1.5> : tensor<f64>, i_init = dense<0.25> : tensor<f64>",
+    "synaptic, same": 'reset = "subtract", alpha_syn = dense<0.5> : tensor<f64>, '
+    'current_order = "same"',
+    "memoryless": 'reset = "zero", alpha_mem = dense<0.0> : tensor<f64>',
+}
+
+
+@pytest.mark.parametrize("case", list(SNN_CASES))
+def test_snn_neuron_options_equal_the_oracle(runs, case):
+    """Every float option of `snn.neuron` (reset flavours, >=, multi-spike
+    counts with and without a cap, v_min, initial states, the synaptic stage
+    in both orders, alpha_mem = 0), one neuron layer fed by a synapse and one
+    by a fan-in of two."""
+    attrs = SNN_CASES[case]
+    if "alpha_mem" not in attrs:
+        attrs += ", alpha_mem = dense<0.9> : tensor<f64>"
+    module = _snn_module(
+        "gain_mem = dense<0.5> : tensor<f64>, bias_mem = dense<0.02> : tensor<f64>, "
+        f"v_threshold = dense<0.6> : tensor<f64>, {attrs}"
+    )
+    states = ["n.v", "n.v_pre", "n2.v"] + (["n.i", "n2.i"] if "alpha_syn" in attrs else [])
+    sim = Simulation(build_plan(module, record=states + ["n"]))
+    rng = np.random.default_rng(len(case))
+    x = {"input": (rng.random((150, 2, 5)) < 0.5) * rng.uniform(0.5, 2.5, (150, 2, 5))}
+    a = same_as_oracle(sim, x, 150, 2, runs=runs)
+    assert a["n"].any() and a["output"].any()
+    if "multi" in case:
+        assert a["n"].max() >= 2
+    if "capped" in case:
+        assert a["n"].max() == 2 and a["n.v"].min() >= -0.5
+
+
+def test_quantized_neurons_fall_back_to_the_chunked_schedule(runs):
+    """What the program does not run (integer neurons) runs as before."""
+    module = _snn_module(
+        "alpha_mem = dense<13> : tensor<i64>, gain_mem = dense<24> : tensor<i64>, "
+        'v_threshold = dense<100> : tensor<i32>, reset = "subtract", '
+        "scale = dense<10.0> : tensor<f64>, frac_bits = 4 : i64, state_bits = 16 : i64",
+        synapse=False,
+    )
+    sim = Simulation(build_plan(module, record=["n.v"]))
+    assert not program.supported(sim.plan)
+    x = {"input": (np.random.default_rng(0).random((60, 2, 5)) < 0.5) * 3.0}
+    a = sim.simulator.run(x, 60, 2, jit_mode="on")
+    b = sim.simulator.run(x, 60, 2, mode="step")
+    assert runs == []
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key])
+
+
+# --- running it -----------------------------------------------------------------------
+
+
+def test_progress_is_reported_and_the_state_is_kept(corpus, runs, monkeypatch):
+    monkeypatch.setattr(program, "PROGRESS_CHUNK", 64)
+    with collecting():
+        sim = nirc.interpreter.prepare(corpus / "public" / "paper_braille_bias_zero.nir", dt=1e-4)
+    x = np.random.default_rng(1).random((300, 12)) < 0.2
+    seen: list[int] = []
+    a = sim.run(x, jit="on", progress=seen.append)
+    assert seen == [64, 128, 192, 256, 300]
+    b = sim.run(x, mode="step")
+    np.testing.assert_array_equal(a["output"], b["output"])
+    k = sim.plan.nodes["lif2"].kernel
+    sim.run(x, mode="step")
+    v_oracle = k.v.copy()
+    sim.run(x, jit="on")
+    np.testing.assert_array_equal(k.v, v_oracle)  # the last state, written back
+
+
+def test_auto_mode_loads_the_kernels_once_short_runs_add_up(corpus, runs, monkeypatch):
+    """``jit="auto"`` skips the compiled kernels for one short run, but not
+    once this process has spent longer than loading them takes."""
+    with collecting():
+        sim = nirc.interpreter.prepare(corpus / "public" / "paper_braille_bias_zero.nir", dt=1e-4)
+    monkeypatch.setattr(jit, "loaded", lambda: False)
+    monkeypatch.setattr(jit, "program_loaded", lambda: False)
+    monkeypatch.setattr(engine, "_UNCOMPILED", [0.0])
+    monkeypatch.setattr(engine, "JIT_LOAD_SECONDS", 1e-9)
+    x = np.random.default_rng(1).random((50, 12)) < 0.2
+    a = sim.run(x)
+    assert runs == [] and engine._UNCOMPILED[0] > 0
+    b = sim.run(x)
+    assert runs == [1]
+    np.testing.assert_array_equal(a["output"], b["output"])
+
+
+def test_simulate_reuses_a_files_plan_and_sees_changes(tmp_path, corpus, runs, monkeypatch):
+    """``nirc.simulate`` on a path keeps the prepared plan while the file's
+    bytes are unchanged (warnings included), and reads it again when they change."""
+    import shutil
+
+    import nirc.interpreter as interpreter
+
+    prepared = []
+    real = interpreter._prepare
+    monkeypatch.setattr(interpreter, "_prepare", lambda *a, **k: prepared.append(1) or real(*a, **k))
+
+    path = tmp_path / "net.nir"
+    shutil.copy(corpus / "public" / "paper_braille_bias_zero.nir", path)
+    x = np.random.default_rng(1).random((80, 12)) < 0.3
+    with collecting() as first:
+        a = nirc.simulate(path, x, jit="on")
+    with collecting() as second:
+        b = nirc.simulate(path, x, jit="on")
+    np.testing.assert_array_equal(a["output"], b["output"])
+    assert [w.render() for w in first.warnings] == [w.render() for w in second.warnings]
+    assert "inferred dt" in first.warnings[0].render()  # every time
+    assert len(prepared) == 1
+    graph = nirc.read(path)
+    graph.nodes["fc2"].params["weight"] = graph.nodes["fc2"].params["weight"] * 4
+    nirc.write(path, graph)
+    with collecting():
+        c = nirc.simulate(path, x, jit="on")
+        d = nirc.simulate(path, x, mode="step")
+    np.testing.assert_array_equal(c["output"], d["output"])
+    assert not np.array_equal(a["output"], c["output"])
+    assert len(prepared) == 2
+
+
+def test_free_cores_leaves_out_this_process_own_load(monkeypatch):
+    """The load average counts this process's own busy threads: a loop of runs
+    on both cores of a 2-core machine must not see itself as other work."""
+    import resource
+    import time
+
+    monkeypatch.delenv("NIRC_THREADS", raising=False)
+    monkeypatch.setattr(jit.os, "sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr(jit.os, "getloadavg", lambda: (2.1, 2.0, 1.5))
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
+    monkeypatch.setattr(jit, "_OWN", [cpu, time.monotonic(), 2.0])  # two busy threads
+    assert jit.free_cores() == 2
+    monkeypatch.setattr(jit, "_OWN", [cpu, time.monotonic(), 0.0])  # other processes' load
+    assert jit.free_cores() == 1
+    level = jit.own_load()
+    assert 0.0 <= level < 0.5  # decays: this test has been idle, not two busy threads
+
+
+def test_tiny_graphs_at_large_batches_take_the_chunked_schedule(corpus, runs, monkeypatch):
+    """Many samples per core of a tiny graph: the chunked schedule (one numpy
+    call per layer for the whole batch) is faster, and gives the same bits."""
+    with collecting():
+        sim = nirc.interpreter.prepare(corpus / "public" / "paper_braille_bias_zero.nir", dt=1e-4)
+    x = {"input": np.random.default_rng(4).random((40, 60, 12)) < 0.2}
+    monkeypatch.setenv("NIRC_THREADS", "1")
+    a = sim.simulator.run(x, 40, 60, jit_mode="on")
+    assert runs == []
+    monkeypatch.setenv("NIRC_THREADS", "4")
+    b = same_as_oracle(sim, x, 40, 60, runs=runs)
+    np.testing.assert_array_equal(a["output"], b["output"])
