@@ -29,6 +29,7 @@ PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "fold-weights": _lazy("nirc.passes.fold_weights", "FoldWeightsPass"),
     "fuse": _lazy("nirc.passes.fuse", "FusePass"),
     "quantize": _lazy("nirc.passes.quantize", "QuantizePass"),
+    "partition": _lazy("nirc.passes.partition", "PartitionPass"),
 }
 
 
