@@ -1,0 +1,596 @@
+"""SpiNNaker2 quantization: a weight scale (and a spike gain) per population,
+chosen on the user's data for what the network predicts.
+
+A population's membrane and synaptic current are float32 on the PE; only the
+weights are integers (int8 in [-127, 127] for the no-delay models, 4 bits in
+[-15, 15] for the delayed ones). So one scale ``S`` per population (chip
+units per float unit of its membrane) fixes everything::
+
+    weights     = clip(round(S * g_pre * W), -127, 127)   (g_pre: the source's spike gain)
+    threshold   = S * g * thr    (the next float32 below it for `v >= thr`)
+    i_offset    = S * bias,  v_reset = S * v_reset
+    v_init      = S * v_init, moved back over the lag steps the population
+                  runs before its inputs arrive so that i_offset leaves it
+                  exactly at S * v_init when they do
+    biases into a synaptic current: an always-on source of K neurons whose
+                  int8 weights add up to round(S * b)
+
+Neurons that spike several times per step in the float network (Sinabs,
+Rockpool: ``floor(v / thr)`` spikes, reset by subtracting them all) have two
+ways onto a chip whose neurons spike at most once per step:
+
+- a spike gain ``g``: one chip spike stands for ``g`` float spikes (the
+  threshold ``g`` times higher, the weights it feeds ``g`` times larger):
+  the count is kept in units of ``g``;
+- ``K`` copies: ``K`` binary neurons on one membrane. Copy ``j`` holds
+  ``v - j thr`` (an initial offset, kept against the leak by an
+  ``i_offset`` of ``-(1 - alpha) j thr``), so it fires when ``v > (j+1) thr``
+  and the copies together fire ``min(n, K)`` spikes for the float neuron's
+  ``n``. Each copy's reset subtracts ``thr`` from itself; lateral synapses
+  take ``alpha thr`` from every other copy in the next step, which is the
+  float neuron's subtraction of ``n thr`` after its decay (through a
+  synaptic current, a lateral relay gives back the current's second-step
+  share ``alpha_syn alpha thr``). In real arithmetic every copy then follows
+  the float membrane exactly, leak included; what is left is the rounding of
+  the lateral weights to integers, and the scale is capped so that they
+  fit the weight range. Incoming synapses are repeated for every copy,
+  outgoing ones for every copy too; outputs sum the copies.
+
+The search (coordinate descent, populations in order, the populations
+upstream held fixed and not re-simulated): for each population, scales
+``S0 * m`` for the multipliers :data:`MULTIPLIERS` (``S0`` the max-abs scale
+that fills the weight range; larger scales round finer and saturate the
+largest weights) and gains :data:`GAINS` (multi-spike neurons only), each
+scored by simulating the chip on the calibration inputs against the float
+network's outputs (gain first, then the scale with the gain chosen): the fraction of samples whose prediction (argmax of the
+output spike counts over the run, ties to the lowest index) agrees with the
+float network's, then the closeness of the counts themselves (mean absolute
+difference over the mean count). That is what task accuracy follows: the
+float network's predictions are what the user trained. :data:`SWEEPS` sweeps
+(a sweep that changes nothing ends the search early). Without calibration
+data (random spikes) nothing is searched: the max-abs scales and gain 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from nirc.metrics import mean_spike_count, outputs_agreement, spike_counts
+
+from .lower import Extraction, FloatNeuron
+from .network import BIAS, INPUT, NEURON, RELAY, Network, Population, Projection, copy_layout
+from .sparse import Coo
+from .spec import SPINNAKER2
+
+F32 = np.float32
+MULTIPLIERS = (1.0, 1.25, 1.5, 2.0, 3.0)
+GAINS = (1, 2, 4)
+COPIES = (2, 4, 8)
+SWEEPS = 1
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass
+class Choice:
+    """A population's weight scale, spike gain and copies (multi-spike
+    neurons as ``copies`` staggered binary neurons)."""
+
+    scale: float
+    gain: int = 1
+    copies: int = 1
+
+
+@dataclass
+class Quantization:
+    """The chosen scales, how they were chosen and what they measured."""
+
+    choices: dict[str, Choice]
+    base_scales: dict[str, float]
+    method: str
+    calibration: str
+    samples: int
+    score: dict[str, float] = field(default_factory=dict)
+    max_abs_score: dict[str, float] = field(default_factory=dict)
+    evaluations: int = 0
+
+    def effective(self, net: Network) -> None:
+        """Record the scales the network got (a scale may be capped)."""
+        for name, c in list(self.choices.items()):
+            self.choices[name] = replace(c, scale=net.population(name).v_scale)
+
+    def lines(self) -> list[str]:
+        out = [f"quantization: {self.method} ({self.evaluations} simulations on {self.samples} "
+               f"calibration samples: {self.calibration})"]  # fmt: skip
+        for name, c in self.choices.items():
+            base = self.base_scales.get(name, c.scale)
+            out.append(f"  {name}: weight scale {c.scale:.6g} ({c.scale / base:.3g} x max-abs)"
+                       + (f", spike gain {c.gain}" if c.gain != 1 else ""))  # fmt: skip
+        if self.score:
+            out.append(f"  prediction agreement {self.score['prediction_agreement']:.4f} "
+                       f"(max-abs: {self.max_abs_score.get('prediction_agreement', float('nan')):.4f})")  # fmt: skip
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "calibration": self.calibration,
+            "samples": self.samples,
+            "simulations": self.evaluations,
+            "populations": {
+                n: {"weight_scale": c.scale, "max_abs_scale": self.base_scales.get(n, c.scale),
+                    "spike_gain": c.gain, "copies": c.copies}
+                for n, c in self.choices.items()
+            },  # fmt: skip
+            "score": {k: round(v, 6) for k, v in self.score.items()},
+            "max_abs_score": {k: round(v, 6) for k, v in self.max_abs_score.items()},
+        }
+
+
+def weight_range(model: str) -> int:
+    lo, hi = SPINNAKER2.models[model].weight_range or (-127, 127)
+    return hi
+
+
+def max_abs_scales(ex: Extraction, gains: Mapping[str, int]) -> dict[str, float]:
+    """Per neuron population: the scale that maps its largest incoming weight
+    (times the source's spike gain) onto the top of its model's range."""
+    net = ex.network
+    out = {}
+    for p in net.populations:
+        if p.role != NEURON:
+            continue
+        big = 0.0
+        for pr in net.incoming(p.name):
+            if net.population(pr.pre).role == BIAS:
+                continue
+            g = gains.get(pr.pre, 1)
+            if pr.weights.nnz:
+                big = max(big, float(np.abs(pr.weights.data).max()) * g)
+        fn = ex.neurons[p.name]
+        if big == 0.0:  # no weights: scale by the threshold
+            thr = fn.threshold
+            big = float(np.abs(thr[np.isfinite(thr)]).max()) if thr is not None and np.isfinite(
+                thr).any() else 1.0  # fmt: skip
+            big = big or 1.0
+        out[p.name] = weight_range(p.model) / big
+    return out
+
+
+def _next_below(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, F32)
+    return np.nextafter(x, np.float32(-np.inf)).astype(F32)
+
+
+def _preroll_v0(v_init, i_off, alpha, lag: int) -> tuple[np.ndarray, bool]:
+    """The initial voltage that i_offset carries to ``v_init`` over ``lag``
+    steps without input (False when that cannot be done exactly)."""
+    v_init = np.asarray(v_init, np.float64)
+    i_off = np.asarray(i_off, np.float64)
+    alpha = np.asarray(alpha, np.float64)
+    if lag <= 0 or not np.any(i_off):
+        return v_init, True
+    a_l = alpha**lag
+    ok = True
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(alpha == 1.0, float(lag), (1 - a_l) / np.where(alpha == 1.0, 1.0, 1 - alpha))
+        v0 = np.where(a_l > 1e-6, (v_init - i_off * s) / np.where(a_l > 1e-6, a_l, 1.0), v_init)
+    if np.any((a_l <= 1e-6) & (alpha != 0) & (i_off != 0)):
+        ok = False
+    return v0, ok
+
+
+def integer_network(
+    ex: Extraction, choices: Mapping[str, Choice], input_copies: Mapping[str, int]
+) -> Network:
+    """The chip network for these scales, gains and copies (see the module
+    docstring): parameters per chip neuron, weights scaled, rounded,
+    clipped and expanded over the copies of their source and target."""
+    src = ex.network
+    pops: dict[str, Population] = {}
+    notes: list[str] = []
+    for p in src.populations:
+        q = replace(p, params={}, record=tuple(p.record))
+        if p.role == INPUT:
+            q.copies = max(1, int(input_copies.get(p.name, 1)))
+        elif p.role == NEURON:
+            c = choices[p.name]
+            fn = ex.neurons[p.name]
+            if c.copies > 1:
+                c = replace(c, scale=min(c.scale, lateral_cap(fn, c.gain, weight_range(p.model))))
+                if q.model == "lif_conv2d":  # the lateral synapses need connection lists
+                    q.model = "lif_no_delay"
+                    q.max_atoms_per_core = SPINNAKER2.models["lif_no_delay"].max_atoms_per_core
+            q.v_scale = c.scale
+            q.spike_gain = c.gain
+            q.copies = c.copies
+            q.params = _neuron_params(q, fn, c, notes)
+            if fn.spikes == "multi":
+                notes.append(_multi_note(q, fn))
+        pops[q.name] = q
+    extra: list[Population] = []
+    for q in list(pops.values()):
+        if q.role == NEURON and q.copies > 1 and ex.neurons[q.name].alpha_syn is not None:
+            r = Population(f"{q.name}.lateral", "lif_no_delay", tuple(q.shape), role=RELAY,
+                           source=q.name, lag=q.lag + 1, copies=q.copies)  # fmt: skip
+            extra.append(r)
+            pops[r.name] = r
+    for q in pops.values():
+        if q.role == RELAY:  # one chip neuron per chip neuron of the source
+            base = pops[q.source]
+            q.shape, q.copies = tuple(base.shape), base.copies
+            q.params = {"threshold": 0.5, "alpha_decay": 0.0, "i_offset": 0.0, "v_init": 0.0,
+                        "v_reset": 0.0, "reset": "reset_to_v_reset"}  # fmt: skip
+    projections: list[Projection] = []
+    for pr in src.projections:
+        pre, post = pops[pr.pre], pops[pr.post]
+        if pre.role == BIAS:
+            projections.append(_expand(_bias_projection(pr, pre, post), None, post))
+            continue
+        if post.role == RELAY:  # one-to-one on chip neurons
+            projections.append(replace(pr, weights=Coo.identity(post.size)))
+            continue
+        hi = weight_range(post.model)
+        g = pre.spike_gain if pre.role == NEURON else 1
+        if pre.role == RELAY:
+            g = pops[pre.source].spike_gain
+        w = np.clip(np.rint(pr.weights.data * post.v_scale * g), -hi, hi)
+        new = replace(pr, weights=pr.weights.with_data(w))
+        if pr.kernel is not None:  # the same weights as a kernel (for the simulation)
+            new.kernel = np.clip(np.rint(pr.kernel * post.v_scale * g), -hi, hi)
+        projections.append(_expand(new, pre, post))
+    for r in extra:  # the lateral relay: one-to-one from its population
+        projections.append(Projection(f"{r.source}->{r.name}", r.source, r.name,
+                                      Coo.identity(r.size), sources=("lateral",)))  # fmt: skip
+    for p in list(pops.values()):
+        if p.role == NEURON and p.copies > 1:
+            projections += _lateral(p, ex.neurons[p.name], pops)
+    for p in pops.values():
+        if p.role != NEURON:
+            continue
+        fn = ex.neurons[p.name]
+        if fn.reset == "subtract_undecayed" and fn.alpha_syn is None and np.any(fn.alpha < 1):
+            # snnTorch subtracts the threshold after the decay: add back what
+            # the chip's decay took from the subtraction, one step later
+            hi = weight_range(p.model)
+            thr = p.param("threshold").astype(np.float64)
+            alpha = p.param("alpha_decay").astype(np.float64)
+            w = np.clip(np.rint(-(1.0 - alpha) * thr), -hi, hi)
+            idx = np.arange(p.size, dtype=np.int64)
+            projections.append(Projection(f"{p.name}->{p.name}.undecayed", p.name, p.name,
+                                          Coo(idx, idx.copy(), w, (p.size, p.size)).coalesce(),
+                                          sources=("reset",)))  # fmt: skip
+    order = [pops[p.name] for p in src.populations] + extra
+    net = Network(
+        dt=src.dt, populations=order, projections=projections,
+        outputs=list(src.outputs), approximations=list(src.approximations) + sorted(set(notes)),
+        exact=list(src.exact), source=src.source, reset=src.reset,
+    )  # fmt: skip
+    return net
+
+
+def _multi_note(p: Population, fn: FloatNeuron) -> str:
+    how = (f"{p.copies} binary copies on one membrane fire up to {p.copies} per step"
+           if p.copies > 1 else "the chip fires at most one spike per step")
+    gain = f", each chip spike standing for {p.spike_gain}" if p.spike_gain > 1 else ""
+    exact = ("; the copies follow the float membrane exactly up to the rounding of their "
+             "lateral weights" if p.copies > 1 else
+             "; the charge of further spikes stays on the membrane for later steps"
+             if fn.reset != "zero" else "")  # fmt: skip
+    return f"{p.name}: floor(v / threshold) spikes per step: {how}{gain}{exact}"
+
+
+def lateral_cap(fn: FloatNeuron, gain: int, hi: int) -> float:
+    """The largest scale whose lateral weights (``alpha * thr * scale``) fit
+    the weight range."""
+    if fn.threshold is None:
+        return np.inf
+    big = float(np.max(np.abs(fn.alpha * fn.threshold))) * gain
+    return hi / big if big > 0 else np.inf
+
+
+def _lateral(p: Population, fn: FloatNeuron, pops: dict[str, Population]) -> list[Projection]:
+    """The synapses that keep ``p``'s copies on one membrane: each copy's
+    spike takes ``alpha * thr`` (the float neuron's subtraction, decayed one
+    step) from every other copy in the next step (the copy's own reset took
+    it from itself). Through a synaptic current the second step's share
+    ``alpha_syn * alpha * thr`` is given back by the lateral relay one step
+    later, so that the current delivers one impulse."""
+    hi = weight_range(p.model)
+    k = p.copies
+    lay = copy_layout(p.shape, k)
+    step = fn.threshold * p.v_scale * p.spike_gain
+    i, j = np.nonzero(~np.eye(k, dtype=bool))
+    pre = lay[:, i].reshape(-1)
+    post = lay[:, j].reshape(-1)
+    per = np.repeat(np.arange(p.elements), i.size)
+    w = np.clip(np.rint(-fn.alpha[per] * step[per]), -hi, hi)
+    out = [Projection(f"{p.name}->{p.name} (lateral)", p.name, p.name,
+                      Coo(post, pre, w, (p.size, p.size)).coalesce(), sources=("copies",))]  # fmt: skip
+    if fn.alpha_syn is not None:
+        r = pops[f"{p.name}.lateral"]
+        back = np.clip(np.rint(fn.alpha_syn[per] * fn.alpha[per] * step[per]), -hi, hi)
+        out.append(Projection(f"{r.name}->{p.name}", r.name, p.name,
+                              Coo(post, pre, back, (p.size, r.size)).coalesce(),
+                              sources=("copies",)))  # fmt: skip
+    return out
+
+
+def _expand(pr: Projection, pre: Population | None, post: Population) -> Projection:
+    """A projection over elements made one over chip neurons: each synapse
+    repeated for every copy of its source and of its target."""
+    kp = 1 if pre is None else pre.copies
+    kq = post.copies
+    if kp == 1 and kq == 1:
+        return pr
+    w = pr.weights
+    rows, cols, data = w.row, w.col, w.data
+    if kq > 1:
+        lay = copy_layout(post.shape, kq)
+        rows = lay[rows].reshape(-1)
+        cols = np.repeat(cols, kq)
+        data = np.repeat(data, kq)
+    if kp > 1:
+        assert pre is not None
+        lay = copy_layout(pre.shape, kp)
+        cols = lay[cols].reshape(-1)
+        rows = np.repeat(rows, kp)
+        data = np.repeat(data, kp)
+    new = replace(pr, weights=Coo(rows, cols, data, (post.size, pre.size if pre else w.shape[1])))
+    if pr.conv is not None and pr.kernel is not None:
+        k = np.repeat(np.repeat(pr.kernel, kq, axis=0), kp, axis=1)
+        new.kernel = k
+        new.conv = replace(pr.conv, in_channels=pr.conv.in_channels * kp,
+                           out_channels=pr.conv.out_channels * kq)  # fmt: skip
+    return new
+
+
+def _per_chip(values: np.ndarray, p: Population, offsets: np.ndarray | None = None) -> np.ndarray:
+    """Per-element values on the chip neurons (copy j gets ``values + offsets[j]``)."""
+    out = np.empty(p.size, np.float64)
+    lay = copy_layout(p.shape, p.copies)
+    v = np.broadcast_to(np.asarray(values, np.float64), (p.elements,))
+    for j in range(p.copies):
+        out[lay[:, j]] = v + (0.0 if offsets is None else offsets[j])
+    return out
+
+
+def _neuron_params(p: Population, fn: FloatNeuron, c: Choice, notes: list[str]) -> dict:
+    s, g, k = c.scale, c.gain, c.copies
+    params: dict[str, object] = {}
+    if fn.threshold is None:
+        thr = np.full(p.size, FLOAT32_MAX, F32)
+        step = np.zeros(p.elements)
+    else:
+        step = fn.threshold * s * g  # one float spike's worth of chip charge
+        thr = np.asarray(_per_chip(step, p), F32)
+        if fn.compare == "ge":
+            thr = _next_below(thr)
+    params["threshold"] = _compact(thr)
+    alpha = _per_chip(fn.alpha, p)
+    params["alpha_decay"] = _compact(alpha.astype(F32))
+    # copy j sits j float spikes' worth of charge below the membrane (so it
+    # fires from j + 1 thresholds on), kept against the leak by (1 - alpha)
+    # of it every step
+    offset = np.zeros(p.size)
+    lay = copy_layout(p.shape, k)
+    for j in range(k):
+        offset[lay[:, j]] = -j * np.broadcast_to(step, (p.elements,))
+    i_off = _per_chip(fn.bias * s, p) + (1.0 - alpha) * offset
+    params["i_offset"] = _compact(np.asarray(i_off, F32))
+    lag = p.lag
+    v0, ok = _preroll_v0(_per_chip(fn.v_init * s, p) + offset, i_off, alpha, lag)
+    if not ok:
+        notes.append(f"{p.name}: the bias acts during the {lag} step(s) before the first input "
+                     "arrives (its decay forgets the initial voltage)")  # fmt: skip
+    params["v_init"] = _compact(np.asarray(v0, F32))
+    params["v_reset"] = _compact(np.asarray(_per_chip(fn.v_reset * s, p), F32))
+    params["reset"] = (
+        "reset_by_subtraction" if fn.reset in ("subtract", "subtract_undecayed")
+        else "reset_to_v_reset"
+    )  # fmt: skip
+    if p.model in ("lif_curr_exp_no_delay", "lif_curr_exp"):
+        decay = fn.alpha_syn if fn.alpha_syn is not None else np.zeros(p.elements)
+        params["exc_decay"] = _compact(_per_chip(decay, p).astype(F32))
+        params["inh_decay"] = params["exc_decay"]
+        params["t_refrac"] = 1 if fn.reset == "zero_refractory" else 0
+    return params
+
+
+def _compact(a: np.ndarray) -> object:
+    """A float when every neuron has the same value, else the float32 array."""
+    a = np.asarray(a, F32).reshape(-1)
+    if a.size and np.all(a == a[0]):
+        return float(a[0])
+    return a
+
+
+def _bias_projection(pr: Projection, pre: Population, post: Population) -> Projection:
+    """An always-on source's weights adding up to round(S * b) per neuron,
+    split over as many source neurons as the range needs."""
+    hi = weight_range(post.model)
+    b = np.zeros(post.size)
+    b[pr.weights.row] = pr.weights.data
+    total = np.rint(b * post.v_scale).astype(np.int64)
+    k = max(1, int(math.ceil(np.abs(total).max() / hi))) if total.size else 1
+    pre.shape = (k,)
+    q, r = np.divmod(np.abs(total), k)
+    w = np.repeat(q[:, None], k, axis=1) + (np.arange(k)[None, :] < r[:, None])
+    w = w * np.sign(total)[:, None]
+    rows, cols = np.nonzero(w)
+    return replace(pr, weights=Coo(rows.astype(np.int64), cols.astype(np.int64),
+                                   w[rows, cols].astype(np.float64), (post.size, k)))  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------
+# scoring and search
+# --------------------------------------------------------------------------------------
+
+
+def predictions(counts: np.ndarray) -> np.ndarray:
+    """argmax over neurons of [B, n] counts, ties to the lowest index."""
+    return np.argmax(counts, axis=1)
+
+
+def score(reference: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Prediction agreement (outputs of >= 2 neurons; spike counts over the
+    run), the count error, and the +-1 count agreement of nirc.metrics."""
+    agree, n_pred, err = 0.0, 0, 0.0
+    for name, ref in reference.items():
+        r = spike_counts(ref).reshape(ref.shape[1], -1)
+        g = spike_counts(got[name]).reshape(ref.shape[1], -1)
+        if r.shape[1] >= 2:
+            agree += float(np.sum(predictions(r) == predictions(g)))
+            n_pred += r.shape[0]
+        err += float(np.mean(np.abs(r - g)) / (np.mean(np.abs(r)) + 1.0))
+    a, _ = outputs_agreement(reference, got)
+    return {
+        "prediction_agreement": agree / n_pred if n_pred else 1.0,
+        "count_error": err / max(1, len(reference)),
+        "count_agreement": a,
+    }
+
+
+def _key(s: dict[str, float]) -> tuple[float, float]:
+    return (round(s["prediction_agreement"], 9), -round(s["count_error"], 9))
+
+
+def search(
+    ex: Extraction,
+    calib: Mapping[str, np.ndarray],
+    reference: Mapping[str, np.ndarray],
+    label: str,
+    *,
+    input_copies: Mapping[str, int],
+    quick: bool = False,
+) -> tuple[Network, Quantization]:
+    """The quantized network and how it was chosen (see the module docstring).
+    ``quick``: max-abs scales and gain 1 (no search)."""
+    net = ex.network
+    neuron_pops = [p for p in net.populations if p.role == NEURON]
+    gains = {p.name: 1 for p in neuron_pops}
+    base = max_abs_scales(ex, gains)
+    choices = {n: Choice(base[n], 1) for n in base}
+    samples = next(iter(calib.values())).shape[1] if calib else 0
+    quant = Quantization(choices, dict(base), "max-abs", label, samples)
+    if quick or not neuron_pops or samples == 0:
+        qnet = integer_network(ex, choices, input_copies)
+        quant.effective(qnet)
+        return qnet, quant
+
+    def evaluate(ch: dict[str, Choice], given=None) -> tuple[dict[str, float], dict]:
+        qnet = integer_network(ex, ch, input_copies)
+        out, spikes = _run(qnet, calib, given)
+        quant.evaluations += 1
+        return score(reference, out), spikes
+
+    best_score, spikes = evaluate(choices)
+    quant.max_abs_score = dict(best_score)
+    multi = {p.name for p in neuron_pops if ex.neurons[p.name].spikes == "multi"}
+    subtract = {p.name for p in neuron_pops
+                if ex.neurons[p.name].reset in ("subtract", "subtract_undecayed")}  # fmt: skip
+    for _ in range(SWEEPS):
+        changed = False
+        for p in neuron_pops:
+            fixed = _upstream(net, p.name, spikes)
+            # first how multi-spike neurons spike (gain, copies), then the scale
+            for stage in ("spikes", "scale"):
+                if stage == "spikes" and p.name not in multi:
+                    continue
+                base = max_abs_scales(ex, {n: c.gain for n, c in choices.items()})
+                c0 = choices[p.name]
+                m0 = c0.scale / base[p.name]
+                if stage == "spikes":
+                    forms = [(g, 1) for g in GAINS]
+                    if p.name in subtract:  # copies: at most the float neuron's cap
+                        cap = ex.neurons[p.name].max_spikes or max(COPIES)
+                        forms += sorted({(1, min(k, cap)) for k in COPIES if min(k, cap) > 1})
+                    options = [(m0, g, k) for g, k in forms]
+                else:
+                    options = [(m, c0.gain, c0.copies) for m in MULTIPLIERS]
+                current = choices
+                for m, g, k in options:
+                    cand = dict(current)
+                    cand[p.name] = Choice(base[p.name] * m, g, k)
+                    _rescale_downstream(cand, base, current, p.name, ex)
+                    if cand == choices or cand == current:
+                        continue
+                    s, sp = evaluate(cand, fixed)
+                    if _key(s) > _key(best_score):
+                        best_score, choices, spikes, changed = s, cand, sp, True
+        if not changed:
+            break
+    quant.base_scales = max_abs_scales(ex, {n: c.gain for n, c in choices.items()})
+    quant.choices = choices
+    quant.score = best_score
+    quant.method = "searched per population (prediction agreement, then count error)"
+    qnet = integer_network(ex, choices, input_copies)
+    quant.effective(qnet)
+    return qnet, quant
+
+
+def _rescale_downstream(cand, base, old, name, ex: Extraction) -> None:
+    """A source's gain multiplies the weights it feeds: keep the populations it
+    feeds at the same multiple of their (new) max-abs scale."""
+    if cand[name].gain == old[name].gain:
+        return
+    new_base = max_abs_scales(ex, {n: c.gain for n, c in cand.items()})
+    for pr in ex.network.projections:
+        if pr.pre == name and pr.post in cand and pr.post != name:
+            m = old[pr.post].scale / base[pr.post]
+            cand[pr.post] = replace(cand[pr.post], scale=new_base[pr.post] * m)
+
+
+def _upstream(net: Network, name: str, spikes: dict) -> dict[str, np.ndarray]:
+    """Spikes of the populations that do not depend on ``name`` (held fixed
+    while ``name``'s scale is searched)."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    g.add_nodes_from(p.name for p in net.populations)
+    g.add_edges_from((pr.pre, pr.post) for pr in net.projections)
+    down = nx.descendants(g, name) | {name}
+    return {k: v for k, v in spikes.items() if k not in down}
+
+
+def _run(qnet: Network, calib, given=None):
+    """(aligned outputs, chip spikes by population) of ``qnet`` on ``calib``."""
+    from .simulator import Simulator, aligned_outputs, check_inputs
+
+    arrays = check_inputs(qnet, calib)
+    steps = next(iter(arrays.values())).shape[0]
+    chip = steps + qnet.latency
+    sim = Simulator(qnet)
+    wanted = tuple(o.population for o in qnet.outputs if o.reads == "v")
+    spikes, volts = sim.run(arrays, chip, record_v=wanted, given=given)
+    return aligned_outputs(qnet, spikes, volts, steps), spikes
+
+
+def activity(net: Network, spikes: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Spikes per neuron per step by population (the partitioner's traffic
+    weights), from a chip simulation."""
+    out = {}
+    for p in net.populations:
+        s = spikes.get(p.name)
+        if s is None or not s.size:
+            continue
+        out[p.name] = s.reshape(-1, s.shape[-1]).mean(axis=0).astype(np.float64)
+    return out
+
+
+__all__ = [
+    "COPIES",
+    "Choice",
+    "GAINS",
+    "MULTIPLIERS",
+    "Quantization",
+    "activity",
+    "integer_network",
+    "max_abs_scales",
+    "mean_spike_count",
+    "score",
+    "search",
+]

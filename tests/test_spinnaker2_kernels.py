@@ -1,0 +1,143 @@
+"""The SpiNNaker2 simulator's compiled paths compute exactly what its numpy
+loop (the step-by-step oracle) computes: spikes and voltages bit for bit.
+
+The compiled paths sum dense projections from their sources' spike events a
+step at a time (in int32 when the weights fit int16, else float32), run the
+batch in sample ranges on several threads, and hand spikes on as events;
+each of these is exercised here against ``NIRC_JIT=0``'s numpy loop on
+networks small enough to be quick (the size thresholds are lowered)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import nirc.targets.spinnaker2.simulator as sim  # noqa: E402
+from nirc.interpreter import jit  # noqa: E402
+from nirc.targets.spinnaker2.network import (  # noqa: E402
+    BIAS,
+    INPUT,
+    Conv2d,
+    Network,
+    Output,
+    Population,
+    Projection,
+)
+from nirc.targets.spinnaker2.sparse import Coo  # noqa: E402
+
+RNG = np.random.default_rng(3)
+
+
+def lif(name, n, model="lif_no_delay", **params):
+    p = {"threshold": 40.0, "alpha_decay": 0.9, "i_offset": 0.25, "v_init": 0.5, "v_reset": -1.0,
+         "reset": "reset_to_v_reset", **params}  # fmt: skip
+    if model.startswith("lif_curr_exp"):
+        p.setdefault("exc_decay", 0.75)
+        p.setdefault("inh_decay", 0.75)
+        p.setdefault("t_refrac", 0)
+    return Population(name, model, (n,) if isinstance(n, int) else n, params=p)
+
+
+def weights(post, pre, density=0.3, top=60):
+    w = RNG.normal(0, top / 2, (post, pre)) * (RNG.random((post, pre)) < density)
+    return Coo.from_dense(np.clip(np.rint(w), -top, top))
+
+
+def network() -> Network:
+    """Two inputs; a plain, a current-based (refractory) and a delayed
+    population; two dense projections into one population, one with
+    per-synapse delays; a conv projection (precomputed) next to a dense one;
+    a bias source; weights beyond int16 on one projection (summed in float32);
+    subtractive reset with per-neuron thresholds. Weights are integers, as on
+    the chip (sums of integers are exact in any order)."""
+    pops = [
+        Population("in", "spike_list", (2, 6, 6), role=INPUT),
+        Population("aux", "spike_list", (30,), role=INPUT),
+        Population("bias", "spike_list", (2,), role=BIAS, start=3),
+        lif("a", 90),
+        lif("b", 70, "lif_curr_exp_no_delay", t_refrac=2),
+        lif("c", 60, "lif", reset="reset_by_subtraction",
+            threshold=RNG.uniform(20, 60, 60).astype(np.float32)),
+        lif("d", (3, 6, 6), "lif_conv2d"),
+        lif("e", 40),
+    ]  # fmt: skip
+    delayed = weights(60, 90, top=15)
+    g = Conv2d(2, 6, 6, 3, 3, 3, pad_top=1, pad_bottom=1, pad_left=1, pad_right=1)
+    kernel = RNG.integers(-20, 21, (3, 2, 3, 3)).astype(np.float64)
+    projs = [
+        Projection("in->a", "in", "a", weights(90, 72)),
+        Projection("aux->a", "aux", "a", weights(90, 30, top=127)),
+        Projection("a->b", "a", "b", weights(70, 90)),
+        Projection("bias->b", "bias", "b", weights(70, 2, 1.0, top=5)),
+        Projection("a->c", "a", "c", delayed, delays=RNG.integers(0, 8, delayed.nnz)),
+        Projection("b->c", "b", "c", weights(60, 70, top=15)),
+        Projection("in->d", "in", "d", g.matrix(kernel), conv=g, kernel=kernel),
+        Projection("d->e", "d", "e", weights(40, 108, 0.02, top=40000)),
+        Projection("c->e", "c", "e", weights(40, 60)),
+    ]
+    return Network(1.0, pops, projs, [Output("out", "e", (40,))])
+
+
+def inputs(steps, batch, counts=False):
+    x = (RNG.random((steps, batch, 2, 6, 6)) < 0.15).astype(np.uint8)
+    if counts:  # Simulator.run takes event counts as they are
+        x[RNG.random(x.shape) < 0.05] = 2
+    return {"in": x, "aux": (RNG.random((steps, batch, 30)) < 0.1).astype(np.uint8)}
+
+
+@pytest.fixture
+def small_thresholds(monkeypatch):
+    monkeypatch.setattr(sim, "JIT_ELEMENTS", 0)
+    monkeypatch.setattr(sim, "PARALLEL_WORK", 0)
+
+
+@pytest.mark.parametrize("batch, threads, counts", [(1, "1", False), (5, "1", True),
+                                                    (5, "2", False), (7, "3", True)])  # fmt: skip
+def test_compiled_equals_numpy_loop(small_thresholds, monkeypatch, batch, threads, counts):
+    net = network()
+    x = inputs(50, batch, counts)
+    record = ("a", "b", "c", "d", "e")
+    monkeypatch.setenv("NIRC_THREADS", threads)
+    with jit.disabled():
+        want_s, want_v = sim.Simulator(net).run(x, 60, record_v=record)
+    got_s, got_v = sim.Simulator(net).run(x, 60, record_v=record)
+    for name in want_s:
+        assert got_s[name].dtype == np.uint8
+        np.testing.assert_array_equal(got_s[name], want_s[name], err_msg=name)
+    for name in record:
+        np.testing.assert_array_equal(got_v[name], want_v[name], err_msg=name)
+    assert all(want_s[n].any() for n in record), "a population never spikes: a weak test"
+
+
+def test_events_are_the_spikes(small_thresholds, monkeypatch):
+    """The events a compiled population hands on, and those made from spike
+    arrays, list exactly the spikes (counts repeated), sample-major."""
+    assert sim._jit() is not None  # numba's cache where nirc keeps its kernels
+    from nirc.targets.spinnaker2 import kernels
+
+    monkeypatch.setenv("NIRC_THREADS", "2")
+    x = inputs(20, 3, counts=True)["in"].reshape(20, 3, -1)
+    ptr, idx = sim._by_samples(lambda b0, b1: kernels.events_of(x, True, b0, b1), 3, x.size)
+    for b in range(3):
+        for t in range(20):
+            r = b * 20 + t
+            got = np.bincount(idx[ptr[r] : ptr[r + 1]], minlength=x.shape[2])
+            np.testing.assert_array_equal(got, x[t, b])
+
+
+def test_int16_and_float_weight_paths():
+    """Integer weights within int16 are summed in int32, others in float32
+    (test_compiled_equals_numpy_loop runs both against the numpy loop)."""
+    assert sim._jit() is not None
+    a = sim._Synapses(Projection("p", "in", "a", weights(5, 4)), Population("in", "spike_list", (4,)),
+                      lif("a", 5))  # fmt: skip
+    a.coo = (a.projection.weights.col, a.projection.weights.row, a.projection.weights.data)
+    s = sim.Simulator(Network(1.0, [a.pre, a.post], [a.projection], []))
+    w, acc = s._stacked([a])
+    assert w.dtype == np.int16 and acc.dtype == np.int32
+    np.testing.assert_array_equal(w, a.projection.weights.to_dense().T)
+    a.coo = (a.coo[0], a.coo[1], a.coo[2] + 0.5)
+    w, acc = sim.Simulator(Network(1.0, [a.pre, a.post], [a.projection], []))._stacked([a])
+    assert w.dtype == np.float32 and acc.dtype == np.float32

@@ -1,0 +1,284 @@
+"""lower-spinnaker2: what nirc accepts, and the chip network computing exactly
+what the float network computes where the chip allows it.
+
+The networks use integer weights whose largest magnitude is the top of the
+model's range, so that the max-abs weight scale is 1 and quantization is
+exact: the SpiNNaker2 simulation must then give the float `snn` reference's
+spikes, step for step (outputs are aligned for the chip's latency)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nirc.graph import Graph, Node
+from nirc.interpreter.snn import run_snn
+from nirc.targets import get_target
+from nirc.targets.base import CompileOptions
+from nirc.targets.base import load_fused as _load
+from nirc.targets.spinnaker2.dialect import read_network
+
+RNG = np.random.default_rng(11)
+TARGET = get_target("spinnaker2")
+
+
+def node(name, type_, **params):
+    return Node(name, type_, {k: np.asarray(v) for k, v in params.items()})
+
+
+def if_(name, n, thr=100.5, shape=None):
+    shape = shape or (n,)
+    return node(name, "IF", r=np.ones(shape), v_threshold=np.full(shape, thr),
+                v_reset=np.zeros(shape))  # fmt: skip
+
+
+def int_weights(shape, top=127):
+    w = RNG.integers(-top // 2, top, shape).astype(np.float64)
+    w.reshape(-1)[0] = top  # the largest magnitude is the top of the range
+    return w
+
+
+def graph(nodes, edges):
+    return Graph(nodes={n.name: n for n in nodes}, edges=list(edges))
+
+
+def spikes(shape, steps=40, batch=3, p=0.3, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.random((steps, batch) + tuple(shape)) < p).astype(np.uint8)
+
+
+def compile_exact(g, inputs, *, reset="zero", source="nir", dt=1.0, **extra):
+    """Compile, simulate, and require the float reference's outputs."""
+    o = CompileOptions(dt=dt, reset=reset, source=source, extra={"quick": True, **extra})
+    result = TARGET.compile(g, o)
+    ref = run_snn(_load(g, o), inputs)
+    out = TARGET.simulate(result, inputs)
+    for k, v in ref.items():
+        np.testing.assert_array_equal(out[k], v.astype(np.float32), err_msg=k)
+        assert v.sum() > 0, f"{k}: the test network never spikes"
+    net, _, _ = read_network(result.module)
+    return result, net
+
+
+def models(net):
+    return {p.name: p.model for p in net.populations}
+
+
+@pytest.mark.parametrize("reset", ["zero", "subtract"])
+def test_dense_layers_with_biases_exact(reset):
+    g = graph(
+        [node("in", "Input", shape=[6]),
+         node("fc1", "Affine", weight=int_weights((8, 6)), bias=RNG.integers(-3, 4, 8) * 1.0),
+         if_("if1", 8),
+         node("fc2", "Linear", weight=int_weights((4, 8))), if_("if2", 4, 150.5),
+         node("out", "Output", shape=[4])],
+        [("in", "fc1"), ("fc1", "if1"), ("if1", "fc2"), ("fc2", "if2"), ("if2", "out")],
+    )  # fmt: skip
+    _, net = compile_exact(g, {"in": spikes((6,))}, reset=reset)
+    assert models(net) == {"in": "spike_list", "if1": "lif_no_delay", "if2": "lif_no_delay"}
+    assert net.population("if2").lag == 2 and net.latency == 2
+    want = "reset_to_v_reset" if reset == "zero" else "reset_by_subtraction"
+    assert net.population("if1").params["reset"] == want
+
+
+def test_conv_pool_flatten_linear_exact():
+    """Conv2d -> IF (lif_conv2d, Conv2DProjection) -> SumPool2d -> Conv2d ->
+    IF (the pool fused into the second Conv2DProjection) -> Flatten -> Linear -> IF."""
+    g = graph(
+        [node("in", "Input", shape=[2, 8, 8]),
+         node("c1", "Conv2d", weight=int_weights((4, 2, 3, 3)), bias=np.zeros(4), stride=[1, 1],
+              padding=[1, 1], dilation=[1, 1], groups=1),
+         if_("if1", 0, 60.5, (4, 8, 8)),
+         node("pool", "SumPool2d", kernel_size=[2, 2], stride=[2, 2], padding=[0, 0]),
+         node("c2", "Conv2d", weight=int_weights((3, 4, 3, 3)), bias=np.zeros(3), stride=[2, 2],
+              padding=[1, 0], dilation=[1, 1], groups=1),
+         if_("if2", 0, 80.5, (3, 2, 1)),
+         node("flat", "Flatten", start_dim=0, end_dim=-1),
+         node("fc", "Linear", weight=int_weights((5, 6))), if_("if3", 5, 50.5),
+         node("out", "Output", shape=[5])],
+        [("in", "c1"), ("c1", "if1"), ("if1", "pool"), ("pool", "c2"), ("c2", "if2"),
+         ("if2", "flat"), ("flat", "fc"), ("fc", "if3"), ("if3", "out")],
+    )  # fmt: skip
+    result, net = compile_exact(g, {"in": spikes((2, 8, 8), p=0.4)})
+    assert models(net)["if1"] == "lif_conv2d" and models(net)["if2"] == "lif_conv2d"
+    c2 = net.incoming("if2")[0]
+    assert net.is_conv2d(c2) and (c2.conv.pool_y, c2.conv.pool_x) == (2, 2)
+    assert c2.conv.stride_y == 2 and c2.conv.pad_top == 1 and c2.conv.pad_left == 0
+    assert "spinnaker2.conv2d" in result.artifacts["model.mlir"]
+
+
+def test_dilated_grouped_conv_and_conv1d_become_connection_lists():
+    g = graph(
+        [node("in", "Input", shape=[4, 9, 9]),
+         node("c", "Conv2d", weight=int_weights((4, 2, 3, 3)), bias=np.zeros(4), stride=[1, 1],
+              padding=[2, 2], dilation=[2, 2], groups=2),
+         if_("if1", 0, 40.5, (4, 9, 9)),
+         node("out", "Output", shape=[4, 9, 9])],
+        [("in", "c"), ("c", "if1"), ("if1", "out")],
+    )  # fmt: skip
+    _, net = compile_exact(g, {"in": spikes((4, 9, 9))})
+    assert models(net)["if1"] == "lif_no_delay"
+    assert not net.is_conv2d(net.incoming("if1")[0])
+    g = graph(
+        [node("in", "Input", shape=[3, 12]),
+         node("c", "Conv1d", weight=int_weights((2, 3, 4)), bias=np.zeros(2), stride=2,
+              padding=1, dilation=1, groups=1),
+         if_("if1", 0, 40.5, (2, 6)), node("out", "Output", shape=[2, 6])],
+        [("in", "c"), ("c", "if1"), ("if1", "out")],
+    )  # fmt: skip
+    compile_exact(g, {"in": spikes((3, 12))})
+
+
+def test_avgpool_scale_and_two_weight_layers_exact():
+    """AvgPool2d (its 1/4 folded into the next weights), Scale (folded), and a
+    Linear -> Linear chain multiplied out."""
+    w = int_weights((3, 2 * 2 * 2), top=254) * 2  # / 4 (avg) * 0.5 (scale) below: top 63.5
+    w.reshape(-1)[0] = 508 * 2
+    g = graph(
+        [node("in", "Input", shape=[2, 4, 4]),
+         node("avg", "AvgPool2d", kernel_size=[2, 2], stride=[2, 2], padding=[0, 0]),
+         node("flat", "Flatten", start_dim=0, end_dim=-1),
+         node("fc", "Linear", weight=w), node("sc", "Scale", scale=np.full(3, 0.25)),
+         if_("if1", 3, 120.5), node("out", "Output", shape=[3])],
+        [("in", "avg"), ("avg", "flat"), ("flat", "fc"), ("fc", "sc"), ("sc", "if1"),
+         ("if1", "out")],
+    )  # fmt: skip
+    compile_exact(g, {"in": spikes((2, 4, 4), p=0.6)})
+    a = np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 3.0]])
+    b = np.array([[50.0, 27.0], [5.0, -7.0]])  # b @ a has 127 at its largest
+    assert np.abs(b @ a).max() == 127
+    g = graph(
+        [node("in", "Input", shape=[3]), node("l1", "Linear", weight=a),
+         node("l2", "Linear", weight=b), if_("if1", 2, 40.5), node("out", "Output", shape=[2])],
+        [("in", "l1"), ("l1", "l2"), ("l2", "if1"), ("if1", "out")],
+    )  # fmt: skip
+    _, net = compile_exact(g, {"in": spikes((3,), p=0.5)})
+    rows = net.incoming("if1")[0].connection_list()
+    assert sorted(rows[:, 2].tolist()) == sorted((b @ a)[(b @ a) != 0].astype(int).tolist())
+
+
+def test_input_straight_into_a_neuron():
+    """s2_nir refuses it; nirc makes it a one-to-one projection."""
+    g = graph([node("in", "Input", shape=[5]), if_("if1", 5, 0.5), node("out", "Output", shape=[5])],
+              [("in", "if1"), ("if1", "out")])  # fmt: skip
+    _, net = compile_exact(g, {"in": spikes((5,))})
+    rows = net.incoming("if1")[0].connection_list()
+    assert rows[:, :2].tolist() == [[i, i] for i in range(5)]
+
+
+def test_recurrent_layer_exact():
+    rec = int_weights((6, 6), top=127)
+    g = graph(
+        [node("in", "Input", shape=[4]), node("fc", "Linear", weight=int_weights((6, 4))),
+         if_("if1", 6, 90.5), node("rec", "Linear", weight=rec), node("out", "Output", shape=[6])],
+        [("in", "fc"), ("fc", "if1"), ("if1", "rec"), ("rec", "if1"), ("if1", "out")],
+    )  # fmt: skip
+    _, net = compile_exact(g, {"in": spikes((4,), steps=60)})
+    assert {pr.pre for pr in net.incoming("if1")} == {"in", "if1"}
+
+
+def test_delay_node_delayed_model_or_relays():
+    """A Delay of 2 steps: the delayed model lif (4-bit weights, delay 2) by
+    default; relay populations (int8, exact) with delays=relay."""
+    g = graph(
+        [node("in", "Input", shape=[3]), node("fc", "Linear", weight=int_weights((4, 3), top=15)),
+         node("d", "Delay", delay=np.full(4, 2.0)), if_("if1", 4, 10.5),
+         node("out", "Output", shape=[4])],
+        [("in", "fc"), ("fc", "d"), ("d", "if1"), ("if1", "out")],
+    )  # fmt: skip
+    _, net = compile_exact(g, {"in": spikes((3,), p=0.5)})
+    # the projection's own step of latency is one of the two: synaptic delay 1, lag 0
+    assert models(net)["if1"] == "lif" and net.population("if1").lag == 0
+    assert set(net.incoming("if1")[0].connection_list()[:, 3].tolist()) == {1}
+    _, net = compile_exact(g, {"in": spikes((3,), p=0.5)}, delays="relay")
+    assert models(net)["if1"] == "lif_no_delay"
+    assert [p.name for p in net.populations if p.role == "relay"] == ["in.relay1"]
+    g.nodes["d"].params["delay"] = np.full(4, 9.0)  # beyond 7: relays even by default
+    _, net = compile_exact(g, {"in": spikes((3,), p=0.5, steps=50)})
+    assert models(net)["if1"] == "lif_no_delay"
+    assert len([p for p in net.populations if p.role == "relay"]) == 8
+
+
+def test_li_readout_voltage():
+    g = graph(
+        [node("in", "Input", shape=[3]), node("fc", "Linear", weight=int_weights((2, 3))),
+         node("li", "LI", tau=np.full(2, 2.0), r=np.full(2, 2.0), v_leak=np.zeros(2)),
+         node("out", "Output", shape=[2])],
+        [("in", "fc"), ("fc", "li"), ("li", "out")],
+    )  # fmt: skip
+    o = CompileOptions(dt=1.0, extra={"quick": True})
+    result = TARGET.compile(g, o)
+    x = spikes((3,))
+    ref = run_snn(_load(g, o), {"in": x})["out"]
+    out = TARGET.simulate(result, {"in": x})["out"]
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    net, _, _ = read_network(result.module)
+    assert net.outputs[0].reads == "v" and "v" in net.population("li").record
+
+
+def test_cuba_lif_after_conv_and_current_bias():
+    """CubaLIF after a Conv2d: lif_curr_exp_no_delay with a connection list;
+    the Affine bias into its current comes from an always-on source."""
+    g = graph(
+        [node("in", "Input", shape=[1, 6, 6]),
+         node("c", "Conv2d", weight=int_weights((2, 1, 3, 3)), bias=np.zeros(2), stride=[1, 1],
+              padding=[0, 0], dilation=[1, 1], groups=1),
+         node("lif", "CubaLIF", tau_mem=np.full((2, 4, 4), 2.0), tau_syn=np.full((2, 4, 4), 2.0),
+              r=np.full((2, 4, 4), 2.0), w_in=np.full((2, 4, 4), 2.0),
+              v_leak=np.zeros((2, 4, 4)), v_threshold=np.full((2, 4, 4), 60.5)),
+         node("flat", "Flatten", start_dim=0, end_dim=-1),
+         node("fc", "Affine", weight=int_weights((3, 32)), bias=np.array([3.0, -2.0, 1.0])),
+         node("lif2", "CubaLIF", tau_mem=np.full(3, 2.0), tau_syn=np.full(3, 2.0),
+              r=np.full(3, 2.0), w_in=np.full(3, 2.0), v_leak=np.zeros(3),
+              v_threshold=np.full(3, 30.5)),
+         node("out", "Output", shape=[3])],
+        [("in", "c"), ("c", "lif"), ("lif", "flat"), ("flat", "fc"), ("fc", "lif2"),
+         ("lif2", "out")],
+    )  # fmt: skip
+    _, net = compile_exact(g, {"in": spikes((1, 6, 6), p=0.6, steps=60)})
+    assert models(net)["lif"] == "lif_curr_exp_no_delay"
+    bias = net.population("lif2.bias")
+    assert bias.role == "bias" and bias.start == net.population("lif2").lag
+
+
+def test_snntorch_lost_step_is_t_refrac():
+    """snnTorch's RLeaky with reset zero loses the step after a spike: the
+    current model with t_refrac = 1 (and no current: exc_decay 0)."""
+    g = graph(
+        [node("in", "Input", shape=[3]), node("fc", "Linear", weight=int_weights((4, 3)) * 0.01),
+         node("lif", "LIF", tau=np.full(4, 2e-3), r=np.full(4, 20.0), v_leak=np.zeros(4),
+              v_threshold=np.full(4, 1.0), v_reset=np.zeros(4)),
+         node("rec", "Linear", weight=int_weights((4, 4)) * 0.001),
+         node("out", "Output", shape=[4])],
+        [("in", "fc"), ("fc", "lif"), ("lif", "rec"), ("rec", "lif"), ("lif", "out")],
+    )  # fmt: skip
+    o = CompileOptions(source="snntorch", reset="zero", extra={"quick": True})
+    net, _, _ = read_network(TARGET.compile(g, o).module)
+    lif = net.population("lif")
+    assert lif.model == "lif_curr_exp_no_delay" and lif.params["t_refrac"] == 1
+    assert lif.params["exc_decay"] == 0.0
+
+
+def test_multi_spike_neurons_become_copies_on_calibration_data(tmp_path):
+    """Sinabs' multi-spike IAF: with calibration data the quantizer may
+    represent a neuron by K binary copies; the compiled network then still
+    matches the float network's predictions on that data."""
+    w = np.abs(int_weights((4, 6))) + 60
+    w.reshape(-1)[0] = 127
+    g = graph(
+        [node("in", "Input", shape=[6]), node("fc", "Linear", weight=w), if_("if1", 4, 100.0),
+         node("out", "Output", shape=[4])],
+        [("in", "fc"), ("fc", "if1"), ("if1", "out")],
+    )  # fmt: skip
+    x = spikes((6,), steps=30, batch=16, p=0.7)
+    np.savez(tmp_path / "cal.npz", **{"in": x})
+    o = CompileOptions(source="sinabs", calibrate=str(tmp_path / "cal.npz"))
+    result = TARGET.compile(g, o)
+    net, _, _ = read_network(result.module)
+    ref = run_snn(_load(g, o), {"in": x})["out"]
+    assert ref.max() >= 2  # the float neurons do spike several times per step
+    assert net.population("if1").copies > 1
+    out = TARGET.simulate(result, {"in": x})["out"]
+    np.testing.assert_array_equal(out.sum(0).argmax(-1), ref.sum(0).argmax(-1))
+    assert np.abs(out.sum(0) - ref.sum(0)).max() <= 1
+    assert any("binary copies" in a for a in result.report["approximations"])
