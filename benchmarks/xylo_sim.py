@@ -7,24 +7,35 @@ used) -> 8 outputs from the last layer. Input: about 20% of the channels carry
 1-3 events per step. Activity settles at roughly 13% of hidden neurons spiking
 per step, mostly once, with no saturated state: sparse-ish, like a trained net.
 
-Prints steps/s (medians of 5 runs of 1000 steps, fresh state each run) of
-``XyloSimulator.run`` (no recording) and of xylosim's ``XyloLayer.evolve``
-(which always records), their ratio, and checks the output spikes agree. Times
-are wall clock and process CPU time; on a shared machine CPU time is the
-steadier of the two. Run: .venv/bin/python benchmarks/xylo_sim.py
+Prints steps/s of ``XyloSimulator.run`` (no recording) with the compiled
+kernel (numba, the ``fast`` extra) and with the numpy code, and of xylosim's
+``XyloLayer.evolve`` (which always records), all on the same configuration and
+inputs, measured in turn (so that all see the same machine load; the load
+average is printed before and after): the best and the median of ``--repeats``
+runs of ``--steps`` steps from a fresh state, wall clock and process CPU time.
+The ratios use the best runs. Checks that the output spikes of all three
+agree. The compiled kernel's one-off costs are reported apart: compiling it
+into an empty cache and loading it from the cache, each in a fresh process.
+
+Run: .venv/bin/python benchmarks/xylo_sim.py [--steps 1000] [--repeats 7]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
 
+from nirc.interpreter import jit
 from nirc.targets.xylo import VARIANTS, XyloSimulator, XyloSpecification
 
 N_IN, N_HID, N_OUT, LAYERS, FAN_OUT = 16, 1000, 8, 4, 48
-STEPS, REPEATS = 1000, 5
 
 
 def make_network(rng: np.random.Generator) -> XyloSpecification:
@@ -104,52 +115,117 @@ def xylosim_layer(spec: XyloSpecification):
     return layer, keep
 
 
-def measure(reset, run) -> tuple[float, float]:
-    """Median wall and CPU seconds of ``run()`` after ``reset()``."""
-    wall, cpu = [], []
-    for _ in range(REPEATS):
+def measure(runs: dict, repeats: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Wall and CPU seconds of each ``(reset, run)`` of ``runs``, measured in
+    turn ``repeats`` times (after one untimed call each)."""
+    for reset, run in runs.values():
         reset()
-        w0, c0 = time.perf_counter(), time.process_time()
         run()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(wall), statistics.median(cpu)
+    times: dict[str, tuple[list[float], list[float]]] = {k: ([], []) for k in runs}
+    for _ in range(repeats):
+        for key, (reset, run) in runs.items():
+            reset()
+            w0, c0 = time.perf_counter(), time.process_time()
+            run()
+            times[key][0].append(time.perf_counter() - w0)
+            times[key][1].append(time.process_time() - c0)
+    return times
+
+
+_ONE_OFF = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+from nirc.targets.xylo import VARIANTS, XyloSimulator, XyloSpecification
+from nirc.targets.xylo.simulator import compiled_kernels
+spec = XyloSpecification.random(VARIANTS["audio2"], 16, 50, 4, np.random.default_rng(0))
+sim = XyloSimulator(spec, jit=True)
+t1 = time.perf_counter()
+compiled_kernels()
+t2 = time.perf_counter()
+sim.run(np.ones((10, 16), int))
+t3 = time.perf_counter()
+print(t2 - t1, t3 - t2)
+"""
+
+
+def one_off_costs() -> tuple[tuple[float, float], tuple[float, float]]:
+    """(import numba and the kernels' module, first call) in seconds, in a
+    fresh process with an empty cache (compiling) and then with that cache
+    (loading)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NIRC_CACHE_DIR=cache)
+        env.pop("NUMBA_CACHE_DIR", None)
+        out = []
+        for _ in range(2):
+            run = subprocess.run([sys.executable, "-c", _ONE_OFF], env=env, check=True,
+                                 capture_output=True, text=True)  # fmt: skip
+            out.append(tuple(float(x) for x in run.stdout.split()))
+    return out[0], out[1]
 
 
 def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=7)
+    args = p.parse_args()
+    steps = args.steps
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"({os.cpu_count()} cores)")  # fmt: skip
     rng = np.random.default_rng(0)
     spec = make_network(rng)
-    events = (rng.random((STEPS, N_IN)) < 0.2) * rng.integers(1, 4, (STEPS, N_IN))
+    events = (rng.random((steps, N_IN)) < 0.2) * rng.integers(1, 4, (steps, N_IN))
 
-    sim = XyloSimulator(spec)
-    rec = sim.run(events, record=True)
+    numpy_sim = XyloSimulator(spec, jit=False)
+    rec = numpy_sim.run(events, record=True)
+    numpy_sim.reset()
     active = (rec["spikes_hidden"] > 0).sum(axis=1).mean()
     per_active = rec["spikes_hidden"].sum() / max(1, (rec["spikes_hidden"] > 0).sum())
     print(
         f"network: {N_IN} inputs, {N_HID} hidden ({LAYERS} layers, fan-out {FAN_OUT}), "
-        f"{N_OUT} outputs; {STEPS} steps"
+        f"{N_OUT} outputs; {steps} steps per run, {args.repeats} runs each, in turn"
     )
     print(
         f"activity: {active:.0f} hidden neurons spike per step ({active / N_HID:.0%}), "
         f"{per_active:.2f} spikes each; {int(rec['spikes_out'].sum())} output spikes"
     )
 
-    nirc_wall, nirc_cpu = measure(sim.reset, lambda: sim.run(events))
-    print(f"nirc XyloSimulator: {STEPS / nirc_wall:8.0f} steps/s wall, {STEPS / nirc_cpu:8.0f} CPU")
+    outputs: dict[str, np.ndarray] = {}
+    runs = {}
 
+    def add(key, reset, run):
+        runs[key] = (reset, lambda: outputs.__setitem__(key, run()))
+
+    if jit.ENABLED:
+        fast = XyloSimulator(spec, jit=True)
+        add("nirc compiled", fast.reset, lambda: fast.run(events)["spikes_out"])
+    add("nirc numpy", numpy_sim.reset, lambda: numpy_sim.run(events)["spikes_out"])
     try:
         layer, _keep = xylosim_layer(spec)
+        events_list = events.tolist()
+        add("xylosim", layer.reset_all, lambda: np.array(layer.evolve(events_list)))
     except ImportError:
         print("xylosim is not installed: no comparison")
-        return
-    events_list = events.tolist()
-    out: list = []
-    xs_wall, xs_cpu = measure(
-        layer.reset_all, lambda: out.append(np.array(layer.evolve(events_list)))
-    )
-    print(f"xylosim XyloLayer:  {STEPS / xs_wall:8.0f} steps/s wall, {STEPS / xs_cpu:8.0f} CPU")
-    print(f"ratio nirc / xylosim: {xs_wall / nirc_wall:.2f}x wall, {xs_cpu / nirc_cpu:.2f}x CPU")
-    same = np.array_equal(out[-1], rec["spikes_out"])
+    times = measure(runs, args.repeats)
+
+    best = {k: (min(w), min(c)) for k, (w, c) in times.items()}
+    print(f"{'':<16}{'best wall':>12}{'median':>10}{'best CPU':>12}   steps/s")
+    for key, (wall, cpu) in times.items():
+        print(f"{key:<16}{steps / min(wall):12.0f}{steps / statistics.median(wall):10.0f}"
+              f"{steps / min(cpu):12.0f}")  # fmt: skip
+    if "xylosim" in best:
+        for key in ("nirc compiled", "nirc numpy"):
+            if key in best:
+                w, c = best["xylosim"][0] / best[key][0], best["xylosim"][1] / best[key][1]
+                print(f"ratio {key} / xylosim: {w:.2f}x wall, {c:.2f}x CPU")
+    print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if jit.ENABLED:
+        (imp_c, first_c), (imp_w, first_w) = one_off_costs()
+        print(f"compiled kernel, one-off per process: import numba + kernels {imp_c:.2f} s, "
+              f"compile {first_c:.2f} s (empty cache); import {imp_w:.2f} s, load "
+              f"{first_w:.2f} s (cached, every later process)")  # fmt: skip
+    ref = outputs.get("xylosim", rec["spikes_out"])
+    same = all(np.array_equal(out, ref) for out in outputs.values())
     print(f"output spikes identical: {same}")
     if not same:
         raise SystemExit("nirc and xylosim disagree")

@@ -7,14 +7,21 @@ simulator must agree with it exactly, spike for spike and state for state.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 from nirc.diagnostics import NircError
+from nirc.interpreter import jit
 from nirc.targets.speck import Destination, SpeckLayer, SpeckSimulator
+from nirc.targets.speck import simulator as speck_simulator
 from nirc.targets.speck.simulator import conv_events
 
 I16 = (-(2**15), 2**15 - 1)
+# the simulator's two paths: numpy, and the compiled network when numba is installed
+PATHS = (False, True) if jit.ENABLED else (False,)
+COMPILED = pytest.mark.skipif(not jit.ENABLED, reason="numba is not installed")
 
 
 def ref_conv(x, w, stride, padding):
@@ -122,12 +129,15 @@ def random_events(rng, T, shape, density=0.3, max_count=3):
 
 
 def check_against_reference(layers, events, **modes):
-    sim = SpeckSimulator(layers, **modes).run(events, record=True)
+    """Both paths of the simulator (numpy; compiled, with numba) against the
+    reference, every layer's spikes and membranes."""
     spikes, mem = ref_run(layers, events, **modes)
-    for i in range(len(layers)):
-        assert np.array_equal(sim["spikes"][i], spikes[i]), f"spikes of layer {i}"
-        assert np.array_equal(sim["membrane"][i], mem[i]), f"membrane of layer {i}"
-        assert np.array_equal(sim["state"][i], mem[i][-1])
+    for path in PATHS:
+        sim = SpeckSimulator(layers, jit=path, **modes).run(events, record=True)
+        for i in range(len(layers)):
+            assert np.array_equal(sim["spikes"][i], spikes[i]), f"spikes of layer {i} ({path})"
+            assert np.array_equal(sim["membrane"][i], mem[i]), f"membrane of layer {i} ({path})"
+            assert np.array_equal(sim["state"][i], mem[i][-1])
     return sim, spikes
 
 
@@ -399,3 +409,133 @@ def test_worked_example_runs_fast():
     events = random_events(rng, 200, (2, 32, 32), density=0.05, max_count=1)
     out = SpeckSimulator(layers, (0, 1, 2)).run(events)["output"]
     assert out.shape == (200, 10, 1, 1) and out.sum() > 0
+
+
+# -- the compiled network ------------------------------------------------------------
+
+
+def random_network(rng, **kw) -> list[SpeckLayer]:
+    """Three layers: a sends to b directly and to c pooled by 2 (where the
+    host's events may merge with them); b and c are outputs."""
+    return [
+        random_layer(rng, "a", (2, 9, 9), 6, 3, padding=1, threshold_high=int(rng.integers(20, 90)),
+                     dests=(Destination(1), Destination(2, 2)), **kw),
+        random_layer(rng, "b", (6, 9, 9), 6, 3, stride=2, padding=1, **kw),
+        random_layer(rng, "c", (6, 4, 4), 4, 2, stride=1, padding=0, **kw),
+    ]  # fmt: skip
+
+
+@COMPILED
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(
+    "modes",
+    [
+        {},
+        {"spike_mode": "single"},
+        {"overflow": "wrap"},
+        {"overflow": "none", "spike_mode": "single"},
+    ],
+)
+def test_compiled_batch_equals_numpy_batch(seed, modes):
+    """Batches through the compiled network and the numpy code: every layer's
+    spikes, membranes and final state, with the host feeding two layers,
+    several spikes per step, leaks, initial membranes and silent steps."""
+    rng = np.random.default_rng(seed)
+    layers = random_network(rng)
+    layers[0].neurons_initial_value = rng.integers(-200, 600, layers[0].output_shape)
+    x = np.stack([random_events(rng, 12, (2, 9, 9), 0.4, 4) for _ in range(3)], axis=1)
+    x[3:6] = 0
+    feeds = {0: x, 2: np.stack([random_events(rng, 12, (6, 4, 4), 0.2) for _ in range(3)], 1)}
+    fast = SpeckSimulator(layers, jit=True, **modes).run(feeds, record=True)
+    slow = SpeckSimulator(layers, jit=False, **modes).run(feeds, record=True)
+    for key in ("spikes", "membrane", "state"):
+        for i in slow[key]:
+            a, b = fast[key][i], slow[key][i]
+            assert a.dtype == b.dtype and np.array_equal(a, b), (key, i)
+    assert fast["spikes"][2].sum() > 0 and fast["spikes"][0].max() > (modes == {})
+
+
+@COMPILED
+def test_compiled_int64_path_for_counts_beyond_int32():
+    """Host counts so large that a step's input overflows int32: the compiled
+    network switches to int64 sums (with overflow="none", the membrane is
+    unbounded and the numbers agree with the reference; with saturation too)."""
+    w = np.full((2, 1, 2, 2), 127, np.int8)
+    layer = SpeckLayer("n", (1, 3, 3), w, threshold_high=30000, threshold_low=-30000)
+    events = np.zeros((3, 1, 3, 3), np.int64)
+    events[0] = 5_000_000  # 4 * 127 * 5e6 = 2.5e9 > 2**31 into each neuron
+    for overflow in ("none", "saturate"):
+        check_against_reference([layer], events, overflow=overflow)
+    big = SpeckSimulator([layer], jit=True, overflow="none").run(events)
+    assert big["output"][0, 0, 0, 0] == 4 * 127 * 5_000_000 // 30000
+
+
+@COMPILED
+def test_compiled_samples_shared_among_threads(monkeypatch):
+    rng = np.random.default_rng(7)
+    layers = random_network(rng)
+    x = np.stack([random_events(rng, 10, (2, 9, 9), 0.3) for _ in range(5)], axis=1)
+    one = SpeckSimulator(layers, jit=True).run(x, record=True)
+    monkeypatch.setenv("NIRC_THREADS", "3")  # three threads, samples 0-1, 2-3, 4
+    three = SpeckSimulator(layers, jit=True).run(x, record=True)
+    for key in ("spikes", "membrane", "state"):
+        for i in one[key]:
+            assert np.array_equal(one[key][i], three[key][i]), (key, i)
+
+
+@COMPILED
+@pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int32, np.float64])
+def test_compiled_takes_any_event_dtype(dtype):
+    rng = np.random.default_rng(1)
+    layers = random_network(rng)
+    x = random_events(rng, 8, (2, 9, 9), 0.3, max_count=1)
+    want = SpeckSimulator(layers, jit=False).run(x.astype(np.int64))["outputs"]
+    got = SpeckSimulator(layers, jit=True).run(x.astype(dtype))["outputs"]
+    assert list(got) == list(want) == [1, 2]
+    for i in want:
+        assert got[i].dtype == want[i].dtype and np.array_equal(got[i], want[i])
+
+
+def test_compiled_on_request_without_numba_is_a_diagnostic(monkeypatch):
+    monkeypatch.setattr(jit, "ENABLED", False)
+    layer = SpeckLayer("n", (1, 2, 2), np.ones((1, 1, 1, 1), np.int8), threshold_low=-1)
+    with pytest.raises(NircError) as e:
+        SpeckSimulator([layer], jit=True).run(np.ones((3, 1, 2, 2), int))
+    assert "needs numba" in str(e.value) and e.value.where == "SpeckSimulator(jit=True)"
+    assert "nirc[fast]" in e.value.expected and e.value.found == "numba missing or NIRC_JIT=0"
+    out = SpeckSimulator([layer]).run(np.ones((3, 1, 2, 2), int))["output"]  # numpy instead
+    assert out.sum() == 12
+
+
+@COMPILED
+def test_default_loads_numba_only_for_runs_that_repay_it(monkeypatch):
+    monkeypatch.delitem(sys.modules, speck_simulator._KERNELS, raising=False)
+    layer = SpeckLayer("n", (1, 2, 2), np.ones((1, 1, 1, 1), np.int8), threshold_low=-1)
+    sim = SpeckSimulator([layer])
+    long = speck_simulator.JIT_MIN_SAMPLE_STEPS
+    assert sim._compiled(long - 1) is None and speck_simulator._KERNELS not in sys.modules
+    assert sim._compiled(long) is not None and sim._compiled(1) is not None
+    assert SpeckSimulator([layer], jit=False)._compiled(long) is None
+
+
+@COMPILED
+def test_compiled_full_event_list_next_to_a_busy_one():
+    """Pooling sends several spikes to one position of a layer that has one
+    (its event list is full after the first) while the next layer's list
+    holds events already: the lists must not overlap."""
+    one = np.ones((1, 1, 1, 1), np.int8)
+    layers = [
+        SpeckLayer("s", (1, 1, 1), one, threshold_low=-1, destinations=(Destination(3),)),
+        SpeckLayer("a", (1, 2, 2), np.full((1, 1, 1, 1), 50, np.int8), threshold_low=-1,
+                   destinations=(Destination(2, 2),)),
+        SpeckLayer("b", (1, 1, 1), np.ones((2, 1, 1, 1), np.int8), threshold_low=-1),
+        SpeckLayer("c", (1, 1, 1), np.full((3, 1, 1, 1), 7, np.int8), threshold_low=-1),
+    ]  # fmt: skip
+    x = np.ones((5, 1, 1, 1), np.int64)
+    feeds = {0: x, 1: np.ones((5, 1, 2, 2), np.int64)}
+    fast = SpeckSimulator(layers, jit=True).run(feeds, record=True)
+    slow = SpeckSimulator(layers, jit=False).run(feeds, record=True)
+    for i in range(4):
+        assert np.array_equal(fast["spikes"][i], slow["spikes"][i]), i
+        assert np.array_equal(fast["membrane"][i], slow["membrane"][i]), i
+    assert (fast["spikes"][2] == 200).all() and (fast["spikes"][3] == 7).all()

@@ -4,16 +4,28 @@ against SynSense's xylosim (skipped when xylosim is not installed)."""
 
 from __future__ import annotations
 
+import sys
 import zipfile
 
 import numpy as np
 import pytest
 
 from nirc.diagnostics import NircError
+from nirc.interpreter import jit
 from nirc.targets.xylo import VARIANTS, XyloSimulator, XyloSpecification, get_variant
+from nirc.targets.xylo import simulator as xylo_simulator
 from nirc.targets.xylo.simulator import HI, LO, _decay, saturating_sum
 
 AUDIO2, AUDIO3, IMU = VARIANTS["audio2"], VARIANTS["audio3"], VARIANTS["imu"]
+# both simulators: the numpy code and the compiled kernel (numba, the `fast` extra)
+BOTH = [
+    pytest.param(False, id="numpy"),
+    pytest.param(
+        True,
+        id="compiled",
+        marks=pytest.mark.skipif(not jit.ENABLED, reason="numba is not installed"),
+    ),
+]
 STATE_KEYS = ("spikes_out", "spikes_hidden", "vmem", "isyn", "isyn2", "vmem_out", "isyn_out")
 
 
@@ -428,8 +440,9 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("compiled", BOTH)
 @pytest.mark.parametrize("case", list(CASES))
-def test_matches_xylosim(xylosim_available, case):
+def test_matches_xylosim(xylosim_available, case, compiled):
     kw = dict(CASES[case])
     seed, variant = kw.pop("seed"), kw.pop("variant", AUDIO2)
     n_in, n_hid, n_out = kw.pop("n_in", 16), kw.pop("n_hid", 100), kw.pop("n_out", 8)
@@ -439,11 +452,13 @@ def test_matches_xylosim(xylosim_available, case):
     spec.validate(variant)
     events = random_events(rng, n_t, n_in, p, high)
     assert_identical(
-        XylosimReference(spec).run(events), XyloSimulator(spec).run(events, record=True)
+        XylosimReference(spec).run(events),
+        XyloSimulator(spec, jit=compiled).run(events, record=True),
     )
 
 
-def test_membrane_wrap_at_dash_zero_matches_xylosim(xylosim_available):
+@pytest.mark.parametrize("compiled", BOTH)
+def test_membrane_wrap_at_dash_zero_matches_xylosim(xylosim_available, compiled):
     # V = -32768 with dash_mem = 0: xylosim's -decay(V) = 32768 wraps to -32768
     w_in = np.zeros((3, 4, 2))
     w_in[0] = -128
@@ -460,17 +475,81 @@ def test_membrane_wrap_at_dash_zero_matches_xylosim(xylosim_available):
     events[:10, 0] = 15
     events[20:, 1] = 3
     assert_identical(
-        XylosimReference(spec).run(events), XyloSimulator(spec).run(events, record=True)
+        XylosimReference(spec).run(events),
+        XyloSimulator(spec, jit=compiled).run(events, record=True),
     )
 
 
-def test_state_persists_across_runs_and_reset_matches_xylosim(xylosim_available):
+@pytest.mark.parametrize("compiled", BOTH)
+def test_state_persists_across_runs_and_reset_matches_xylosim(xylosim_available, compiled):
     rng = np.random.default_rng(11)
     spec = XyloSpecification.random(AUDIO2, 16, 80, 8, rng, alias_fraction=0.2)
-    ref, sim = XylosimReference(spec), XyloSimulator(spec)
+    ref, sim = XylosimReference(spec), XyloSimulator(spec, jit=compiled)
     for i in range(3):
         events = random_events(rng, 40, 16)
         assert_identical(ref.run(events), sim.run(events, record=True))
         if i == 1:
             ref.layer.reset_all()
             sim.reset()
+
+
+# -- the compiled kernel and the numpy code ------------------------------------------
+
+
+@pytest.mark.skipif(not jit.ENABLED, reason="numba is not installed")
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_batch_equals_numpy_batch_with_saturation_and_aliases(seed, monkeypatch):
+    """Every state of every step, the compiled kernel against the numpy code's
+    batch path (its own ordered replay of the states that may saturate)."""
+    replayed = []
+    replay = XyloSimulator._batch_saturate
+    monkeypatch.setattr(XyloSimulator, "_batch_saturate",
+                        lambda self, *a: replayed.append(1) or replay(self, *a))  # fmt: skip
+    rng = np.random.default_rng(seed)
+    sp = XyloSpecification.random(AUDIO2, 16, 40, 6, rng, in_density=0.8, rec_density=0.3,
+                                  threshold_range=(-20, 600), alias_fraction=0.2,
+                                  weight_shifts=(6, 5, 4))  # fmt: skip
+    x = rng.integers(0, 20, (40, 5, 16))
+    fast = XyloSimulator(sp, jit=True).run_batch(x, record=True)
+    slow = XyloSimulator(sp, jit=False).run_batch(x, record=True)
+    assert fast.keys() == slow.keys()
+    for k in fast:
+        assert fast[k].dtype == slow[k].dtype and np.array_equal(fast[k], slow[k]), k
+    assert fast["spikes_hidden"].max() == 31 and replayed
+
+
+def test_compiled_on_request_without_numba_is_a_diagnostic(monkeypatch):
+    monkeypatch.setattr(jit, "ENABLED", False)
+    spec = XyloSpecification.random(AUDIO2, 4, 10, 2, np.random.default_rng(0))
+    with pytest.raises(NircError) as e:
+        XyloSimulator(spec, jit=True).run(np.ones((3, 4), int))
+    assert "needs numba" in str(e.value) and e.value.where == "XyloSimulator(jit=True)"
+    assert "nirc[fast]" in e.value.expected and e.value.found == "numba missing or NIRC_JIT=0"
+    # the default falls back to numpy, with the same numbers
+    assert XyloSimulator(spec).run(np.ones((3, 4), int))["spikes_out"].shape == (3, 2)
+
+
+@pytest.mark.skipif(not jit.ENABLED, reason="numba is not installed")
+def test_default_loads_numba_only_for_runs_that_repay_it(monkeypatch):
+    """Loading numba costs more than a short run: the default leaves it alone
+    until a run is long enough, then keeps using it."""
+    monkeypatch.delitem(sys.modules, xylo_simulator._KERNELS, raising=False)
+    sim = XyloSimulator(XyloSpecification.random(AUDIO2, 4, 10, 2, np.random.default_rng(0)))
+    long = xylo_simulator.JIT_MIN_SAMPLE_STEPS
+    assert sim._compiled(long - 1) is None and xylo_simulator._KERNELS not in sys.modules
+    assert sim._compiled(long) is not None and sim._compiled(1) is not None
+    assert XyloSimulator(sim.specification, jit=False)._compiled(long) is None
+
+
+@pytest.mark.skipif(not jit.ENABLED, reason="numba is not installed")
+def test_compiled_batch_shared_among_threads(monkeypatch):
+    rng = np.random.default_rng(3)
+    sp = XyloSpecification.random(AUDIO2, 16, 60, 8, rng, alias_fraction=0.2)
+    x = rng.integers(0, 6, (30, 5, 16))
+    monkeypatch.setenv("NIRC_THREADS", "1")
+    one = XyloSimulator(sp, jit=True).run_batch(x, record=True)
+    monkeypatch.setenv("NIRC_THREADS", "3")  # samples 0-1, 2-3, 4
+    three = XyloSimulator(sp, jit=True).run_batch(x, record=True)
+    for k in one:
+        assert np.array_equal(one[k], three[k]), k
+    assert one["spikes_hidden"].any()

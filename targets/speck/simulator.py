@@ -66,15 +66,21 @@ congestion balancer and decimator are off in nirc's configurations; whether a
 leak tick alone can trigger a spike on chip is not documented (here the spike
 check also runs after the bias).
 
-Layers are simulated one after another over all time steps (the routing is
-feed-forward). The convolution of all steps is done at once, by scattering
-each event's kernel (sparse input) or as an im2col matrix product (dense
-input); the neurons are then stepped in time, skipping steps without input
-while no membrane is at threshold.
+How it runs. With numba (the ``fast`` extra), :mod:`.kernels` steps the
+whole network in one compiled loop, a sample at a time, every layer within
+each step, driven by events as the chip is (see there); samples are shared
+among the idle cores. Without numba, or with ``jit=False``, layers are
+simulated one after another over all time steps (the routing is
+feed-forward): the convolution of all steps at once, by scattering each
+event's kernel (sparse input) or as an im2col matrix product (dense input),
+then the neurons stepped in time, skipping steps without input while no
+membrane is at threshold. Both give the same numbers (the tests check both
+against an explicit-loop reference).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -187,6 +193,61 @@ def _conv_dense(x, w, stride, padding, out_size) -> np.ndarray:
     return out
 
 
+def interpreter_conv(weights, stride, padding, input_shape, name: str = "conv"):
+    """The reference interpreter's convolution kernel for integer chip weights
+    ``[f, c, ky, kx]`` (held as float64: exact), stride and padding ``(x,
+    y)``; None when it cannot take them."""
+    from nirc.graph import Node
+    from nirc.interpreter.ops import Conv
+
+    w = np.asarray(weights, np.float64)
+    (sx, sy), (px, py) = stride, padding
+    c, h, wd = input_shape
+    oh = (h + 2 * py - w.shape[2]) // sy + 1
+    ow = (wd + 2 * px - w.shape[3]) // sx + 1
+    node = Node(name, "Conv2d", {
+        "weight": w, "stride": np.array([sy, sx]), "padding": np.array([py, px]),
+        "dilation": np.array([1, 1]), "groups": np.array(1), "bias": np.zeros(w.shape[0]),
+    })  # fmt: skip
+    try:
+        return Conv(node, tuple(input_shape), (w.shape[0], oh, ow))
+    except Exception:  # noqa: BLE001 - any layout it does not take: the plain kernel runs
+        return None
+
+
+def convolve(x, weights, stride, padding, dtype=np.int64, bound: float | None = None,
+             kernel=None) -> np.ndarray:  # fmt: skip
+    """The integer convolution of events ``x`` ``[N, c, h, w]`` with integer
+    ``weights``, ``[N, f, oh, ow]`` of ``dtype`` (int32 holds any core's input:
+    see :func:`integrate_and_fire`), exact: what :func:`conv_events` computes.
+
+    The interpreter's convolution kernel (``kernel``, see
+    :func:`interpreter_conv`) does it when its float64 sums are exact for these
+    events (integer weights times integer counts: every partial sum an integer
+    below 2**53), which they are for any chip layer: it skips silent channels,
+    scatters sparse ones and multiplies busy ones, an order of magnitude
+    faster than :func:`conv_events` on batches. ``bound``: a known upper bound
+    of the (non-negative) events, else they are scanned."""
+    from nirc.interpreter import jit
+
+    if kernel is None:
+        kernel = interpreter_conv(weights, stride, padding, x.shape[1:])
+    if bound is None:
+        bound = float(x.max()) if x.size else 0.0
+        if x.size and x.min() < 0:
+            bound = None
+    if kernel is None or bound is None or not kernel.exact_for(bound):
+        return conv_events(x, weights, stride, padding).astype(dtype)
+    if x.dtype != np.uint8:  # counts travel as uint8 (the kernel takes them so)
+        x = x.astype(np.uint8) if bound <= 255 else x.astype(np.float64)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(jit.blas_single_thread())  # a loaded machine: threads only wait
+        if not jit.loaded():  # loading the compiled kernels costs more than a run gains
+            stack.enter_context(jit.disabled())
+        y = kernel.apply(x, exact=True)
+    return y.astype(dtype)
+
+
 def sum_pool(spikes: np.ndarray, pooling: int) -> np.ndarray:
     """Sum-pool ``[T, f, h, w]`` by ``pooling`` (stride = kernel, remainder
     rows and columns dropped)."""
@@ -194,8 +255,14 @@ def sum_pool(spikes: np.ndarray, pooling: int) -> np.ndarray:
         return spikes
     T, f, h, w = spikes.shape
     ph, pw = h // pooling, w // pooling
-    s = spikes[:, :, : ph * pooling, : pw * pooling]
-    return s.reshape(T, f, ph, pooling, pw, pooling).sum(axis=(3, 5))
+    # one strided slice per window position, added: several times faster than a
+    # reduction over two inner axes (and exact: integer counts)
+    out = None
+    for dy in range(pooling):
+        for dx in range(pooling):
+            part = spikes[:, :, dy : ph * pooling : pooling, dx : pw * pooling : pooling]
+            out = part.copy() if out is None else np.add(out, part, out=out)
+    return out
 
 
 def _routing_order(layers: Sequence[SpeckLayer]) -> list[int]:
@@ -228,12 +295,264 @@ def _routing_order(layers: Sequence[SpeckLayer]) -> list[int]:
     return order
 
 
+_KERNELS = "nirc.targets.speck.kernels"
+# below this many sample-steps the default does not load numba: loading it and
+# the cached kernel takes 0.2-0.4 s, and the numpy code costs 20-130 us a
+# sample-step on small CNNs (benchmarks/speck_simulator.py)
+JIT_MIN_SAMPLE_STEPS = 5_000
+
+
+def compiled_kernels():
+    """The compiled network (:mod:`.kernels`), or None without numba or with
+    ``NIRC_JIT=0``; its machine code is cached where the interpreter caches its
+    own (:func:`nirc.interpreter.jit.njit`)."""
+    import importlib
+
+    from nirc.interpreter import jit
+
+    if not jit.ENABLED:
+        return None
+    return importlib.import_module(_KERNELS)
+
+
+def _segments(layer: SpeckLayer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What one input event of ``layer`` adds, for :func:`.kernels.run_network`.
+
+    Output ``(oy, ox)`` reads input ``(oy sy - py + ky, ox sx - px + kx)``.
+    Input column x, of phase ``r = (x + px) % sx``, is read through the taps
+    ``kx = r + sx (M - 1 - m)``, ``m = 0 .. M-1`` (``M = ceil(KX / sx)``; a
+    tap beyond the kernel weighs 0), by the consecutive output columns ``q -
+    (M - 1) + m`` (``q = (x + px - r) / sx``). So, with outputs channels-last
+    ``[oh, ow, f]`` and the weights rearranged as ``wr[c, ky, r, m, f]``, each
+    kernel row ky that reaches an output row adds one contiguous slice of
+    weights to one contiguous slice of outputs: a segment ``(first output,
+    first weight within the channel, length)``.
+
+    Returns ``start`` (``[h w + 1]``: input position ``y w + x``'s segments
+    are rows ``start[p]:start[p + 1]``), the segments ``[n, 3]`` and ``wr``
+    (flat)."""
+    c, h, w = layer.input_shape
+    f, oh, ow = layer.output_shape
+    n_ky, n_kx = layer.kernel_size
+    (sx, sy), (px, py) = layer.stride, layer.padding
+    mm = -(-n_kx // sx)
+    wr = np.zeros((c, n_ky, sx, mm, f), np.int64)
+    weights = np.asarray(layer.weights, np.int64)
+    for r in range(sx):
+        for m in range(mm):
+            kx = r + sx * (mm - 1 - m)
+            if kx < n_kx:
+                wr[:, :, r, m, :] = weights[:, :, :, kx].transpose(1, 2, 0)
+    segs: list[tuple[int, int, int]] = []
+    start = np.zeros(h * w + 1, np.int64)
+    for y in range(h):
+        for x in range(w):
+            r = (x + px) % sx
+            q = (x + px - r) // sx
+            m0, m1 = max(0, mm - 1 - q), min(mm, ow - q + mm - 1)
+            if m1 > m0:
+                for ky in range(n_ky):
+                    ty = y + py - ky
+                    if ty >= 0 and ty % sy == 0 and ty // sy < oh:
+                        first = (ty // sy) * ow + q - (mm - 1) + m0
+                        segs.append((first * f, ((ky * sx + r) * mm + m0) * f, (m1 - m0) * f))
+            start[y * w + x + 1] = len(segs)
+    return start, np.array(segs, np.int64).reshape(-1, 3), wr.ravel()
+
+
+class _CompiledNetwork:
+    """A network laid out for :func:`.kernels.run_network`: the per-layer
+    parameter table; the segments of every layer (:func:`_segments`), and for
+    each input position which segments and which weights are its; the
+    rearranged weights (int64, and int32 for runs whose numbers fit) and
+    biases; the permutations between layer order and channels-last; the
+    routing of every neuron's spikes; all flat, with each layer's offsets."""
+
+    def __init__(self, sim: SpeckSimulator, kernels) -> None:
+        k = kernels
+        layers = sim.layers
+        P = np.zeros((len(layers), k.N_PARAMS), np.int64)
+        segs, dec, weights, biases, perm, route, iperm = [], [], [], [], [], [], []
+        at = {"seg": 0, "w": 0, "b": 0, "v": 0, "in": 0}
+        ins = np.cumsum([0] + [int(np.prod(x.input_shape)) for x in layers])
+        for i, layer in enumerate(layers):
+            c, h, w = layer.input_shape
+            f, oh, ow = layer.output_shape
+            ky, kx = layer.kernel_size
+            start, sg, wr = _segments(layer)
+            P[i, [k.C, k.H, k.W, k.F, k.OH, k.OW, k.KY, k.KX]] = c, h, w, f, oh, ow, ky, kx
+            P[i, k.THR], P[i, k.LOW] = layer.threshold_high, layer.threshold_low
+            P[i, k.RTZ], P[i, k.LEAK] = layer.return_to_zero, layer.leak_enable
+            P[i, k.B_OFF], P[i, k.V_OFF], P[i, k.IN_OFF] = at["b"], at["v"], at["in"]
+            P[i, k.N_DEST] = len(layer.destinations)
+            P[i, k.ROUTE_OFF] = sum(len(r) for r in route)
+            # neuron i, channels-last (oy, ox, j): its index in layer order, and
+            # where its spikes land in each destination's input (-1: pooled away)
+            oy, ox, j = np.unravel_index(np.arange(f * oh * ow), (oh, ow, f))
+            perm.append((j * oh + oy) * ow + ox)
+            for n, d in enumerate(layer.destinations):
+                P[i, k.D0 + 2 * n], P[i, k.P0 + 2 * n] = d.layer, d.pooling
+                ph, pw = oh // d.pooling, ow // d.pooling
+                py, px = oy // d.pooling, ox // d.pooling
+                inside = (py < ph) & (px < pw)
+                route.append(np.where(inside, ins[d.layer] + (py * pw + px) * f + j, -1))
+            # input position i in layer order [c, h, w]: its place channels-last
+            ch, pos = np.divmod(np.arange(c * h * w), h * w)
+            iperm.append(pos * c + ch)
+            # each input position, channels-last: its segments, its channel's weights
+            pos, ch = np.divmod(np.arange(h * w * c), c)
+            dec.append(np.stack([at["seg"] + start[pos], at["seg"] + start[pos + 1],
+                                 at["w"] + ch * (wr.size // c)], axis=-1).ravel())  # fmt: skip
+            segs.append(sg)
+            weights.append(wr)
+            biases.append(np.asarray(layer.biases, np.int64).ravel())
+            at["seg"] += len(sg)
+            at["w"] += wr.size
+            at["b"] += f
+            at["v"] += f * oh * ow
+            at["in"] += c * h * w
+        self.P = P
+        self.segs = np.ascontiguousarray(np.concatenate(segs))
+        self.dec = np.concatenate(dec).astype(np.int64)
+        self.weights = np.concatenate(weights)
+        self.biases = np.concatenate(biases)
+        self.weights32, self.biases32 = self.weights.astype(np.int32), self.biases.astype(np.int32)
+        # per layer, the largest input a feature can get from one event: sum |w|
+        self.fan_in = [float(np.abs(np.asarray(x.weights, np.float64)).reshape(x.out_features, -1)
+                             .sum(axis=1).max(initial=0.0)) for x in layers]  # fmt: skip
+        self.perm = np.concatenate(perm).astype(np.int64)
+        self.iperm = np.concatenate(iperm).astype(np.int64)
+        self.route = np.concatenate(route).astype(np.int64) if route else np.zeros(0, np.int64)
+        self.order = np.array(sim.order, np.int64)
+        self.state_size = at["v"]
+        self.kernels = kernels
+
+    def _fits_int32(self, sim: SpeckSimulator, fed: list[int], feed: np.ndarray) -> bool:
+        """Whether every number of this run fits int32 (then the kernel runs in
+        int32: twice the vector width): the membranes (bounded with
+        ``saturate`` and ``wrap``), each layer's event counts (the host's
+        largest, plus its sources' largest spike counts per step times what
+        their pooling sums) and a step's input to a neuron (those counts times
+        the layer's largest sum of absolute weights, plus bias and membrane)."""
+        if sim.overflow == "none":
+            return False
+        lo, hi = sim.spec.state_range
+        limit = 2.0**31 - 1
+        if feed.dtype == np.uint8:  # no need to scan the host's events
+            host = 255.0
+        else:
+            host = float(feed.max()) if feed.size else 0.0
+        count = [host if i in fed else 0.0 for i in range(len(sim.layers))]
+        for i in sim.order:
+            layer = sim.layers[i]
+            if count[i] * self.fan_in[i] + 128 + max(-lo, hi) > limit:
+                return False
+            spikes = 1.0 if sim.spike_mode == "single" else float(hi // layer.threshold_high)
+            for d in layer.destinations:
+                count[d.layer] += spikes * d.pooling**2
+        return True
+
+    def run(self, sim: SpeckSimulator, feeds: dict[int, np.ndarray], record: bool,
+            batched: bool) -> dict:  # fmt: skip
+        """:meth:`SpeckSimulator.run` on ``feeds`` ``[T, B, c, h, w]`` (what
+        ``batched`` says the caller gave: ``[T, B, ...]`` or ``[T, ...]``)."""
+        k = self.kernels
+        layers = sim.layers
+        P = self.P.copy()
+        P[:, k.FEED_OFF] = P[:, k.OUT_OFF] = P[:, k.REC_OFF] = -1
+        first = next(iter(feeds.values()))
+        T, B = int(first.shape[0]), int(first.shape[1])
+        sent_to = {d.layer for layer in layers for d in layer.destinations}
+        for i in feeds:
+            P[i, k.FED_ONLY] = i not in sent_to  # only the host's events: no merging
+        # the host's events: one array as given when it can be (uint8 or int64)
+        parts = []
+        at = 0
+        for i, x in sorted(feeds.items()):
+            P[i, k.FEED_OFF] = at
+            at += int(np.prod(layers[i].input_shape))
+            parts.append(x.reshape(T, B, -1))
+        dtype = np.uint8 if all(x.dtype in (np.uint8, np.bool_) for x in parts) else np.int64
+        if len(parts) == 1 and parts[0].dtype == dtype and parts[0].flags.c_contiguous:
+            feed = parts[0]
+        elif len(parts) == 1 and parts[0].dtype == np.bool_ and parts[0].flags.c_contiguous:
+            feed = parts[0].view(np.uint8)
+        else:
+            feed = np.concatenate([x.astype(dtype) for x in parts], axis=2)
+        narrow = self._fits_int32(sim, list(feeds), feed)
+        work = np.int32 if narrow else np.int64
+        keep = list(sim.layers_range()) if record else list(sim.outputs)
+        at = 0
+        for i in keep:
+            P[i, k.OUT_OFF] = at
+            at += int(np.prod(layers[i].output_shape))
+        out = np.zeros((T, B, at), work)
+        if record:
+            P[:, k.REC_OFF] = P[:, k.V_OFF]
+            rec = np.zeros((T, B, self.state_size), work)
+        else:
+            rec = np.zeros((0, B, 0), work)
+        v = np.zeros((B, self.state_size), work)
+        for i, layer in enumerate(layers):
+            v0 = layer.initial_state().transpose(1, 2, 0).ravel()
+            v[:, P[i, k.V_OFF] : P[i, k.V_OFF] + v0.size] = v0
+        multi = sim.spike_mode == "multi"
+        overflow = {"saturate": k.SATURATE, "wrap": k.WRAP, "none": k.NONE}[sim.overflow]
+        lo, hi = sim.spec.state_range
+        weights, biases = (self.weights32, self.biases32) if narrow else (self.weights, self.biases)
+        tables = (self.segs, self.dec, weights, biases, self.perm, self.route, self.iperm)
+        modes = (multi, overflow, lo, hi, feed.dtype == np.uint8)
+        args = (self.order, P, tables, feed, v, out, rec, record, modes)
+        # samples are independent: idle cores take a share (the kernel releases the GIL)
+        from nirc.interpreter.jit import free_cores
+
+        threads = min(free_cores(), B)
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            cuts = np.linspace(0, B, threads + 1).astype(int)
+            with ThreadPoolExecutor(threads) as pool:
+                done = [pool.submit(k.run_network, *args, int(a), int(b))
+                        for a, b in zip(cuts[:-1], cuts[1:])]  # fmt: skip
+                for d in done:
+                    d.result()
+        else:
+            k.run_network(*args, 0, B)
+        dtype = np.int32 if batched else np.int64
+
+        def split(a: np.ndarray, offset: int, i: int) -> np.ndarray:
+            f, oh, ow = layers[i].output_shape
+            part = a[:, :, offset : offset + f * oh * ow].reshape(T, B, f, oh, ow)
+            part = part if batched else part[:, 0]
+            return part if part.dtype == dtype else part.astype(dtype)
+
+        spikes = {i: split(out, int(P[i, k.OUT_OFF]), i) for i in keep}
+        state = {}
+        for i, layer in enumerate(layers):
+            f, oh, ow = layer.output_shape
+            part = v[:, P[i, k.V_OFF] : P[i, k.V_OFF] + f * oh * ow]
+            part = part.reshape(B, oh, ow, f).transpose(0, 3, 1, 2).astype(dtype)
+            state[i] = part if batched else part[0]
+        result: dict = {"outputs": {i: spikes[i] for i in sim.outputs}, "state": state}
+        if len(sim.outputs) == 1:
+            result["output"] = spikes[sim.outputs[0]]
+        if record:
+            result["spikes"] = spikes
+            result["membrane"] = {i: split(rec, int(P[i, k.V_OFF]), i) for i in keep}
+        return result
+
+
 class SpeckSimulator:
     """Simulate a placed Speck network (see the module docstring).
 
     ``placement`` is accepted for symmetry with the emitter; it does not change
     what the chip computes. ``spike_mode`` is ``"multi"`` or ``"single"``,
-    ``overflow`` is ``"saturate"``, ``"wrap"`` or ``"none"``.
+    ``overflow`` is ``"saturate"``, ``"wrap"`` or ``"none"``. ``jit``: run
+    the compiled network (:mod:`.kernels`, the ``fast`` extra's numba) or the
+    numpy code, the same numbers either way; None (the default) compiles when
+    numba is installed and either this process loaded the kernel already or
+    the run is long enough to repay loading it (:data:`JIT_MIN_SAMPLE_STEPS`),
+    True insists (an error without numba), False never does.
     """
 
     def __init__(
@@ -244,6 +563,7 @@ class SpeckSimulator:
         spike_mode: str = "multi",
         overflow: str = "saturate",
         spec: SpeckSpec = SPECK,
+        jit: bool | None = None,
     ) -> None:
         if spike_mode not in SPIKE_MODES:
             raise NircError(
@@ -260,26 +580,47 @@ class SpeckSimulator:
         self.overflow = overflow
         self.spec = spec
         self.order = _routing_order(self.layers)
+        self._kernels: dict[int, object] = {}  # the interpreter's convolutions, see _convolve
         self.inputs = input_layers(self.layers)
         self.outputs = output_layers(self.layers)
+        self.jit = jit
+        self._compiled_network: _CompiledNetwork | None = None
 
     def run(self, events: np.ndarray | Mapping[int, np.ndarray], *, record: bool = False) -> dict:
         """Run the network on input event counts.
 
         ``events`` is an integer array ``[T, c, h, w]`` given to every input
         layer (layers no other layer sends to), or a mapping from layer index
-        to such an array. Returns a dict with ``outputs`` (layer index ->
-        spike counts ``[T, f, h, w]`` of each output layer, before pooling),
-        ``output`` (the same for the only output layer, if there is one) and
-        ``state`` (layer index -> final membrane ``[f, h, w]``); with
-        ``record=True`` also ``spikes`` and ``membrane`` (layer index ->
-        ``[T, f, h, w]``, the membrane at the end of each step).
+        to such an array; ``[T, B, c, h, w]`` runs a batch of B independent
+        samples at once (every array below then has the batch axis after T:
+        the same numbers as B runs, vectorized). Returns a dict with
+        ``outputs`` (layer index -> spike counts ``[T, f, h, w]`` of each output
+        layer, before pooling), ``output`` (the same for the only output layer,
+        if there is one) and ``state`` (layer index -> final membrane ``[f, h,
+        w]``); with ``record=True`` also ``spikes`` and ``membrane`` (layer
+        index -> ``[T, f, h, w]``, the membrane at the end of each step).
+
+        A batch is held in int32 (exact: membranes stay within int16 and one
+        step's input within int32, see :func:`integrate_and_fire`).
         """
         feeds = self._feeds(events)
-        T = next(iter(feeds.values())).shape[0]
+        first = next(iter(feeds.values()))
+        batched = first.ndim == 5
+        kernels = self._compiled(int(np.prod(first.shape[: 2 if batched else 1])))
+        if kernels is not None:
+            if self._compiled_network is None:
+                self._compiled_network = _CompiledNetwork(self, kernels)
+            if not batched:
+                feeds = {i: x[:, None] for i, x in feeds.items()}
+            return self._compiled_network.run(self, feeds, record, batched)
+        if batched:
+            return self._run_batch(feeds, record)
+        T = first.shape[0]
+        lead = (T,)
         received: dict[int, np.ndarray] = {}
         for i, x in feeds.items():
-            received[i] = x.astype(np.int64)
+            # integer counts as they are (a batch's spikes stay uint8), anything else int64
+            received[i] = x if x.dtype.kind in "iu" else x.astype(np.int64)
         spikes_of: dict[int, np.ndarray] = {}
         membrane_of: dict[int, np.ndarray] = {}
         state_of: dict[int, np.ndarray] = {}
@@ -287,8 +628,8 @@ class SpeckSimulator:
             layer = self.layers[i]
             x = received.pop(i, None)
             if x is None:
-                x = np.zeros((T, *layer.input_shape), np.int64)
-            current = conv_events(x, layer.weights, layer.stride, layer.padding)
+                x = np.zeros(lead + tuple(layer.input_shape), np.int64)
+            current = self._convolve(i, x, np.int64)
             spikes, membrane, state = self._neurons(layer, current, record)
             del current
             if record or i in self.outputs:
@@ -313,7 +654,125 @@ class SpeckSimulator:
             result["membrane"] = membrane_of
         return result
 
+    # elements (samples x neurons x steps) of one time chunk of a batch
+    BATCH_CHUNK_ELEMENTS = 1 << 22
+
+    def _run_batch(self, feeds: dict[int, np.ndarray], record: bool) -> dict:
+        """:meth:`run` on ``[T, B, ...]`` events: a chunk of steps at a time
+        through every layer in routing order (the state carried over), so that
+        the chunk's values stay in cache; the same numbers as one run over all
+        steps, and as B runs of one sample."""
+        first = next(iter(feeds.values()))
+        T, B = int(first.shape[0]), int(first.shape[1])
+        neurons = max(int(np.prod(layer.output_shape)) for layer in self.layers)
+        tc = int(max(1, min(T, self.BATCH_CHUNK_ELEMENTS // max(1, B * neurons))))
+        state = {}
+        for i in self.order:
+            v0 = self.layers[i].initial_state()
+            state[i] = np.repeat(v0[None].astype(np.int32), B, axis=0)
+        keep = set(self.layers_range()) if record else set(self.outputs)
+        spikes_of: dict[int, list[np.ndarray]] = {i: [] for i in keep}
+        membrane_of: dict[int, list[np.ndarray]] = {i: [] for i in keep} if record else {}
+        # a bound of each layer's input events (the convolution's exactness needs one):
+        # the host's events once; spikes of a single-spike layer are at most 1 per neuron
+        # and step, times what a pooling sums (multi-spike layers: counted per chunk)
+        feed_bound = {i: float(x.max()) if x.size else 0.0 for i, x in feeds.items()}
+        for t0 in range(0, T, tc):
+            t1 = min(T, t0 + tc)
+            n = t1 - t0
+            received: dict[int, np.ndarray] = {}
+            bound: dict[int, float | None] = {}
+            for i, x in feeds.items():
+                part = x[t0:t1]
+                received[i] = part if part.dtype.kind in "iu" else part.astype(np.int64)
+                bound[i] = feed_bound[i]
+            for i in self.order:
+                layer = self.layers[i]
+                x = received.pop(i, None)
+                if x is None:
+                    x = np.zeros((n, B) + tuple(layer.input_shape), np.uint8)
+                    bound[i] = 0.0
+                flat = x.reshape((n * B,) + tuple(layer.input_shape))
+                current = self._convolve(i, flat, np.int32, bound.get(i))
+                current = current.reshape((n, B) + layer.output_shape)
+                bias = None
+                if layer.leak_enable:
+                    bias = np.asarray(layer.biases, np.int32)[:, None, None]
+                spikes, membrane, state[i] = integrate_and_fire(
+                    current,
+                    state[i],
+                    threshold_high=layer.threshold_high,
+                    threshold_low=layer.threshold_low,
+                    return_to_zero=layer.return_to_zero,
+                    bias=bias,
+                    spike_mode=self.spike_mode,
+                    overflow=self.overflow,
+                    state_range=self.spec.state_range,
+                    record=record,
+                )
+                if i in keep:
+                    spikes_of[i].append(spikes)
+                    if record:
+                        membrane_of[i].append(membrane)
+                single = self.spike_mode == "single"
+                for d in layer.destinations:
+                    pooled = sum_pool(spikes.reshape((n * B,) + spikes.shape[2:]), d.pooling)
+                    pooled = pooled.reshape((n, B) + pooled.shape[1:])
+                    most = float(d.pooling**2) if single else None
+                    if d.layer in received:
+                        received[d.layer] = received[d.layer] + pooled
+                        old = bound.get(d.layer)
+                        bound[d.layer] = None if old is None or most is None else old + most
+                    else:
+                        received[d.layer] = pooled
+                        bound[d.layer] = most
+        spikes_all = {i: np.concatenate(v) for i, v in spikes_of.items()}
+        result: dict = {"outputs": {i: spikes_all[i] for i in self.outputs}, "state": state}
+        if len(self.outputs) == 1:
+            result["output"] = spikes_all[self.outputs[0]]
+        if record:
+            result["spikes"] = spikes_all
+            result["membrane"] = {i: np.concatenate(v) for i, v in membrane_of.items()}
+        return result
+
+    def layers_range(self) -> range:
+        return range(len(self.layers))
+
+    def _compiled(self, sample_steps: int):
+        """The compiled kernels' module if this run should use it (see
+        ``jit``), else None."""
+        import sys
+
+        if self.jit is False:
+            return None
+        if self.jit is None and not (
+            _KERNELS in sys.modules or sample_steps >= JIT_MIN_SAMPLE_STEPS
+        ):
+            return None
+        kernels = compiled_kernels()
+        if kernels is None and self.jit:
+            raise NircError(
+                "the compiled Speck simulator needs numba",
+                where="SpeckSimulator(jit=True)",
+                expected="numba installed (pip install 'nirc[fast]') and NIRC_JIT unset or 1",
+                found="numba missing or NIRC_JIT=0",
+                hint="pass jit=None to fall back to the numpy simulator",
+            )
+        return kernels
+
     # -- internals -------------------------------------------------------
+
+    def _convolve(
+        self, i: int, x: np.ndarray, dtype=np.int64, bound: float | None = None
+    ) -> np.ndarray:
+        """Layer ``i``'s integer convolution of events ``x`` (see :func:`convolve`),
+        its kernel kept between calls."""
+        layer = self.layers[i]
+        if i not in self._kernels:
+            self._kernels[i] = interpreter_conv(layer.weights, layer.stride, layer.padding,
+                                                layer.input_shape, layer.name)  # fmt: skip
+        return convolve(x, layer.weights, layer.stride, layer.padding, dtype, bound,
+                        self._kernels[i])  # fmt: skip
 
     def _feeds(self, events) -> dict[int, np.ndarray]:
         if isinstance(events, Mapping):
@@ -331,11 +790,12 @@ class SpeckSimulator:
                     found=str(i),
                 )
             layer = self.layers[i]
-            if x.ndim != 4 or tuple(x.shape[1:]) != layer.input_shape:
+            if x.ndim not in (4, 5) or tuple(x.shape[x.ndim - 3 :]) != layer.input_shape:
                 raise NircError(
                     "input events have the wrong shape",
                     where=layer.label,
-                    expected=f"[T, {', '.join(map(str, layer.input_shape))}]",
+                    expected=f"[T, {', '.join(map(str, layer.input_shape))}] (or [T, B, ...] "
+                    "for a batch)",
                     found=str(list(x.shape)),
                 )
             if x.dtype.kind not in "iub" and not np.all(x == np.round(x)):
@@ -352,11 +812,11 @@ class SpeckSimulator:
                     expected="integers >= 0",
                     found=f"minimum {x.min()}",
                 )
-            steps.add(x.shape[0])
+            steps.add(x.shape[:-3])
         if len(steps) != 1:
             raise NircError(
-                "inputs disagree on the number of time steps",
-                expected="one T for all inputs",
+                "inputs disagree on the number of time steps (or samples)",
+                expected="one T (and one B) for all inputs",
                 found=str(sorted(steps)),
             )
         return feeds

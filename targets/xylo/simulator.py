@@ -1,4 +1,4 @@
-"""A bit-accurate, vectorized numpy simulator of the Xylo SNN core.
+"""A bit-accurate simulator of the Xylo SNN core: compiled (numba), or vectorized numpy.
 
 It computes what SynSense's xylosim (``xylosim.v2.XyloLayer``, the C++ model
 Rockpool's ``XyloSim`` runs) computes, spike for spike and state for state, on a
@@ -30,7 +30,15 @@ t's input), membranes after the spike subtraction, hidden spike counts after all
 alias additions (exactly the counts delivered in step t+1). This is where
 xylosim records (``rec_i_syn``, ``rec_v_mem``, ``rec_recurrent_spikes``, ...).
 
-How it is fast. Output neurons are extra columns of the hidden arrays (one
+How it is fast. With numba (the ``fast`` extra), :mod:`.kernels` runs xylosim's
+own algorithm, every addition saturating as it happens, in one compiled loop
+over the steps of a sample: a step at Xylo's sizes is a few thousand additions,
+and the loop does nothing else (7-9x xylosim at 1000 hidden neurons,
+benchmarks/xylo_sim.py); the samples of a batch are shared among the idle
+cores. Without numba, or with ``jit=False``, the numpy code below gives the
+same numbers (the tests compare both with xylosim).
+
+The numpy code. Output neurons are extra columns of the hidden arrays (one
 synapse, spike cap 1), so a step is a few dozen numpy calls on vectors of about
 2 (Nhid + Nout) synapse states, whatever the activity. Every increment of a step
 (``n * w`` of each input channel with events and each hidden neuron that
@@ -50,6 +58,8 @@ rounds. All integers are held in float64, which is exact far beyond int16 sums.
 from __future__ import annotations
 
 import heapq
+import importlib
+import sys
 
 import numpy as np
 
@@ -58,6 +68,12 @@ from nirc.diagnostics import NircError
 from .specification import XyloSpecification
 
 LO, HI = -32768, 32767
+# below this many sample-steps the default does not load numba: loading it and
+# the cached kernel takes 0.2-0.3 s (benchmarks/xylo_sim.py), and the numpy code
+# costs at least ~20 us a sample-step (25 us to 1.7 ms measured, 64 to 1000
+# hidden neurons, one sample or 32)
+JIT_MIN_SAMPLE_STEPS = 10_000
+_KERNELS = "nirc.targets.xylo.kernels"
 MAX_INPUT_EVENTS = 15
 MAX_HIDDEN_SPIKES = 31
 MAX_OUTPUT_SPIKES = 1
@@ -186,6 +202,16 @@ def _spike_loop(v: int, th: int, n: int, cap: int) -> tuple[int, int]:
     return n, v
 
 
+def _csr(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compressed rows of an integer (rows, cols) matrix for the compiled kernel:
+    row r's nonzero columns and values are ``cols[ptr[r]:ptr[r + 1]]`` and
+    ``vals[...]`` (int64)."""
+    rows, cols = np.nonzero(weights)
+    ptr = np.zeros(weights.shape[0] + 1, np.int64)
+    np.cumsum(np.bincount(rows, minlength=weights.shape[0]), out=ptr[1:])
+    return ptr, cols.astype(np.int64), weights[rows, cols].astype(np.int64)
+
+
 def _table(weights: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row-wise delivery table of a (rows, n_cols) weight matrix: for each row,
     the columns and values of its nonzero weights, padded to the longest row.
@@ -208,6 +234,17 @@ def _table(weights: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np
     return table_cols, table_bins, table_vals
 
 
+def compiled_kernels():
+    """The compiled kernels (:mod:`.kernels`), or None without numba or with
+    ``NIRC_JIT=0``; their machine code is cached where the interpreter caches
+    its own (:func:`nirc.interpreter.jit.njit`)."""
+    from nirc.interpreter import jit
+
+    if not jit.ENABLED:
+        return None
+    return importlib.import_module(_KERNELS)
+
+
 class XyloSimulator:
     """Runs a :class:`XyloSpecification` bit-accurately (see the module doc).
 
@@ -217,8 +254,15 @@ class XyloSimulator:
     (exact: no value comes near 2**53), which keeps numpy on its fastest loops.
     """
 
-    def __init__(self, specification: XyloSpecification) -> None:
+    def __init__(self, specification: XyloSpecification, *, jit: bool | None = None) -> None:
+        """``jit``: run the compiled kernel (:mod:`.kernels`, the ``fast``
+        extra's numba) or the numpy code; the same numbers either way. None
+        (the default) compiles when numba is installed and either this process
+        loaded it already or the run is long enough to repay loading it (see
+        :data:`JIT_MIN_SAMPLE_STEPS`); True insists (an error without numba), False
+        never does."""
         specification.check_formats()
+        self.jit = jit
         self.specification = sp = specification
         n_in, n_hid, n_out = sp.n_in, sp.n_hidden, sp.n_out
         self.n_in, self.n_hidden, self.n_out = n_in, n_hid, n_out
@@ -251,6 +295,14 @@ class XyloSimulator:
         # nonzero weights, padded to the group's longest row (see _table).
         self._in_cols, self._in_bins, self._in_vals = _table(d_in, n_cols)
         self._rec_cols, self._rec_bins, self._rec_vals = _table(d_rec, n_cols)
+        # the same as compressed rows for the compiled kernel (targets in column order)
+        self._csr = (_csr(d_in), _csr(d_rec))
+        # the same as dense matrices, positive and negative parts apart (run_batch)
+        self._dense_full = (d_in.astype(np.float64), d_rec.astype(np.float64))
+        self._dense = tuple(
+            np.ascontiguousarray(np.where(sign * d > 0, d, 0).astype(np.float64))
+            for d in (d_in, d_rec) for sign in (1, -1)
+        )  # fmt: skip
 
         def units(hidden, out) -> np.ndarray:
             return np.concatenate([np.asarray(hidden), np.asarray(out)]).astype(np.float64)
@@ -273,6 +325,20 @@ class XyloSimulator:
         if sp.aliases is not None:
             self._alias = {i: list(t) for i, t in enumerate(sp.aliases) if t}
         self._alias_sources = np.array(sorted(self._alias), dtype=np.intp)
+
+        # the compiled kernel's parameters: integers, one per column or unit
+        alias_ptr = np.zeros(n_units + 1, np.int64)
+        np.cumsum([len(self._alias.get(u, ())) for u in range(n_units)], out=alias_ptr[1:])
+        alias_tgt = np.array([t for u in sorted(self._alias) for t in self._alias[u]], np.int64)
+        self._kernel_params = (
+            np.round(-np.log2(self._syn_scale)).astype(np.int64),
+            dash_mem.astype(np.int64),
+            self._th.astype(np.int64),
+            self._bias.astype(np.int64),
+            self._cap.astype(np.int64),
+            alias_ptr,
+            alias_tgt,
+        )
 
         self.reset()
 
@@ -320,29 +386,227 @@ class XyloSimulator:
         (see the module doc). Spike counts are uint8, states int16."""
         inp = self._check_input(input_events)
         n_t = inp.shape[0]
-        n_hid, n_units = self.n_hidden, self._n_units
+        kernels = self._compiled(n_t)
+        if kernels is not None:
+            state = (self._i_syn[None], self._v[None], self._spikes[None])
+            i_syn, v, spk = (np.ascontiguousarray(x, np.int64) for x in state)
+            spikes, v_rec, i_rec = self._evolve(kernels, inp[:, None], i_syn, v, spk, record)
+            self._i_syn, self._v, self._spikes = (x[0].astype(np.float64) for x in (i_syn, v, spk))
+            return self._results(spikes[:, 0], v_rec[:, 0], i_rec[:, 0], record)
+        n_units = self._n_units
         spikes = np.zeros((n_t, n_units), np.uint8)
-        if record:
-            v_rec = np.zeros((n_t, n_units), np.int16)
-            i_rec = np.zeros((n_t, self._n_cols), np.int16)
+        v_rec = np.zeros((n_t, n_units) if record else (0, n_units), np.int16)
+        i_rec = np.zeros((n_t, self._n_cols) if record else (0, self._n_cols), np.int16)
         for t in range(n_t):
             self._step(inp[t])
             spikes[t] = self._spikes
             if record:
                 v_rec[t] = self._v
                 i_rec[t] = self._i_syn
-        out = {"spikes_out": spikes[:, n_hid:]}
+        return self._results(spikes, v_rec, i_rec, record)
+
+    def _results(self, spikes, v_rec, i_rec, record: bool) -> dict[str, np.ndarray]:
+        """The result dict of :meth:`run` / :meth:`run_batch` from the spike
+        counts and states of every unit and column, ``[T, (B,) units]``."""
+        n_hid, n_units = self.n_hidden, self._n_units
+        out = {"spikes_out": spikes[..., n_hid:]}
         if record:
-            out["spikes_hidden"] = spikes[:, :n_hid]
-            out["vmem"] = v_rec[:, :n_hid]
-            out["isyn"] = i_rec[:, :n_hid]
+            out["spikes_hidden"] = spikes[..., :n_hid]
+            out["vmem"] = v_rec[..., :n_hid]
+            out["isyn"] = i_rec[..., :n_hid]
             if self._two_synapses:
-                out["isyn2"] = i_rec[:, n_units : n_units + n_hid]
+                out["isyn2"] = i_rec[..., n_units : n_units + n_hid]
             else:
-                out["isyn2"] = np.zeros((n_t, n_hid), np.int16)
-            out["vmem_out"] = v_rec[:, n_hid:]
-            out["isyn_out"] = i_rec[:, n_hid:n_units]
+                out["isyn2"] = np.zeros(spikes.shape[:-1] + (n_hid,), np.int16)
+            out["vmem_out"] = v_rec[..., n_hid:]
+            out["isyn_out"] = i_rec[..., n_hid:n_units]
         return out
+
+    # -- the compiled kernel ------------------------------------------------------
+
+    def _compiled(self, sample_steps: int):
+        """The compiled kernels' module if this run should use it (see the
+        constructor's ``jit``), else None."""
+        if self.jit is False:
+            return None
+        if self.jit is None and not (
+            _KERNELS in sys.modules or sample_steps >= JIT_MIN_SAMPLE_STEPS
+        ):
+            return None
+        kernels = compiled_kernels()
+        if kernels is None and self.jit:
+            raise NircError(
+                "the compiled Xylo simulator needs numba",
+                where="XyloSimulator(jit=True)",
+                expected="numba installed (pip install 'nirc[fast]') and NIRC_JIT unset or 1",
+                found="numba missing or NIRC_JIT=0",
+                hint="pass jit=None to fall back to the numpy simulator",
+            )
+        return kernels
+
+    def _evolve(self, kernels, inp, i_syn, v, spk, record: bool):
+        """Run the compiled kernel on ``inp[T, B, Nin]`` from the int64 states
+        ``i_syn``, ``v``, ``spk`` ``[B, ...]`` (updated in place); returns the
+        spike counts ``[T, B, units]`` and the recorded states (empty unless
+        ``record``)."""
+        n_t, n_b = inp.shape[:2]
+        spikes = np.zeros((n_t, n_b, self._n_units), np.uint8)
+        shape = (n_t, n_b) if record else (0, n_b)
+        v_rec = np.zeros(shape + (self._n_units,), np.int16)
+        i_rec = np.zeros(shape + (self._n_cols,), np.int16)
+        args = (
+            np.ascontiguousarray(inp, np.int64),
+            self._csr[0] + self._csr[1],
+            self._kernel_params,
+            self.n_hidden,
+            self._two_synapses,
+            (i_syn, v, spk),
+            (spikes, v_rec, i_rec),
+            record,
+        )
+        # samples are independent: idle cores take a share (the kernel releases the GIL)
+        from nirc.interpreter.jit import free_cores
+
+        threads = min(free_cores(), n_b)
+        if threads > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            cuts = np.linspace(0, n_b, threads + 1).astype(int)
+            with ThreadPoolExecutor(threads) as pool:
+                done = [pool.submit(kernels.evolve, *args, int(a), int(b))
+                        for a, b in zip(cuts[:-1], cuts[1:])]  # fmt: skip
+                for d in done:
+                    d.result()
+        else:
+            kernels.evolve(*args, 0, n_b)
+        return spikes, v_rec, i_rec
+
+    def run_batch(self, input_events: np.ndarray, record: bool = False) -> dict[str, np.ndarray]:
+        """:meth:`run` for B independent samples at once: ``input_events`` ``(T, B,
+        Nin)``; every result gets the batch axis after T (``spikes_out`` ``(T, B,
+        Nout)``, ...). The same numbers as B runs from a reset state, each
+        step a few dozen numpy calls on ``(B, units)`` arrays: the increments
+        of every sample are two matrix products (positive and negative weights
+        apart, exact in float64), and only the samples whose synapse states
+        could saturate replay their increments in xylosim's order
+        (:meth:`_saturate`). Leaves the simulator reset."""
+        x = np.asarray(input_events)
+        if x.ndim != 3 or x.shape[2] != self.n_in:
+            raise NircError(
+                "input events have the wrong shape",
+                where="input_events",
+                expected=f"(T, B, {self.n_in}): event counts per step, sample and channel",
+                found=str(x.shape),
+            )
+        n_t, n_b = x.shape[0], x.shape[1]
+        inp = self._check_input(x.reshape(n_t * n_b, self.n_in)).reshape(n_t, n_b, self.n_in)
+        kernels = self._compiled(n_t * n_b)
+        if kernels is not None:
+            self.reset()
+            state = [np.zeros((n_b, n)) for n in (self._n_cols, self._n_units, self._n_units)]
+            i_syn, v, spk = (x.astype(np.int64) for x in state)
+            return self._results(*self._evolve(kernels, inp, i_syn, v, spk, record), record)
+        inp = inp.astype(np.float64)
+        from nirc.interpreter.jit import blas_single_thread
+
+        with blas_single_thread():  # small products: more threads only wait on each other
+            return self._run_batch(inp, record)
+
+    def _run_batch(self, inp: np.ndarray, record: bool) -> dict[str, np.ndarray]:
+        n_t, n_b = inp.shape[0], inp.shape[1]
+        n_hid, n_units, n_cols = self.n_hidden, self._n_units, self._n_cols
+        i_syn = np.zeros((n_b, n_cols))
+        v = np.zeros((n_b, n_units))
+        spk = np.zeros((n_b, n_units))
+        spikes = np.zeros((n_t, n_b, n_units), np.uint8)
+        if record:
+            v_rec = np.zeros((n_t, n_b, n_units), np.int16)
+            i_rec = np.zeros((n_t, n_b, n_cols), np.int16)
+        in_pos, in_neg, rec_pos, rec_neg = self._dense
+        th = self._th
+        cap = self._cap
+        for t in range(n_t):
+            ev = inp[t]
+            hid = spk[:, :n_hid]
+            pos = ev @ in_pos + hid @ rec_pos
+            neg = ev @ in_neg + hid @ rec_neg
+            high = i_syn + pos
+            low = i_syn + neg
+            new = high + low - i_syn
+            up, down = high > HI, low < LO
+            risky = up | down
+            if risky.any():
+                self._batch_saturate(i_syn, new, up, down, risky, ev, hid)
+            i_syn = new
+            i_syn -= _decay(i_syn, self._syn_scale)
+            i_total = i_syn[:, :n_units] + i_syn[:, n_units:] if self._two_synapses else i_syn
+            dv = -_decay(v, self._mem_scale)
+            if self._dash_mem_zero:
+                dv[dv == 32768.0] = LO
+            dv += i_total
+            np.minimum(np.maximum(dv, LO, out=dv), HI, out=dv)
+            if self._has_bias:
+                dv += self._bias
+                np.minimum(np.maximum(dv, LO, out=dv), HI, out=dv)
+            v = v + dv
+            np.minimum(np.maximum(v, LO, out=v), HI, out=v)
+            v_pre = v.copy() if self._alias else None
+            spk = np.zeros((n_b, n_units))
+            fire = v >= th
+            if fire.any():
+                if self._th_nonpos:
+                    rows, cols = np.nonzero(fire)
+                    vf = v[rows, cols]
+                    n = _spike_counts(vf, th[cols], cap[cols])
+                    v[rows, cols] = vf
+                    spk[rows, cols] = n
+                else:
+                    n = np.where(fire, np.minimum(np.floor_divide(v, th), cap), 0.0)
+                    v -= n * th
+                    spk = n
+            if self._alias:
+                for b in np.flatnonzero(spk[:, self._alias_sources].any(axis=1)):
+                    self._apply_aliases(spk[b], v[b], v_pre[b])
+            spikes[t] = spk
+            if record:
+                v_rec[t] = v
+                i_rec[t] = i_syn
+        self.reset()
+        out = {"spikes_out": spikes[:, :, n_hid:]}
+        if record:
+            out["spikes_hidden"] = spikes[:, :, :n_hid]
+            out["vmem"] = v_rec[:, :, :n_hid]
+            out["isyn"] = i_rec[:, :, :n_hid]
+            if self._two_synapses:
+                out["isyn2"] = i_rec[:, :, n_units : n_units + n_hid]
+            else:
+                out["isyn2"] = np.zeros((n_t, n_b, n_hid), np.int16)
+            out["vmem_out"] = v_rec[:, :, n_hid:]
+            out["isyn_out"] = i_rec[:, :, n_hid:n_units]
+        return out
+
+    def _batch_saturate(self, i_syn, new, up, down, risky, events, hidden) -> None:
+        """The synapse states (sample, column) of a batch step that could saturate
+        (``risky``), recomputed into ``new`` from their increments in xylosim's
+        delivery order (input channels, then hidden neurons, by index; a count
+        of n events or spikes is one increment of n w, see :func:`saturating_sum`):
+        every such state is a column of one :func:`saturating_sum`, whose rows are
+        the channels and neurons active in any of these samples (a zero
+        increment leaves a clamped state alone)."""
+        bs, cs = np.nonzero(risky)
+        rows_of = np.unique(bs)
+        ch = np.flatnonzero(events[rows_of].any(axis=0))
+        act = np.flatnonzero(hidden[rows_of].any(axis=0))
+        d_in, d_rec = self._dense_full
+        parts = []
+        if ch.size:
+            parts.append(events[bs][:, ch].T * d_in[ch][:, cs])
+        if act.size:
+            parts.append(hidden[bs][:, act].T * d_rec[act][:, cs])
+        if not parts:
+            return
+        inc = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        new[bs, cs] = saturating_sum(i_syn[bs, cs], inc, up[bs, cs], down[bs, cs])
 
     def _step(self, events: np.ndarray) -> None:
         n_hid, n_cols, n_units = self.n_hidden, self._n_cols, self._n_units
@@ -425,6 +689,7 @@ class XyloSimulator:
         in_vals: np.ndarray | None,
         active: np.ndarray,
         rec_vals: np.ndarray | None,
+        state: np.ndarray | None = None,
     ) -> np.ndarray:
         """Exact new values of the synapse states ``cols`` (at risk of saturating,
         see ``up``/``down``) from their nonzero increments in xylosim's delivery
@@ -447,7 +712,7 @@ class XyloSimulator:
             keep = pos >= 0
             col_parts.append(pos[keep])
             val_parts.append(vals.ravel()[keep])
-        x0 = self._i_syn[cols]
+        x0 = (self._i_syn if state is None else state)[cols]
         if not col_parts:
             return x0.copy()
         col = np.concatenate(col_parts)
