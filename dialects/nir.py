@@ -363,10 +363,13 @@ def _fmt(shape: Sequence[int] | None) -> str:
 
 
 def _check_finite(node: Node, label: str) -> None:
+    from nirc.profiles import finite_except_limits  # tau = r = inf: an exporter's IF limit
+
     for field, value in node.params.items():
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            if not np.isfinite(value).all():
-                bad = value[~np.isfinite(value)].reshape(-1)[0]
+            finite = finite_except_limits(node, field, value)
+            if not finite.all():
+                bad = value[~finite].reshape(-1)[0]
                 raise NircError(
                     f"`{field}` holds non-finite values",
                     where=label,

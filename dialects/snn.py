@@ -88,7 +88,10 @@ Per step t, with x[t] the summed input (defaults in brackets)::
 Spiking neurons (``v_threshold`` present) then compare ``v > thr`` (``compare
 = "gt"``, default) or ``v >= thr`` (``"ge"``) and emit ``n`` spikes:
 ``spikes = "binary"`` (default): ``n = 1`` where the comparison holds;
-``"multi"``: ``n = floor(v / thr)`` where it holds (a spike count; thr > 0).
+``"multi"``: ``n = floor(v / thr)`` where it holds (a spike count; thr > 0),
+at most ``max_spikes`` when that is given (an integer >= 2: Rockpool's
+``max_spikes_per_dt``, Sinabs' ``MaxSpike``, Xylo's 31 per hidden neuron; the
+rest of the membrane stays, the reset removes ``n * thr`` only).
 Reset (``reset``, default ``"zero"``; `discretize` sets it from its option):
 
 - ``zero``: ``v = v_reset[0]`` where ``n > 0``;
@@ -98,6 +101,8 @@ Reset (``reset``, default ``"zero"``; `discretize` sets it from its option):
 - ``zero_refractory``: in the step after a spike the update is replaced by
   ``v = v_reset`` (snnTorch's RLeaky/Synaptic "zero": the whole step is lost).
 
+Then ``v = max(v, v_min)`` where ``v_min`` is given (a lower bound on the
+membrane after the reset: Sinabs' ``min_v_mem``, Speck's ``threshold_low``).
 The output is ``n`` for spiking neurons, ``v`` otherwise. States start at
 ``v_init``/``i_init`` (default 0). ``gain_*`` and ``bias_mem`` absorb the
 input normalizations of every framework (``dt*r/tau``, Sinabs'
@@ -122,8 +127,10 @@ Integer arithmetic is exact (int64) except where stated::
     i = sat(ms(i, alpha_syn) + ms(x, gain_syn))
     v = sat(ms(v, alpha_mem) + ms(s, gain_mem) + bias_mem)
     subtract_undecayed: v = sat(v - n_prev*thr);  zero_refractory: v = v_reset where n_prev > 0
-    n: v > thr (or >=); multi: floor(v / thr) (integer division) where it holds
+    n: v > thr (or >=); multi: floor(v / thr) (integer division) where it holds,
+       at most max_spikes
     reset: zero: v = v_reset where n > 0; subtract: v = sat(v - n*thr)
+    v = max(v, v_min)                                    (when v_min is given)
 
 ``alpha_*`` and ``gain_*`` are fixed-point multipliers with F fractional bits
 (``2**F`` is 1.0; a missing gain is ``2**F``). The synaptic input ``x`` of a
@@ -552,7 +559,9 @@ class _NodeOp(IRDLOperation):
 
     def verify_(self) -> None:
         _check_attributes(self)
-        if not self.inputs:
+        # a neuron without inputs is legal NIR (its bias and leak still move it);
+        # every other op computes from its inputs
+        if not self.inputs and not isinstance(self, NeuronOp):
             raise _err(self, "needs at least one input")
         in_shape = _summed_shape(self)
         expected = self.verify_node(in_shape)
@@ -829,9 +838,10 @@ NEURON_PARAMS = (
     "v_reset",
     "v_init",
     "i_init",
+    "v_min",
 )
 MULTIPLIERS = ("alpha_mem", "gain_mem", "alpha_syn", "gain_syn")
-STATE_VALUES = ("bias_mem", "v_threshold", "v_reset", "v_init", "i_init")
+STATE_VALUES = ("bias_mem", "v_threshold", "v_reset", "v_init", "i_init", "v_min")
 
 
 @irdl_op_definition
@@ -849,9 +859,11 @@ class NeuronOp(_NodeOp):
     v_reset = opt_prop_def(ParamAttr)
     v_init = opt_prop_def(ParamAttr)
     i_init = opt_prop_def(ParamAttr)
+    v_min = opt_prop_def(ParamAttr)
     reset = opt_prop_def(StringAttr)
     compare = opt_prop_def(StringAttr)
     spikes = opt_prop_def(StringAttr)
+    max_spikes = opt_prop_def(IntegerAttr)
     current_order = opt_prop_def(StringAttr)
     scale = opt_prop_def(ParamAttr)
     frac_bits = opt_prop_def(IntegerAttr)
@@ -883,6 +895,16 @@ class NeuronOp(_NodeOp):
     def order(self) -> str:
         return str_prop(self, "current_order", "previous")
 
+    def spike_cap(self) -> int | None:
+        """The most spikes one neuron emits per step: 1 for binary neurons,
+        ``max_spikes`` (None: unbounded) for multi-spike ones, None for
+        non-spiking neurons."""
+        if not self.spiking:
+            return None
+        if self.spike_mode() == "binary":
+            return 1
+        return int_prop(self, "max_spikes")
+
     def verify_node(self, in_shape):
         shape = self.out_shape() or in_shape
         for f in NEURON_PARAMS + ("scale",):
@@ -905,9 +927,23 @@ class NeuronOp(_NodeOp):
             if self.properties.get("current_order") is not None:
                 raise _err(self, "`current_order` needs a synaptic stage (`alpha_syn`)")
         if not self.spiking:
-            for f in ("v_reset", "reset", "compare", "spikes"):
+            for f in ("v_reset", "reset", "compare", "spikes", "max_spikes", "v_min"):
                 if self.properties.get(f) is not None:
                     raise _err(self, f"`{f}` needs a spiking neuron (`v_threshold`)")
+        if self.properties.get("max_spikes") is not None:
+            cap = int_prop(self, "max_spikes")
+            if self.spike_mode() != "multi":
+                raise _err(
+                    self,
+                    "`max_spikes` caps multi-spike neurons (`spikes = \"multi\"`); binary "
+                    "neurons emit at most one spike per step already",
+                )
+            if cap is None or cap < 2:
+                raise _err(
+                    self,
+                    f"`max_spikes` must be an integer >= 2, found {cap} (a cap of 1 is "
+                    '`spikes = "binary"`)',
+                )
         thr = param(self, "v_threshold")
         if self.spike_mode() == "multi" and thr is not None and not (thr > 0).all():
             raise _err(

@@ -37,7 +37,12 @@ from nirc.diagnostics import NircError, warn
 from nirc.graph import NEURON_TYPES, TIME_CONSTANT_FIELDS, Graph, Node
 
 __all__ = [
+    "OPTIONS",
     "SOURCES",
+    "SourceSpec",
+    "infinite_limits",
+    "neuron_options",
+    "parse_source",
     "Flavour",
     "Profile",
     "PROFILES",
@@ -62,7 +67,9 @@ class Flavour:
     * w_in``: added, then decayed with the current, Rockpool).
     ``membrane_gain``: ``euler`` (``g * r`` with the integrator's input factor
     ``g``, the plain reading) or ``rockpool`` (``r * dt / (tau * exp(-dt/tau))``:
-    Rockpool writes ``r = tau * exp(-dt/tau) / dt`` for a unit gain).
+    Rockpool writes ``r = tau * exp(-dt/tau) / dt`` for a unit gain) or ``step``
+    (an IF's ``r`` per step, not per second: Norse's IAFCell adds its input,
+    ``v += x``, whatever dt).
     ``v_init``: ``zero`` or ``v_leak`` (Norse starts its neurons at rest)."""
 
     compare: str = "gt"
@@ -91,6 +98,7 @@ class Profile:
     dt_is_unit: bool = False  # the file's time constants assume exactly this dt
     delay_before_synapse: bool = False  # recurrent delay on the spikes, before w_rec
     integrators: tuple[str, ...] = ("euler", "exact")
+    options: tuple[str, ...] = ()  # what the file leaves out, stated as NAME:key=value
 
     def flavour(self, node_type: str, recurrent: bool) -> Flavour:
         if recurrent and f"{node_type}@recurrent" in self.neurons:
@@ -145,6 +153,7 @@ PROFILES: dict[str, Profile] = {
         resets=("zero", "subtract"),
         neurons={
             "*": Flavour(v_init="v_leak"),
+            "IF": Flavour(membrane_gain="step"),  # IAFCell: v += x, whatever dt
             "CubaLIF": Flavour(v_init="v_leak", current_order="same", synapse_gain="jump"),
             "CubaLI": Flavour(v_init="v_leak", current_order="same", synapse_gain="jump"),
         },
@@ -162,6 +171,7 @@ PROFILES: dict[str, Profile] = {
         neurons={"*": Flavour(compare="ge", spikes="multi")},
         default_dt=1.0,
         dt_is_unit=True,
+        options=("max_spikes", "max_spikes_out", "min_v_mem"),
     ),
     "rockpool": Profile(
         name="rockpool",
@@ -182,12 +192,101 @@ PROFILES: dict[str, Profile] = {
             )
         },
         default_dt=1e-3,
+        options=("max_spikes", "max_spikes_out"),
     ),
 }
 
+# What a --source spec may add after the profile's name (``NAME:key=value,...``):
+# the facts a framework's file leaves out. The value `none` removes a default.
+OPTIONS: dict[str, str] = {
+    "max_spikes": "the most spikes a neuron of a hidden layer (one no Output reads) emits per "
+    "step (Rockpool's max_spikes_per_dt, Sinabs' MaxSpike)",
+    "max_spikes_out": "the same for the layers an Output reads",
+    "min_v_mem": "the lowest membrane value, applied after the reset (Sinabs' min_v_mem, set "
+    "by sinabs.from_model conversions)",
+}
+# Rockpool's networks for Xylo (SynNet) cap hidden neurons at 31 spikes per step
+# and outputs at 1, as the chip does
+XYLO_CAPS = {"max_spikes": 31, "max_spikes_out": 1}
 
-def get_profile(source: str | None) -> Profile:
-    name = "nir" if source is None else str(source).strip().lower()
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A ``--source`` value: a profile and the options stated with it
+    (``rockpool:max_spikes=31,max_spikes_out=1``; see :data:`OPTIONS`)."""
+
+    profile: Profile
+    options: tuple[tuple[str, float | None], ...] = ()
+
+    def get(self, key: str, default=None):
+        return dict(self.options).get(key, default)
+
+    def has(self, key: str) -> bool:
+        return key in dict(self.options)
+
+    @property
+    def text(self) -> str:
+        """The canonical spelling (what ``snn.graph`` records as ``source``)."""
+        if not self.options:
+            return self.profile.name
+        items = ",".join(f"{k}={_fmt_option(v)}" for k, v in self.options)
+        return f"{self.profile.name}:{items}"
+
+
+def _fmt_option(v) -> str:
+    if v is None:
+        return "none"
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def parse_source(source: str | None) -> SourceSpec:
+    """``NAME[:key=value[,key=value...]]`` -> a :class:`SourceSpec`; a
+    NircError naming the option and what the profile takes otherwise."""
+    text = "nir" if source is None else str(source).strip()
+    name, _, rest = text.partition(":")
+    profile = _profile_named(name.strip().lower(), text)
+    options: dict[str, float | None] = {}
+    # options are separated by commas (or spaces: `nirc opt -p` turns commas into them)
+    for item in filter(None, (i.strip() for i in re.split(r"[,\s]+", rest))):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if key not in profile.options:
+            takes = ", ".join(profile.options) or "no options"
+            raise NircError(
+                f"--source {profile.name} takes no option `{key}`",
+                where=f"--source {text}",
+                expected=f"{profile.name}:key=value with key in: {takes}",
+                found=item,
+                hint="; ".join(f"{k}: {OPTIONS[k]}" for k in profile.options) or None,
+            )
+        value = value.strip().lower()
+        try:
+            if not eq:
+                raise ValueError
+            if value == "none":
+                options[key] = None
+            elif key.startswith("max_spikes"):
+                cap = int(value)
+                if cap < 1:
+                    raise ValueError
+                options[key] = float(cap)
+            else:
+                number = float(value)
+                if not math.isfinite(number):
+                    raise ValueError
+                options[key] = number
+        except ValueError:
+            raise NircError(
+                f"bad value for `{key}` in --source",
+                where=f"--source {text}",
+                expected="an integer >= 1, or none" if key.startswith("max_spikes")
+                else "a finite number, or none",
+                found=item,
+            ) from None
+    return SourceSpec(profile, tuple(sorted(options.items())))
+
+
+def _profile_named(name: str, given: str) -> Profile:
     profile = PROFILES.get(name)
     if profile is None:
         from nirc.diagnostics import closest
@@ -197,10 +296,16 @@ def get_profile(source: str | None) -> Profile:
             "unknown source profile",
             where="--source",
             expected=" or ".join(SOURCES),
-            found=str(source),
+            found=given,
             hint=f"did you mean `{near}`?" if near else None,
         )
     return profile
+
+
+def get_profile(source: str | None) -> Profile:
+    """The profile of a ``--source`` value (options after ``:`` are checked,
+    see :func:`parse_source`)."""
+    return parse_source(source).profile
 
 
 def resolve_options(
@@ -265,12 +370,15 @@ def rockpool_dt(graph: Graph) -> float | None:
             continue
         if (r == 1).all():  # r = 1 (Norse, Sinabs) would mean dt = 0.567*tau: not Rockpool's
             return None
-        c = 1.0 / r.reshape(-1)
+        keep = np.isfinite(r.reshape(-1)) & np.isfinite(tau.reshape(-1))
+        if not keep.any():  # infinite time constants (see infinite_limits): no dt in them
+            continue
+        c = 1.0 / r.reshape(-1)[keep]
         u = np.log1p(c)
         for _ in range(60):
             eu = np.exp(u)
             u = u - (u * eu - c) / (eu * (1.0 + u))
-        found.append(u * tau.reshape(-1))
+        found.append(u * tau.reshape(-1)[keep])
     if not found:
         return None
     dts = np.concatenate(found)
@@ -350,6 +458,159 @@ def repair(profile: Profile, flat: Graph, dt: float) -> Graph:
             node = Node(node.name, node.type, params, node.metadata, node.graph)
         nodes[name] = node
     return Graph(nodes, list(flat.edges), dict(flat.metadata))
+
+
+def output_layers(flat: Graph) -> set[str]:
+    """Spiking neurons an Output reads (directly or through Flatten nodes)."""
+    preds: dict[str, list[str]] = {n: [] for n in flat.nodes}
+    for src, dst in flat.edges:
+        preds[dst].append(src)
+    found: set[str] = set()
+    todo = [n for n, node in flat.nodes.items() if node.type == "Output"]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        for src in preds[name]:
+            if src in seen:
+                continue
+            seen.add(src)
+            kind = flat.nodes[src].type
+            if kind in ("IF", "LIF", "CubaLIF"):
+                found.add(src)
+            elif kind == "Flatten":
+                todo.append(src)
+    return found
+
+
+def xylo_time_constants(flat: Graph, dt: float) -> bool:
+    """Whether every time constant of every neuron decays by a Xylo bit shift
+    per step, ``exp(-dt/tau) = 1 - 2**-dash`` (dash 1..15): the signature of
+    Rockpool's networks built for Xylo (SynNet), whose spike caps follow the
+    chip's."""
+    found = False
+    for node in _neurons(flat):
+        for key in TIME_CONSTANT_FIELDS:
+            tau = _arr(node, key)
+            if tau is None or not tau.size:
+                continue
+            with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+                a = np.exp(-dt / tau)
+                dash = np.round(-np.log2(np.clip(1.0 - a, 1e-300, None)))
+            ok = (dash >= 1) & (dash <= 15) & np.isclose(a, 1.0 - 2.0**-dash, rtol=0, atol=1e-6)
+            if not ok.all():
+                return False
+            found = True
+    return found
+
+
+def neuron_options(spec: SourceSpec, flat: Graph, dt: float) -> dict[str, dict]:
+    """Per spiking neuron node: ``max_spikes`` (a spike cap per step, None:
+    none) and ``v_min`` (a lower bound of the membrane, None: none), from the
+    options of ``spec`` and the framework's conventions:
+
+    - Rockpool's ``max_spikes_per_dt`` is not in the file. A network whose
+      every decay is a Xylo bit shift was built for Xylo (SynNet), which caps
+      hidden neurons at 31 spikes per step and outputs at 1: it is read so,
+      with a note; any other is read with LIFTorch's default (2**16, no cap).
+    - Sinabs' ``min_v_mem`` (which ``sinabs.from_model`` sets) is not in the
+      file either: ``sinabs:min_v_mem=-1`` states it.
+    Options given in ``spec`` win over the conventions."""
+    profile = spec.profile
+    caps = {"max_spikes": None, "max_spikes_out": None}
+    if profile.name == "rockpool" and xylo_time_constants(flat, dt):
+        unstated = [k for k in XYLO_CAPS if not spec.has(k)]
+        caps.update(XYLO_CAPS)
+        if unstated:
+            warn(
+                "every time constant is a Xylo bit shift: reading this Rockpool network as "
+                "built for Xylo (SynNet), at most 31 spikes per step in hidden layers and 1 in "
+                "output layers (Rockpool's max_spikes_per_dt is not in the file; state it with "
+                "--source rockpool:max_spikes=N,max_spikes_out=M, `none` for no cap)",
+                kind="inference",
+            )
+    for key in caps:
+        if spec.has(key):
+            caps[key] = spec.get(key)
+    outputs = output_layers(flat)
+    out: dict[str, dict] = {}
+    for node in _neurons(flat):
+        if node.type not in ("IF", "LIF", "CubaLIF"):
+            continue
+        cap = caps["max_spikes_out" if node.name in outputs else "max_spikes"]
+        out[node.name] = {
+            "max_spikes": None if cap is None else int(cap),
+            "v_min": spec.get("min_v_mem"),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# infinite time constants: the limit an exporter meant
+# --------------------------------------------------------------------------------------
+
+# (time constant, the gain that goes with it) per neuron type
+_LIMIT_PAIRS = {
+    "LI": (("tau", "r"),),
+    "LIF": (("tau", "r"),),
+    "CubaLI": (("tau_mem", "r"), ("tau_syn", "w_in")),
+    "CubaLIF": (("tau_mem", "r"), ("tau_syn", "w_in")),
+}
+
+
+def infinite_limits(node: Node) -> dict[str, np.ndarray]:
+    """Where a neuron's time constant and its gain are both +inf, per time
+    constant field: a bool mask of the layer's elements.
+
+    snnTorch exports ``beta = 1`` (an IF, the usual neuron for Speck) as
+    ``tau = dt/(1 - beta) = inf`` and ``r = tau/dt = inf`` (Synaptic's
+    ``alpha = 1``: ``tau_syn = w_in = inf``). The update ``v += dt/tau (v_leak -
+    v + r x)`` then has the limit ``r/tau = 1/dt`` with no leak: ``v += x``, an
+    IF with one unit of input per step (and ``i += x`` for the current). nirc
+    reads these elements as that limit, with a warning. A lone infinity (tau
+    without r) has no such meaning and stays an error."""
+    out: dict[str, np.ndarray] = {}
+    for tau_f, gain_f in _LIMIT_PAIRS.get(node.type, ()):
+        tau, gain = node.params.get(tau_f), node.params.get(gain_f)
+        if not isinstance(tau, np.ndarray) or tau.dtype.kind != "f" or np.isfinite(tau).all():
+            continue
+        if not isinstance(gain, np.ndarray) or gain.dtype.kind != "f":
+            continue
+        try:
+            t, g = np.broadcast_arrays(tau, gain)
+        except ValueError:
+            continue
+        mask = np.isposinf(t) & np.isposinf(g)
+        if mask.any():
+            out[tau_f] = mask
+    return out
+
+
+def finite_except_limits(node: Node, key: str, value: np.ndarray) -> np.ndarray:
+    """``isfinite(value)``, with the elements of :func:`infinite_limits` counted
+    as finite (for the checks that refuse NaN and inf)."""
+    finite = np.isfinite(value)
+    limits = infinite_limits(node)
+    for tau_f, gain_f in _LIMIT_PAIRS.get(node.type, ()):
+        if tau_f in limits and key in (tau_f, gain_f):
+            mask = limits[tau_f]
+            if mask.shape == finite.shape:
+                finite = finite | mask
+            elif mask.all():  # a scalar field against a layer of limits
+                finite = finite | np.isposinf(value)
+    return finite
+
+
+def limit_note(node: Node, limits: dict[str, np.ndarray]) -> str:
+    parts = []
+    for tau_f, mask in limits.items():
+        gain_f = dict(_LIMIT_PAIRS[node.type])[tau_f]
+        count = f"{int(mask.sum())} of {mask.size} neurons" if mask.size > 1 else "the neuron"
+        what = "no leak, one unit of input per step (an IF)" if tau_f != "tau_syn" else (
+            "the current keeps its value and adds the input (i += x)")
+        parts.append(f"{tau_f} = {gain_f} = inf in {count}: read as the limit {gain_f}/{tau_f}"
+                     f" = 1/dt, {what}")
+    return ("; ".join(parts) + " (snnTorch exports beta = 1 or alpha = 1 so: it divides by "
+            "1 - beta)")
 
 
 def feedback_edges(profile: Profile, flat: Graph) -> set[tuple[str, str]]:
@@ -434,6 +695,11 @@ def detect(graph: Graph) -> list[Candidate]:
         flat = flatten(graph)
     except NircError:
         flat = graph
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return _detect(flat)
+
+
+def _detect(flat: Graph) -> list[Candidate]:
     neurons = [n for n in flat.nodes.values() if n.type in NEURON_TYPES]
     names = list(flat.nodes)
     found: dict[str, Candidate] = {p: Candidate(p, 0.0, []) for p in SOURCES if p != "nir"}

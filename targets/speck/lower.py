@@ -38,8 +38,12 @@ chip's leak, ``leak_enable``. A spike ``v > thr`` (``compare = gt``) on
 integer membranes is ``v >= floor(thr * S) + 1``, which is the chip's test
 against ``threshold_high``; ``compare = ge`` uses ``ceil(thr * S)``. Reset
 ``zero`` with ``v_reset = 0`` is ``return_to_zero``; ``subtract`` subtracts
-``threshold_high``. ``threshold_low`` is the most negative int16 (the float
-neuron has no lower bound). Binary neurons simulate with one spike per step
+``threshold_high`` (and snnTorch's subtraction in the next step,
+``subtract_undecayed``, is the same on a neuron without leak; with a leak it
+is approximated so under ``allow_approximate``). ``threshold_low`` is the
+most negative int16 unless the neuron has a lower bound ``v_min`` (Sinabs'
+``min_v_mem``): then ``round(v_min * S)``. A cap on multi-spike counts
+(``max_spikes``) is dropped under ``allow_approximate``, refused otherwise. Binary neurons simulate with one spike per step
 at most (``spike_mode = single``), multi-spike ones (Sinabs' profile) with
 ``floor(v / threshold_high)`` spikes (``multi``).
 """
@@ -82,6 +86,7 @@ class FloatLayer:
     v_init: np.ndarray | None = None  # float64 [f, h, w]
     destinations: list[Destination] = field(default_factory=list)
     approximation: str | None = None
+    v_min: float | None = None  # a lower bound of the membrane (threshold_low)
 
     def placeholder(self) -> SpeckLayer:
         """The layer with zero weights: enough for the shape rules and memory."""
@@ -269,6 +274,7 @@ class _Neuron:
     bias: np.ndarray  # per output channel [f]
     v_init: np.ndarray | None
     approximation: str | None
+    v_min: float | None = None  # the membrane's lower bound: threshold_low
 
 
 def _per_channel(a: np.ndarray | None, shape: tuple[int, ...], field_: str, name: str, default):
@@ -355,6 +361,16 @@ def _neuron(op: Operation, allow_approximate: bool, dt: float) -> _Neuron:
             found=f"v_threshold = {thr:g}",
         )
     mode = op.reset_mode()
+    if mode == "subtract_undecayed" and (alpha == 1.0).all():
+        # snnTorch's subtraction in the next step: without a leak it is the same
+        # subtraction (v[t] = v[t-1] - n[t-1] thr + x[t]), the same spikes
+        mode = "subtract"
+    elif mode == "subtract_undecayed" and allow_approximate:
+        mode = "subtract"
+        approximation = (approximation + "; " if approximation else "") + (
+            "the threshold subtracted in the step of the spike, where the float network "
+            "subtracts it in the next step without decaying it"
+        )
     if mode == "zero":
         v_reset = snn.param(op, "v_reset")
         if v_reset is not None and (np.asarray(v_reset) != 0).any():
@@ -377,13 +393,33 @@ def _neuron(op: Operation, allow_approximate: bool, dt: float) -> _Neuron:
             expected="reset to zero or by subtraction",
             found=mode,
         )
+    cap = op.spike_cap() if op.spike_mode() == "multi" else None
+    if cap is not None:
+        if not allow_approximate:
+            raise NircError(
+                "a cap on the spikes per step cannot run on Speck: its multi-spike neurons "
+                "emit floor(v / threshold) spikes",
+                where=name,
+                expected="no max_spikes (or binary spikes)",
+                found=f"max_spikes = {cap}",
+                hint="pass --allow-approximate to drop the cap (the report gives the measured "
+                "agreement)",
+            )
+        approximation = (approximation + "; " if approximation else "") + (
+            f"the cap of {cap} spikes per step dropped"
+        )
+    v_min = snn.param(op, "v_min")
+    low = None
+    if v_min is not None:
+        low = float(check_uniform(name, v_min, "v_min"))
     gain = _per_channel(snn.param(op, "gain_mem"), shape, "gain_mem", name, 1.0)
     bias = _per_channel(bias_mem, shape, "bias_mem", name, 0.0)
     v0 = snn.param(op, "v_init")
     v_init = None
     if v0 is not None and (np.asarray(v0) != 0).any():
         v_init = np.broadcast_to(np.asarray(v0, F64), shape).copy()
-    return _Neuron(thr, op.compare_mode(), op.spike_mode(), rtz, gain, bias, v_init, approximation)
+    return _Neuron(thr, op.compare_mode(), op.spike_mode(), rtz, gain, bias, v_init,
+                   approximation, low)  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------
@@ -630,6 +666,7 @@ def extract(
                 return_to_zero=nrn.return_to_zero,
                 v_init=None if nrn.v_init is None else nrn.v_init.reshape(chip_out),
                 approximation=nrn.approximation,
+                v_min=nrn.v_min,
             )
         )
         assert f == chip_out[0]
@@ -707,6 +744,7 @@ def lower_to_speck(
     calib_batch: int = 2,
     seed: int = 0,
     spec: SpeckSpec = SPECK,
+    calib_samples: int | None = None,
 ) -> LoweringResult:
     """Replace the fused float `snn` graph of ``module`` by its ``speck.chip``
     (see the module docstring). ``calibration`` (arrays ``[T, B, *shape]`` per
@@ -733,12 +771,18 @@ def lower_to_speck(
     cores = place(placeholders, spec)
     if calibration is None:
         calibration = calibration_inputs(
-            module, calibrate, steps=calib_steps, rate=calib_rate, batch=calib_batch, seed=seed
-        )
+            module, calibrate, steps=calib_steps, rate=calib_rate, batch=calib_batch, seed=seed,
+            samples=calib_samples,
+        )  # fmt: skip
     reference = float_reference(module, calibration, [layer.neuron for layer in net.layers])
-    layers, report = quantize_network(net, calibration, reference, spec)
+    layers, report = quantize_network(
+        net, calibration, reference, spec, data_set=bool(getattr(calibration, "dataset", False)),
+        labels=getattr(calibration, "labels", None),
+    )  # fmt: skip
     any_input = next(iter(calibration.values()), None)
-    if calibrate:
+    if getattr(calibration, "description", ""):
+        report.calibration = calibration.description
+    elif calibrate:
         report.calibration = f"{calibrate}"
     elif any_input is not None:
         report.calibration = (

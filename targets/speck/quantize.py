@@ -67,7 +67,7 @@ from nirc.diagnostics import NircError
 from nirc.metrics import mean_spike_count, spike_count_agreement, spike_counts, step_agreement
 
 from .layer import SpeckLayer
-from .simulator import conv_events, integrate_and_fire, sum_pool
+from .simulator import convolve, integrate_and_fire, sum_pool
 from .spec import SPECK, SpeckSpec
 
 F64 = np.float64
@@ -96,6 +96,8 @@ class QuantizationReport:
     per_output: dict[str, float] = field(default_factory=dict)
     reference_spikes: float = 0.0  # the float outputs' mean spike count per neuron
     calibration: str = ""
+    prediction_agreement: float | None = None  # calibration samples predicted alike
+    accuracy: dict[str, float] | None = None  # on the calibration labels: float, chip
 
     def lines(self) -> list[str]:
         out = [f"speck quantization (one scale per layer; calibration: {self.calibration}):"]
@@ -105,6 +107,13 @@ class QuantizationReport:
                 f"{100 * q.clipped:.1f}% of weights clipped; spikes equal {100 * q.step_agreement:.1f}%, "
                 f"counts within +-1 {100 * q.count_agreement:.1f}%"
             )
+        if self.prediction_agreement is not None:
+            line = (f"  predictions as the float network's on {100 * self.prediction_agreement:.2f} %"
+                    " of the calibration samples")  # fmt: skip
+            if self.accuracy:
+                line += (f"; accuracy on their labels: float {100 * self.accuracy['float']:.2f} %,"
+                         f" chip {100 * self.accuracy['chip']:.2f} %")  # fmt: skip
+            out.append(line)
         out.append(
             f"  outputs: spike-count agreement within +-1 on the calibration inputs: "
             f"{self.agreement:.4f} (the float outputs spike {self.reference_spikes:.3g} times "
@@ -115,6 +124,10 @@ class QuantizationReport:
     def to_dict(self) -> dict:
         return {
             "calibration": self.calibration,
+            "prediction_agreement": None if self.prediction_agreement is None
+            else round(self.prediction_agreement, 6),
+            "calibration_accuracy": None if self.accuracy is None
+            else {k: round(v, 6) for k, v in self.accuracy.items()},
             "agreement": round(self.agreement, 6),
             "per_output": {k: round(v, 6) for k, v in sorted(self.per_output.items())},
             "reference_spikes_per_output_neuron": round(self.reference_spikes, 4),
@@ -139,12 +152,14 @@ class QuantizationReport:
 
 
 def calibration_inputs(
-    module, path: str | None, *, steps: int, rate: float, batch: int, seed: int
-) -> dict[str, np.ndarray]:
+    module, path: str | None, *, steps: int, rate: float, batch: int, seed: int,
+    samples: int | None = None,
+) -> dict[str, np.ndarray]:  # fmt: skip
     """See :func:`nirc.interpreter.snn.calibration_inputs`."""
     from nirc.interpreter.snn import calibration_inputs as inputs_for
 
-    return inputs_for(module, path, steps=steps, rate=rate, batch=batch, seed=seed)
+    return inputs_for(module, path, steps=steps, rate=rate, batch=batch, seed=seed,
+                      samples=samples)  # fmt: skip
 
 
 def float_reference(module, inputs: Mapping[str, np.ndarray], probes: Sequence[str]) -> dict:
@@ -225,6 +240,9 @@ def quantize_layer(
         shape = fl.placeholder().output_shape
         v0 = np.zeros(shape) if fl.v_init is None else np.rint(fl.v_init * scale)
         init = np.clip(v0 + variant.offset, slo, shi).astype(np.int16)
+    low = tlo
+    if getattr(fl, "v_min", None) is not None:  # the float neuron's lower bound
+        low = int(np.clip(round(fl.v_min * scale), tlo, thi))
     return SpeckLayer(
         name=fl.name,
         sources=fl.sources,
@@ -234,7 +252,7 @@ def quantize_layer(
         stride=fl.stride,
         padding=fl.padding,
         threshold_high=thr,
-        threshold_low=tlo,
+        threshold_low=low,
         return_to_zero=fl.return_to_zero,
         leak_enable=bool(np.any(biases != 0)),
         destinations=tuple(fl.destinations),
@@ -282,9 +300,10 @@ def _simulate_candidates(
     first = layers[0]
     f, oh, ow = first.output_shape
     w = np.concatenate([np.asarray(q.weights, np.int64) for q in layers])
-    current = conv_events(x, w, first.stride, first.padding, method="dense")  # [T*B, K*f, oh, ow]
-    # int32 halves the memory traffic of the neuron loop, exactly (see integrate_and_fire)
-    current = current.astype(np.int32).reshape(T, B, K, 1, f, oh, ow)
+    # [T*B, K*f, oh, ow]; int32 halves the memory traffic of the neuron loop, exactly (see
+    # integrate_and_fire)
+    current = convolve(x, w, first.stride, first.padding, np.int32)
+    current = current.reshape(T, B, K, 1, f, oh, ow)
     thr = np.array([[v.threshold_high for v in vs] for vs in variants], np.int32)
     offset = np.array([[v.offset for v in vs] for vs in variants], np.int32)
     bias = None
@@ -328,15 +347,32 @@ def _events(a: np.ndarray, shape: tuple[int, int, int], name: str) -> np.ndarray
     return a.astype(np.int64).reshape((a.shape[0] * a.shape[1],) + tuple(shape))
 
 
+def _predictions(counts: np.ndarray) -> np.ndarray:
+    """argmax over classes of spike counts ``[T, B, ...]`` summed over T."""
+    c = np.asarray(counts).sum(axis=0, dtype=np.float64)
+    return np.argmax(c.reshape(c.shape[0], -1), axis=1)
+
+
 def quantize_network(
     net, calibration: Mapping[str, np.ndarray], reference: Mapping[str, np.ndarray],
-    spec: SpeckSpec = SPECK,
+    spec: SpeckSpec = SPECK, *, data_set: bool = False, labels: np.ndarray | None = None,
 ) -> tuple[list[SpeckLayer], QuantizationReport]:  # fmt: skip
     """Integer layers for the float network ``net`` (a
     :class:`~.lower.FloatNetwork`), scales chosen on ``calibration`` against
-    ``reference`` (:func:`float_reference` with every layer's neuron probed)."""
+    ``reference`` (:func:`float_reference` with every layer's neuron probed).
+
+    ``data_set``: the calibration inputs are the user's samples; the layer an
+    Output reads (when one does) is then chosen first for the agreement of the
+    predictions (the argmax of the output spike counts, what ``nirc eval``
+    measures) with the float network's, then as the other layers. ``labels``
+    give the report the accuracies on them."""
     any_input = next(iter(calibration.values()))
     T, B = int(any_input.shape[0]), int(any_input.shape[1])
+    # the one Output a prediction is read from, when there is one
+    judged = None
+    if data_set and len(net.outputs) == 1:
+        (out_name, out_spec), = net.outputs.items()
+        judged = (out_spec.layer, out_spec.pooling, _predictions(reference[out_name]))
     received: dict[int, np.ndarray] = {}
 
     def deliver(i: int, events: np.ndarray) -> None:
@@ -370,6 +406,8 @@ def quantize_network(
                 for j in range(J):
                     got = spikes[:, :, k, j]
                     score = _score(ref, got)
+                    if judged is not None and judged[0] == i:
+                        score = (_agreement(got, judged, T, B),) + score
                     if best is None or score > best[0]:
                         best = (score, start + k, variants[start + k][j], got.copy())
             del spikes
@@ -408,7 +446,27 @@ def quantize_network(
     report.agreement = agree / total if total else 1.0
     report.per_output = per_output
     report.reference_spikes = mean_spike_count(refs)
+    if judged is not None:
+        chip_pred = _pooled_predictions(kept[judged[0]], judged[1], T, B)
+        report.prediction_agreement = float(np.mean(chip_pred == judged[2]))
+        if labels is not None and len(labels) == B:
+            report.accuracy = {"float": float(np.mean(judged[2] == labels)),
+                               "chip": float(np.mean(chip_pred == labels))}  # fmt: skip
     return result, report
+
+
+def _pooled_predictions(got: np.ndarray, pooling: int, T: int, B: int) -> np.ndarray:
+    if pooling != 1:
+        got = sum_pool(np.asarray(got).reshape((T * B,) + got.shape[2:]), pooling)
+        got = got.reshape((T, B) + got.shape[1:])
+    return _predictions(got)
+
+
+def _agreement(got: np.ndarray, judged, T: int, B: int) -> float:
+    """The fraction of samples whose prediction from ``got`` (an output layer's
+    spikes ``[T, B, ...]``) is the float network's."""
+    _, pooling, ref_pred = judged
+    return round(float(np.mean(_pooled_predictions(got, pooling, T, B) == ref_pred)), 9)
 
 
 __all__ = [

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
+from nirc.evaluation import AGREEMENT_MEANING
 from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary
 
 from .dialect import ChipOp
@@ -120,6 +121,7 @@ class SpeckTarget(Target):
             calib_rate=float(extra.get("calib_rate", 0.05)),
             calib_batch=int(extra.get("calib_batch", 2)),
             seed=o.seed,
+            calib_samples=extra.get("calib_samples"),
         )
         from nirc.load import verify
 
@@ -153,6 +155,7 @@ class SpeckTarget(Target):
         agreement = {
             "metric": "per-output spike-count agreement within +-1 (float snn reference vs "
             "Speck simulation)",
+            "meaning": AGREEMENT_MEANING,  # what the figure says, plainly
             "calibration": {"inputs": q.calibration, "agreement": round(q.agreement, 6),
                             "per_output": {k: round(v, 6) for k, v in sorted(q.per_output.items())},
                             "reference_spikes_per_output_neuron": round(q.reference_spikes, 4)},
@@ -221,7 +224,7 @@ class SpeckTarget(Target):
         ]
         lines += q.lines()
         ag = report["agreement"]
-        lines += ["", f"agreement: {ag['metric']}"]
+        lines += ["", f"agreement: {ag['metric']}", f"  ({ag['meaning']})"]
         for key in ("calibration", "check"):
             if key in ag:
                 lines.append(
@@ -253,6 +256,15 @@ class SpeckTarget(Target):
             f"  quantization: int8 weights, one scale per layer (S from {min(scales):.4g} to "
             f"{max(scales):.4g})",
         ]
+        q = report["quantization"]
+        cal = f"  calibration: {q['calibration']}"
+        if q.get("prediction_agreement") is not None:
+            cal += f"; predictions as the float network's on {100 * q['prediction_agreement']:.2f} %"
+        if q.get("calibration_accuracy"):
+            acc = q["calibration_accuracy"]
+            cal += (f"; accuracy on its labels: float {100 * acc['float']:.2f} %, chip "
+                    f"{100 * acc['chip']:.2f} %")  # fmt: skip
+        lines.append(cal)
         return lines + agreement_summary(report)
 
     # -- simulating ------------------------------------------------------------------
@@ -270,11 +282,16 @@ class SpeckTarget(Target):
         *,
         spike_mode: str | None = None,
         overflow: str = "saturate",
+        membranes: bool = False,
         **_: Any,
     ) -> dict[str, np.ndarray]:
         """Run the cores of a `speck` module on ``{input: [T, B, *shape]}`` event
         counts; returns ``{output: [T, B, *shape]}`` spike counts (pooled on
-        the host when the Output asks for it)."""
+        the host when the Output asks for it). The whole batch runs at once
+        (vectorized over samples; the same numbers as sample by sample).
+        ``membranes``: also ``{output}.v``, the output layer's membrane at the
+        end of each step in units of its ``threshold_high`` (an Output that
+        pools on the host has none)."""
         from .dialect import read_chip
         from .simulator import SpeckSimulator, sum_pool
 
@@ -297,27 +314,41 @@ class SpeckTarget(Target):
         if first is None:
             raise NircError("the chip has no inputs")
         T, B = int(first.shape[0]), int(first.shape[1])
-        need_record = any(net.layers[o.layer].destinations for o in net.outputs.values())
-        results: dict[str, list[np.ndarray]] = {k: [] for k in net.outputs}
-        for b in range(B):
-            feeds: dict[int, np.ndarray] = {}
-            for name, inp in net.inputs.items():
-                a = arrays[name][:, b]
-                if a.dtype.kind == "b":
-                    a = a.astype(np.int64)
-                events = a.reshape((T,) + tuple(inp.events))
-                for i in inp.layers:
-                    feeds[i] = events if i not in feeds else feeds[i] + events
-            run = sim.run(feeds, record=need_record)
-            spikes = run["spikes"] if need_record else run["outputs"]
-            for name, out in net.outputs.items():
-                s = spikes[out.layer]
-                if out.pooling != 1:
-                    s = sum_pool(s, out.pooling)
-                results[name].append(s.reshape((T,) + tuple(out.shape)))
-        return {k: np.stack(v, axis=1) for k, v in results.items()}
+        need_record = membranes or any(
+            net.layers[o.layer].destinations for o in net.outputs.values()
+        )
+        feeds: dict[int, np.ndarray] = {}
+        for name, inp in net.inputs.items():
+            a = arrays[name]
+            if a.dtype.kind == "b":
+                a = a.astype(np.int64)
+            events = a.reshape((T, B) + tuple(inp.events))
+            for i in inp.layers:
+                feeds[i] = events if i not in feeds else feeds[i] + events
+        run = sim.run(feeds, record=need_record)
+        spikes = run["spikes"] if need_record else run["outputs"]
+        results: dict[str, np.ndarray] = {}
+        for name, out in net.outputs.items():
+            s = spikes[out.layer]
+            if out.pooling != 1:
+                flat = sum_pool(s.reshape((T * B,) + s.shape[2:]), out.pooling)
+                s = flat.reshape((T, B) + flat.shape[1:])
+            results[name] = s.reshape((T, B) + tuple(out.shape))
+            if membranes and out.pooling == 1:
+                layer = net.layers[out.layer]
+                v = run["membrane"][out.layer].astype(np.float64) / float(layer.threshold_high)
+                results[f"{name}.v"] = v.reshape((T, B) + tuple(out.shape))
+        return results
 
     # -- limits ------------------------------------------------------------------------
+
+    def float_approximations(self, module: Any, report: dict) -> list[tuple[str, Any]]:
+        """The float `snn` network ``module`` with each approximation the
+        compile ``report`` lists applied alone (and all together): ``nirc
+        eval`` measures what each costs (see :mod:`.approximate`)."""
+        from .approximate import float_variants
+
+        return float_variants(module, report)
 
     def limits(self) -> list[tuple[str, str]]:
         s = self.spec

@@ -3,7 +3,8 @@ bit-accurate simulator matching SynSense's xylosim.
 
 - :mod:`.spec`: :class:`XyloSpec` per variant (``audio2``, ``audio3``, ``imu``)
 - :mod:`.specification`: :class:`XyloSpecification`, the integer network (npz I/O)
-- :mod:`.simulator`: :class:`XyloSimulator`, the bit-accurate numpy model
+- :mod:`.simulator`: :class:`XyloSimulator`, the bit-accurate model (compiled with numba,
+  the `fast` extra; numpy otherwise, with the same numbers)
 - :mod:`.dialect`: the `xylo` dialect (``xylo.network``, verified against a variant)
 - :mod:`.lower`: the fused `snn` network placed on the chip's one hidden population
 - :mod:`.rules`: the variant's limits on the mapped network, with diagnostics

@@ -115,6 +115,8 @@ class XyloFloatNetwork:
     w_rec_2: np.ndarray | None = None
     dash_syn_2: np.ndarray | None = None
     aliases: list[list[int]] | None = None
+    # steps the chip's outputs lag the float network's (feed-forward paths; < 0: lead)
+    output_lag: int = 0
 
     def __post_init__(self) -> None:
         if self.w_in_2 is None:
@@ -159,9 +161,12 @@ def tau_steps(alpha: np.ndarray, integrator: str) -> np.ndarray:
 
 
 def dash_of(node: str, what: str, alpha: np.ndarray, integrator: str, spec: XyloSpec,
-            notes: list[str], minimum: int = 0) -> np.ndarray:  # fmt: skip
+            notes: list[str], minimum: int = 0, prefer: str | None = None) -> np.ndarray:  # fmt: skip
     """Xylo's ``dash = round(log2(tau / dt))``, checked against the rules
-    (tau > dt, 0..15); notes the neurons whose decay it only approximates."""
+    (tau > dt, 0..15); notes the neurons whose decay it only approximates.
+    ``prefer`` (``"down"`` or ``"up"``) takes the other neighbour of an
+    approximated ``log2(tau / dt)`` instead of the nearest: a faster or slower
+    decay, which a calibration on data may find closer in effect."""
     tau = tau_steps(alpha, integrator)
     if np.any(~(tau > 1.0)):
         k = int(np.flatnonzero(~(tau > 1.0))[0])
@@ -175,7 +180,8 @@ def dash_of(node: str, what: str, alpha: np.ndarray, integrator: str, spec: Xylo
     with np.errstate(divide="ignore"):
         raw = np.log2(tau)
     leakless = ~np.isfinite(raw)
-    dash = np.where(leakless, spec.dash_max, np.round(np.where(leakless, 0.0, raw)))
+    pick = {"down": np.floor, "up": np.ceil}.get(prefer or "", np.round)
+    dash = np.where(leakless, spec.dash_max, pick(np.where(leakless, 0.0, raw)))
     if leakless.any():
         notes.append(
             f"{node}: no {what} leak (IF): the chip decays by 2**-{spec.dash_max} per step, at "
@@ -339,7 +345,20 @@ def _slots(node: str, dashes: list[np.ndarray], origins: list[str], n_slots: int
     return slots
 
 
-def map_network(module, spec: XyloSpec, relays: bool = False) -> XyloFloatNetwork:
+def approximated_dashes(module, spec: XyloSpec) -> list[tuple[str, str]]:
+    """(neuron, "membrane" or "synaptic") of every decay the chip only
+    approximates: the choices :func:`map_network`'s ``dashes`` can turn."""
+    out: list[tuple[str, str]] = []
+    for note in map_network(module, spec).notes:
+        for what in ("membrane", "synaptic"):
+            marker = f": {what} decay "
+            if marker in note and " approximated by " in note:
+                out.append((note.split(marker)[0], what))
+    return list(dict.fromkeys(out))
+
+
+def map_network(module, spec: XyloSpec, relays: bool = False,
+                dashes: dict[tuple[str, str], str] | None = None) -> XyloFloatNetwork:  # fmt: skip
     """Place the fused `snn` network of ``module`` on the chip (see the module doc).
 
     LI neurons (no spike rule, no synaptic stage) read only by spiking neurons
@@ -365,7 +384,12 @@ def map_network(module, spec: XyloSpec, relays: bool = False) -> XyloFloatNetwor
     xylo.py), relays lowered the mean spike-count error (2.54 vs 3.01) but not
     the agreement within +-1 (0.42 vs 0.45): the rounded time constants and
     the chip's multi-spike hidden neurons dominate there. Off by default: ``nirc.compile(..., target="xylo",
-    relays=True)`` turns them on."""
+    relays=True)`` turns them on.
+
+    ``dashes`` maps ``(neuron, "membrane" | "synaptic")`` to ``"down"`` or
+    ``"up"``: the other neighbour of an approximated decay (see
+    :func:`dash_of`; the quantizer tries them on calibration data)."""
+    choices = dict(dashes or {})
     from nirc.dialects import snn
 
     graph = snn.top_graph(module)
@@ -610,7 +634,8 @@ def map_network(module, spec: XyloSpec, relays: bool = False) -> XyloFloatNetwor
             threshold=thr, compare=neuron.compare_mode(), reset=neuron.reset_mode(),
             spikes=neuron.spike_mode(), order=neuron.order(),
         )  # fmt: skip
-        dash_mem = dash_of(nname, "membrane", alpha_mem, integrator, spec, notes)
+        dash_mem = dash_of(nname, "membrane", alpha_mem, integrator, spec, notes,
+                           prefer=choices.get((nname, "membrane")))  # fmt: skip
         g_mem = _full(snn.param(neuron, "gain_mem"), n, 1.0)
         g_syn = _full(snn.param(neuron, "gain_syn"), n, 1.0)
         # one synaptic path per source: its dash, and its gain onto the chip's current
@@ -626,7 +651,7 @@ def map_network(module, spec: XyloSpec, relays: bool = False) -> XyloFloatNetwor
                 direct_gain = g_mem.copy()
             else:
                 direct_dash = dash_of(nname, "synaptic", alpha_syn, integrator, spec, notes,
-                                      minimum=1)  # fmt: skip
+                                      minimum=1, prefer=choices.get((nname, "synaptic")))  # fmt: skip
                 direct_gain = g_mem * g_syn / _a_chip(direct_dash)
         filter_dash: dict[str, np.ndarray] = {}
         for kind, _src, _d, _w, _b, via in paths:
@@ -794,6 +819,35 @@ def map_network(module, spec: XyloSpec, relays: bool = False) -> XyloFloatNetwor
     for pop in output:
         place(pop, op_[pop.name], bias_out, sources[pop.name], True)
 
+    # how many steps each layer's spikes lag the float network's on the chip, along
+    # the feed-forward paths: an input reaches the membrane in its own step on the
+    # chip (a float neuron reading the current of the previous step lags by one:
+    # -1), a hidden layer's spikes one step later (+1 unless the float network
+    # also takes a step: the current of the previous step); recurrent edges do not
+    # move the alignment
+    lags: dict[str, int] = {}
+
+    def lag_of(name: str, stack: tuple[str, ...] = ()) -> int:
+        if name in lags:
+            return lags[name]
+        pop = next(p for p in hidden_layers + output if p.name == name)
+        best = None
+        for kind, src, delayed, _w, _b, via in sources[name]:
+            if delayed or kind == "const":
+                continue
+            same = via is not None or pop.alpha_syn is None or pop.order == "same"
+            if kind == "input":
+                d = 0 if same else -1
+            elif src in stack:
+                continue
+            else:
+                d = lag_of(src, stack + (name,)) + (1 if same else 0)
+            best = d if best is None else max(best, d)
+        lags[name] = 0 if best is None else best
+        return lags[name]
+
+    output_lag = max([lag_of(p.name) for p in output], default=0)
+
     for pop in hidden_layers:
         if pop.spikes == "binary":
             notes.append(f"{pop.name}: binary spikes in the float network; hidden Xylo neurons "
@@ -843,6 +897,7 @@ def map_network(module, spec: XyloSpec, relays: bool = False) -> XyloFloatNetwor
         w_rec_2=w_rec[1],
         dash_syn_2=cat(hp, hidden, "dash_syn_2", n_hid),
     )
+    net.output_lag = output_lag
     return split_fan_out(net, spec)
 
 
@@ -991,5 +1046,6 @@ def split_fan_out(net: XyloFloatNetwork, spec: XyloSpec) -> XyloFloatNetwork:
     return net
 
 
-__all__ = ["Population", "XyloFloatNetwork", "dash_of", "map_network", "split_fan_out",
+__all__ = ["Population", "XyloFloatNetwork", "approximated_dashes", "dash_of", "map_network",
+           "split_fan_out",
            "tau_steps"]  # fmt: skip

@@ -34,14 +34,38 @@ from .spec import XyloSpec
 from .specification import XyloSpecification
 
 
-def _objective(agreement: float, count_error: float, target: float) -> tuple:
-    """What the search maximizes: the smallest mean |spike-count error| first,
-    then agreement within +-1, then the larger target. On a few calibration
-    samples the agreement is a coarse step function (a count moving from 1
-    to 2 off flips it); the mean error is smooth and, measured on fresh
-    inputs, generalizes better (Braille bias_zero: 0.14 agreement instead of
-    0.06 when choosing by agreement)."""
-    return (-round(count_error, 9), agreement, target)
+def _objective(agreement: float, count_error: float, target: float,
+               predictions: float | None = None) -> tuple:  # fmt: skip
+    """What the search maximizes. On a data set (``predictions``, the fraction
+    of calibration samples whose predicted class, the argmax of the output
+    spike counts, is the float network's): that agreement first, as ``nirc
+    eval`` measures it; then the smallest mean |spike-count error|, then
+    agreement within +-1, then the larger target. On a few random inputs
+    predictions mean nothing and the count error comes first: the agreement
+    within +-1 is a coarse step function (a count moving from 1 to 2 off flips
+    it); the mean error is smooth and, measured on fresh inputs, generalizes
+    better (Braille bias_zero: 0.14 agreement instead of 0.06 when choosing by
+    agreement)."""
+    head = () if predictions is None else (round(predictions, 9),)
+    return head + (-round(count_error, 9), agreement, target)
+
+
+def class_counts(outputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``[B, C]``: each sample's spike counts over the run, every output's
+    neurons in output order (what a counts readout takes the argmax of)."""
+    parts = [np.asarray(a, np.float64).sum(axis=0).reshape(np.shape(a)[1], -1)
+             for a in outputs.values()]  # fmt: skip
+    return np.concatenate(parts, axis=1) if parts else np.zeros((0, 0))
+
+
+def pad_steps(arrays, steps: int):
+    """Time-major arrays (a dict, or one array) with ``steps`` zero steps appended."""
+    if not steps:
+        return arrays
+    if isinstance(arrays, Mapping):
+        return {k: pad_steps(v, steps) for k, v in arrays.items()}
+    a = np.asarray(arrays)
+    return np.concatenate([a, np.zeros((steps,) + a.shape[1:], a.dtype)])
 
 
 GAIN_STEPS = (0.8, 0.9, 1.1, 1.25)  # per-layer threshold gain moves tried by search
@@ -196,16 +220,12 @@ def input_events(net: XyloFloatNetwork, inputs: Mapping[str, np.ndarray]) -> np.
     return np.concatenate(parts, axis=2) if parts else np.zeros((0, 0, 0), np.int64)
 
 
-def simulate(sp: XyloSpecification, events: np.ndarray, record: bool = False) -> list[dict]:
-    """One :meth:`XyloSimulator.run` per batch element of ``events`` [T, B, Nin]."""
+def simulate(sp: XyloSpecification, events: np.ndarray, record: bool = False) -> dict:
+    """:meth:`XyloSimulator.run_batch` of ``events`` [T, B, Nin]: every sample
+    at once (the same numbers as one run per sample); arrays [T, B, ...]."""
     from .simulator import XyloSimulator
 
-    sim = XyloSimulator(sp)
-    runs = []
-    for b in range(events.shape[1]):
-        sim.reset()
-        runs.append(sim.run(events[:, b], record=record))
-    return runs
+    return XyloSimulator(sp).run_batch(events, record=record)
 
 
 def split_outputs(net: XyloFloatNetwork, spikes_out: np.ndarray) -> dict[str, np.ndarray]:
@@ -220,8 +240,7 @@ def split_outputs(net: XyloFloatNetwork, spikes_out: np.ndarray) -> dict[str, np
 
 
 def chip_outputs(net: XyloFloatNetwork, sp: XyloSpecification, events: np.ndarray) -> dict:
-    runs = simulate(sp, events)
-    return split_outputs(net, np.stack([r["spikes_out"] for r in runs], axis=1))
+    return split_outputs(net, simulate(sp, events)["spikes_out"])
 
 
 def score(reference: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray]
@@ -249,14 +268,25 @@ class XyloQuantization:
     max_abs_count_error: float | None = None
     layer_gains: dict[str, float] = field(default_factory=dict)
     reference_spikes: float = 0.0  # the float outputs' mean spike count per neuron
+    prediction_agreement: float | None = None  # calibration samples predicted alike
+    accuracy: dict[str, float] | None = None  # on the calibration labels: float, chip
+    network: XyloFloatNetwork | None = None  # the float network the integers are for
+    decay_choices: dict[str, str] = field(default_factory=dict)  # "neuron.what": down/up
 
     def to_dict(self, net: XyloFloatNetwork) -> dict:
         sp = self.specification
         return {
             "method": "per-neuron scale target/threshold, one shift per matrix, target searched "
-            "for spike-count agreement",
+            + ("for the float network's predictions on the calibration samples, then its "
+               "output spike counts" if self.prediction_agreement is not None
+               else "for the float network's output spike counts"),
+            "prediction_agreement": None if self.prediction_agreement is None
+            else round(self.prediction_agreement, 6),
+            "calibration_accuracy": None if self.accuracy is None
+            else {k: round(v, 6) for k, v in self.accuracy.items()},
             "target_threshold": self.target,
             "threshold_gains": dict(self.layer_gains),
+            "decay_choices": dict(self.decay_choices),
             "weight_shift_in": sp.weight_shift_in,
             "weight_shift_rec": sp.weight_shift_rec,
             "weight_shift_out": sp.weight_shift_out,
@@ -280,11 +310,43 @@ def _scale_range(s: np.ndarray) -> list[float]:
 
 def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
            reference: Mapping[str, np.ndarray], calibration: str,
-           ladder: tuple[int, ...] = LADDER, refine: int = 2) -> XyloQuantization:  # fmt: skip
+           ladder: tuple[int, ...] = LADDER, refine: int = 2, *,
+           data_set: bool = False, labels: np.ndarray | None = None,
+           lag: int = 0, remap=None, dash_options=()) -> XyloQuantization:  # fmt: skip
     """Try every target threshold of ``ladder``; keep the best
     (:func:`_objective`); then up to ``refine``
     rounds of per-layer threshold gains (:data:`GAIN_STEPS`), each kept only
-    when it improves the same objective. Also measures max-abs."""
+    when it improves the same objective. Also measures max-abs.
+
+    ``data_set``: the calibration inputs are the user's samples, so the
+    objective starts with the agreement of the predictions (what ``nirc eval``
+    measures); ``labels`` (theirs, optional) give the report the accuracies.
+    ``lag``: steps the chip's outputs lag the float network's
+    (:attr:`~.lower.XyloFloatNetwork.output_lag`): the chip then runs as many
+    silent steps more, so that both count the same spikes.
+
+    ``remap(dashes)`` (a new :class:`~.lower.XyloFloatNetwork` for other
+    decay choices, see :func:`~.lower.map_network`) and ``dash_options`` (the
+    approximated decays, ``(neuron, "membrane" | "synaptic")``): after the
+    gains, each approximated decay tries the other neighbouring bit shift,
+    kept when the objective improves (then the gains once more); the chosen
+    network is the result's ``network``."""
+    if lag > 0:
+        events = pad_steps(events, lag)
+        reference = pad_steps(reference, lag)
+    ref_pred = np.argmax(class_counts(reference), axis=1) if data_set else None
+
+    def measure_with(net2, sp2):
+        got2 = chip_outputs(net2, sp2, events)
+        a2, err2, per2 = score(reference, got2)
+        pred2 = None
+        if ref_pred is not None:
+            pred2 = float(np.mean(np.argmax(class_counts(got2), axis=1) == ref_pred))
+        return a2, err2, per2, pred2, got2
+
+    def measure(sp):
+        return measure_with(net, sp)
+
     best = None
     tried = []
     for t in ladder:
@@ -292,11 +354,11 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
             sp = per_neuron(net, spec, float(t))
         except NircError:  # shifted weights or thresholds beyond int16: too large a target
             continue
-        a, err, per = score(reference, chip_outputs(net, sp, events))
+        a, err, per, pred, got = measure(sp)
         tried.append((float(t), a, err))
-        key = _objective(a, err, t)
+        key = _objective(a, err, t, pred)
         if best is None or key > best[0]:
-            best = (key, t, sp, a, err, per)
+            best = (key, t, sp, a, err, per, pred, got)
     if best is None:
         raise NircError(
             "no quantization of the network fits Xylo's number formats",
@@ -304,35 +366,72 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
             found=f"thresholds {np.min(net.threshold):.4g}..{np.max(net.threshold):.4g}, "
             f"weights up to {max(np.abs(w).max(initial=0) for w in (net.w_in, net.w_in_2, net.w_rec, net.w_rec_2)):.4g}",
         )
-    key, t, sp, a, err, per = best
+    key, t, sp, a, err, per, pred, got = best
     # refine: threshold gains per layer, coordinate descent on the same objective
     gains: dict[str, float] = {}
-    if refine:
-        layers = [p.name for p in net.hidden if p.relay_of is None and p.alias_of is None]
-        layers += [p.name for p in net.output]
-        for _ in range(refine):
+    state = {"key": key, "gains": gains, "sp": sp, "net": net, "dashes": {},
+             "fig": (a, err, per, pred, got)}  # fmt: skip
+
+    def consider(net2, trial: dict[str, float]) -> bool:
+        try:
+            sp2 = per_neuron(net2, spec, float(t), trial)
+        except NircError:
+            return False
+        a2, err2, per2, pred2, got2 = measure_with(net2, sp2)
+        key2 = _objective(a2, err2, t, pred2)
+        if key2 > state["key"]:
+            state.update(key=key2, gains=trial, sp=sp2, net=net2,
+                         fig=(a2, err2, per2, pred2, got2))  # fmt: skip
+            return True
+        return False
+
+    def refine_gains(rounds: int) -> None:
+        cur = state["net"]
+        layers = [p.name for p in cur.hidden if p.relay_of is None and p.alias_of is None]
+        layers += [p.name for p in cur.output]
+        for _ in range(rounds):
             improved = False
             for name in layers:
                 for factor in GAIN_STEPS:
-                    trial = {**gains, name: round(gains.get(name, 1.0) * factor, 6)}
-                    try:
-                        sp2 = per_neuron(net, spec, float(t), trial)
-                    except NircError:
-                        continue
-                    a2, err2, per2 = score(reference, chip_outputs(net, sp2, events))
-                    key2 = _objective(a2, err2, t)
-                    if key2 > key:
-                        key, gains, sp, a, err, per = key2, trial, sp2, a2, err2, per2
-                        improved = True
+                    g = state["gains"]
+                    trial = {**g, name: round(g.get(name, 1.0) * factor, 6)}
+                    improved |= consider(state["net"], trial)
             if not improved:
                 break
+
+    if refine:
+        refine_gains(refine)
+    if remap is not None and dash_options:
+        changed = False
+        for option in dash_options:
+            for way in ("down", "up"):
+                trial_dashes = {**state["dashes"], option: way}
+                try:
+                    net2 = remap(trial_dashes)
+                except NircError:
+                    continue
+                if consider(net2, dict(state["gains"])):
+                    state["dashes"] = trial_dashes
+                    changed = True
+        if changed and refine:
+            refine_gains(refine)
+    gains, sp, net = state["gains"], state["sp"], state["net"]
+    a, err, per, pred, got = state["fig"]
     base = max_abs(net, spec)
     ba, berr, _ = score(reference, chip_outputs(net, base, events))
     q = XyloQuantization(float(t), sp, a, err, per, calibration, tried, ba, berr)
     q.reference_spikes = mean_spike_count(reference)
     q.layer_gains = {k: v for k, v in sorted(gains.items()) if v != 1.0}
+    q.prediction_agreement = pred
+    q.network = net
+    q.decay_choices = {f"{n}.{w}": way for (n, w), way in sorted(state["dashes"].items())}
+    if labels is not None and ref_pred is not None and len(labels) == len(ref_pred):
+        chip_pred = np.argmax(class_counts(got), axis=1)
+        q.accuracy = {"float": float(np.mean(ref_pred == labels)),
+                      "chip": float(np.mean(chip_pred == labels))}  # fmt: skip
     return q
 
 
-__all__ = ["LADDER", "XyloQuantization", "chip_outputs", "input_events", "max_abs",
+__all__ = ["LADDER", "XyloQuantization", "chip_outputs", "class_counts", "input_events",
+           "max_abs", "pad_steps",
            "per_neuron", "score", "search", "simulate", "specification", "split_outputs"]  # fmt: skip

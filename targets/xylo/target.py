@@ -31,38 +31,14 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
+from nirc.evaluation import AGREEMENT_MEANING
 from nirc.metrics import mean_spike_count
-from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary
+from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary, load_fused
 
 from .dialect import NetworkOp
 from .spec import AUDIO2, get_variant
 
 REPORT_FORMAT = "nirc-xylo-report/1"
-
-
-def _load(model: Any, o: CompileOptions):
-    """Any model -> the fused float `snn` module."""
-    from nirc import load
-    from nirc.context import make_context
-    from nirc.dialects.snn import is_snn_module, top_graph
-    from nirc.passes import get_pass
-
-    # a module the caller passes is cloned: compilation rewrites it
-    module = load.load_module(model.clone() if type(model).__name__ == "ModuleOp" else model)
-    ctx = make_context()
-    if not is_snn_module(module):
-        get_pass("inline-subgraphs")().apply(ctx, module)
-        # a source profile is passed only when asked for (the plain reading is the default)
-        profile = {"source": o.source} if o.source and o.source != "nir" else {}
-        get_pass("discretize")(dt=o.dt, reset=o.reset, **profile).apply(ctx, module)
-    elif o.dt is not None and float(o.dt) != top_graph(module).dt_value:
-        have = top_graph(module).dt_value
-        raise NircError("an snn module has its own time step", expected=f"no --dt, or --dt {have:g}",
-                        found=f"--dt {o.dt:g}")  # fmt: skip
-    get_pass("fold-weights")().apply(ctx, module)
-    get_pass("fuse")().apply(ctx, module)
-    load.verify(module)
-    return module
 
 
 def _npz_bytes(sp) -> bytes:
@@ -179,29 +155,39 @@ class XyloTarget(Target):
 
         from . import quantize as q
         from .dialect import build_network
-        from .lower import map_network
+        from .lower import approximated_dashes, map_network
         from .rules import check_network
 
         o = options or CompileOptions()
         if o.reset not in (None, "zero", "subtract"):
             raise NircError("unknown reset mode", expected="zero or subtract", found=str(o.reset))
         spec = get_variant(str(o.extra.get("variant") or "audio2"))
-        module = _load(model, o)
-        net = map_network(module, spec, relays=bool(o.extra.get("relays", False)))
-        check_network(net, spec)
+        module = load_fused(model, o)
+        relays = bool(o.extra.get("relays", False))
+
+        def remap(dashes):
+            other = map_network(module, spec, relays=relays, dashes=dashes)
+            check_network(other, spec)
+            return other
+
+        net = remap(None)
         steps = int(o.extra.get("calib_steps", 100))
         batch = int(o.extra.get("calib_batch", 2))
         rate = float(o.extra.get("calib_rate", 0.05))
         calib = calibration_inputs(
-            module, o.calibrate, steps=steps, rate=rate, batch=batch, seed=o.seed
-        )
-        if o.calibrate:
-            label = f"inputs of {Path(o.calibrate).name}"
-        else:
-            label = f"{batch} x {steps} steps of random spikes, p = {rate:g}, seed {o.seed}"
+            module, o.calibrate, steps=steps, rate=rate, batch=batch, seed=o.seed,
+            samples=o.extra.get("calib_samples"),
+        )  # fmt: skip
+        label = calib.description or (f"inputs of {Path(o.calibrate).name}" if o.calibrate else
+                                      f"{batch} x {steps} steps of random spikes, p = {rate:g}, "
+                                      f"seed {o.seed}")  # fmt: skip
         reference = float_reference(module, calib)
         events = q.input_events(net, calib)
-        quant = q.search(net, spec, events, reference, label)
+        options = approximated_dashes(module, spec) if calib.dataset else []
+        quant = q.search(net, spec, events, reference, label, data_set=calib.dataset,
+                         labels=calib.labels, lag=max(0, net.output_lag), remap=remap,
+                         dash_options=options, refine=3 if calib.dataset else 2)  # fmt: skip
+        net = quant.network or net
         xmod = build_network(
             quant.specification,
             spec.name,
@@ -233,6 +219,7 @@ class XyloTarget(Target):
         agreement = {
             "metric": "per-output spike-count agreement within +-1 (float snn reference vs "
             "Xylo simulation)",
+            "meaning": AGREEMENT_MEANING,  # what the figure says, plainly
             "calibration": {"inputs": quant.calibration, "agreement": round(quant.agreement, 6),
                             "per_output": {k: round(v, 6) for k, v in sorted(quant.per_output.items())},
                             "max_abs_agreement": round(float(quant.max_abs_agreement), 6),
@@ -247,8 +234,9 @@ class XyloTarget(Target):
             fresh = calibration_inputs(
                 float_module, None, steps=check_steps, rate=rate, batch=batch, seed=o.seed + 1
             )
-            ref = float_reference(float_module, fresh)
-            ev = q.input_events(net, fresh)
+            lag = max(0, net.output_lag)
+            ref = q.pad_steps(float_reference(float_module, fresh), lag)
+            ev = q.pad_steps(q.input_events(net, fresh), lag)
             a, err, per = q.score(ref, q.chip_outputs(net, sp, ev))
             ba, berr, _ = q.score(ref, q.chip_outputs(net, q.max_abs(net, spec), ev))
             agreement["check"] = {
@@ -300,6 +288,7 @@ class XyloTarget(Target):
             "agreement": agreement,
             "exact": list(net.exact),
             "approximations": list(net.notes),
+            "output_latency": int(net.output_lag),
             "warnings": [w.render() for w in sink.warnings],
         }
         report_json = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
@@ -335,7 +324,8 @@ class XyloTarget(Target):
             lines.append(
                 f"  {e['layer']}: weight relative RMS error {e['weight_rel_rms_error']:.4f}"
             )
-        lines += ["", f"agreement: {ag['metric']}"]
+        lines += ["", "calibration: " + calibration_line(qd, report.get("output_latency", 0))]
+        lines += ["", f"agreement: {ag['metric']}", f"  ({ag['meaning']})"]
         for key in ("calibration", "check"):
             if key in ag:
                 lines.append(f"  {key} ({ag[key]['inputs']}): {ag[key]['agreement']:.4f} "
@@ -365,6 +355,7 @@ class XyloTarget(Target):
             f"(target {qd['target_threshold']:g})",
         ]
         note = f"max-abs scaling: {ag['calibration']['max_abs_agreement']:.4f}"
+        lines.append("  calibration: " + calibration_line(qd, report.get("output_latency", 0)))
         return lines + agreement_summary(report, note)
 
     # -- simulating ------------------------------------------------------------------
@@ -376,13 +367,17 @@ class XyloTarget(Target):
         return dict(read_network(module).inputs)
 
     def simulate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, probes: bool = False,
-                 record: str = "", **_: Any) -> dict[str, np.ndarray]:  # fmt: skip
+                 record: str = "", membranes: bool = False,
+                 **_: Any) -> dict[str, np.ndarray]:  # fmt: skip
         """Run a `xylo` module on ``{input: [T, B, *shape]}`` event counts;
         returns ``{output: [T, B, *shape]}`` spike counts, and with ``probes``
         also ``<layer>.spikes`` / ``.vmem`` / ``.isyn`` / ``.isyn2`` of every
         hidden layer ([T, B, n], sampled at the end of each step, as xylosim
         records them). ``record`` (``"lif1,lif2.vmem"``) keeps only the named
-        layers or layer states."""
+        layers or layer states. ``membranes``: also ``{output}.v``, the output
+        neurons' membrane at the end of each step in units of each one's
+        threshold. The whole batch runs at once
+        (:meth:`~.simulator.XyloSimulator.run_batch`)."""
         from .dialect import read_network
         from .quantize import simulate
 
@@ -420,28 +415,38 @@ class XyloTarget(Target):
                                     where=name, found="non-integer or negative values")  # fmt: skip
             parts.append(a.astype(np.int64))
         events = np.concatenate(parts, axis=2)
-        runs = simulate(xn.specification, events, record=probes)
-        out_spikes = np.stack([r["spikes_out"] for r in runs], axis=1)
+        run = simulate(xn.specification, events, record=probes or membranes)
+        out_spikes = run["spikes_out"]
         results: dict[str, np.ndarray] = {}
         start = 0
+        thr_out = np.asarray(xn.specification.threshold_out, np.float64)
         for name, shape in xn.outputs:
             n = int(np.prod(shape)) if shape else 1
             a = out_spikes[:, :, start : start + n].astype(np.float32)
             results[name] = a.reshape(a.shape[:2] + tuple(shape))
+            if membranes:
+                vm = run["vmem_out"][:, :, start : start + n] / thr_out[start : start + n]
+                results[f"{name}.v"] = vm.reshape(vm.shape[:2] + tuple(shape))
             start += n
         if probes:
             start = 0
             for lname, n in xn.hidden_layers:
                 for key, rec in (("spikes", "spikes_hidden"), ("vmem", "vmem"), ("isyn", "isyn"),
                                  ("isyn2", "isyn2")):  # fmt: skip
-                    results[f"{lname}.{key}"] = np.stack(
-                        [r[rec][:, start : start + n] for r in runs], axis=1
-                    )
+                    results[f"{lname}.{key}"] = run[rec][:, :, start : start + n]
                 start += n
             if wanted:
                 results = {k: v for k, v in results.items() if k in dict(xn.outputs) or k in wanted
                            or k.rpartition(".")[0] in wanted}  # fmt: skip
         return results
+
+    def float_approximations(self, module: Any, report: dict) -> list[tuple[str, Any]]:
+        """The float `snn` network ``module`` with each approximation the
+        compile ``report`` lists applied alone (and all together): ``nirc
+        eval`` measures what each costs (see :mod:`.approximate`)."""
+        from .approximate import float_variants
+
+        return float_variants(module, report, get_variant(str(report.get('options', {}).get('variant') or 'audio2')))
 
     def limits(self) -> list[tuple[str, str]]:
         from .spec import VARIANTS
@@ -467,6 +472,23 @@ class XyloTarget(Target):
             ),  # fmt: skip
         ]
         return rows
+
+
+def calibration_line(qd: dict, lag: int = 0) -> str:
+    """The calibration figures in a line: on what, the predictions agreeing
+    with the float network's, the accuracies on the calibration labels."""
+    text = str(qd.get("calibration", ""))
+    pa = qd.get("prediction_agreement")
+    if pa is not None:
+        text += f"; predictions as the float network's on {100 * pa:.2f} % of its samples"
+    acc = qd.get("calibration_accuracy")
+    if acc:
+        text += (f"; accuracy on its labels: float {100 * acc['float']:.2f} %, chip "
+                 f"{100 * acc['chip']:.2f} %")  # fmt: skip
+    text += f"; mean output spike-count error {qd.get('mean_count_error', 0):.3g}"
+    if lag:
+        text += f" (the chip run {lag} step(s) longer: its outputs lag by as many)"
+    return text
 
 
 def _graph_attr(module, name: str, default: str) -> str:

@@ -1,4 +1,5 @@
 // RUN: nirc opt %s --split-input-file -p 'discretize{dt=1e-3}' | filecheck %s
+// RUN: xdsl-opt %s --split-input-file -p 'discretize{dt=1e-3}' | filecheck %s
 // RUN: nirc opt %s --split-input-file -p 'discretize{dt=1e-3 integrator=exact reset=subtract}' | filecheck %s --check-prefix=EXACT
 // RUN: not nirc opt %s --split-input-file -p 'discretize' 2>&1 | filecheck %s --check-prefix=NODT
 // RUN: not nirc opt %s --split-input-file -p 'discretize{dt=1e-3 integrator=rk4}' 2>&1 | filecheck %s --check-prefix=BADOPT

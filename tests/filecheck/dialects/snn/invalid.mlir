@@ -181,7 +181,7 @@ builtin.module {
     %n = snn.neuron "n"(%in : tensor<2xf32>) {alpha_mem = dense<0.9> : tensor<f64>, treshold = dense<1.0> : tensor<f64>} : tensor<2xf32>
   }
 }
-// CHECK: snn.neuron "n": unknown field(s) treshold; snn.neuron has alpha_mem, alpha_syn, bias_mem, compare, current_order, frac_bits, gain_mem, gain_syn, i_init, reset, scale, spikes, state_bits, v_init, v_reset, v_threshold
+// CHECK: snn.neuron "n": unknown field(s) treshold; snn.neuron has alpha_mem, alpha_syn, bias_mem, compare, current_order, frac_bits, gain_mem, gain_syn, i_init, max_spikes, reset, scale, spikes, state_bits, v_init, v_min, v_reset, v_threshold
 
 // -----
 // A layer holds exactly one neuron.

@@ -1,6 +1,8 @@
 // RUN: nirc opt %s | filecheck %s
 // RUN: nirc opt %s | %roundtrip | filecheck %s
 // RUN: nirc opt %s --print-generic | filecheck %s --check-prefix=GENERIC
+// RUN: xdsl-opt %s | filecheck %s
+// RUN: xdsl-opt %s --print-op-generic | xdsl-opt | filecheck %s
 
 // Every op of the `snn` dialect, float and quantized, in custom syntax; the
 // text round-trips through the generic form. The recurrent edge goes through
