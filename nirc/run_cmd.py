@@ -32,7 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--input",
         "-i",
         metavar="SPEC",
-        help="an .npz with one array per Input node ([T, *shape] or [T, B, *shape]), or "
+        help="an .npz with one array per Input node ([T, *shape] or [T, B, *shape]), a NIRData "
+        "file (nir.write_data: per Input node, time-gridded or event data), or "
         "random:p=0.1,T=1000,B=1,seed=0 for Bernoulli spikes",
     )
     parser.add_argument("--dt", type=float, help="seconds per step (default: graph metadata, "
@@ -44,9 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="after a spike: v = v_reset (default) or v -= v_threshold; with "
                         "--source, the framework's reset (default: its default, e.g. "
                         "snnTorch's subtract)")  # fmt: skip
-    parser.add_argument("--source", choices=SOURCES, default="nir",
+    parser.add_argument("--source", default="nir", metavar="FRAMEWORK[:KEY=VALUE,...]",
                         help="simulate the file as the framework that exported it computed it "
-                        "(docs/profiles.md; runs at the snn level); default nir, the plain "
+                        f"({', '.join(SOURCES)}, with options such as rockpool:max_spikes=31; "
+                        "docs/profiles.md; runs at the snn level); default nir, the plain "
                         "reading. `nirc show` says which one a file most likely came from")  # fmt: skip
     parser.add_argument("--steps", type=int, help="number of steps (default: the input's length)")
     parser.add_argument("--batch", type=int, help="batch size for random inputs, or to repeat "
@@ -54,7 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record", metavar="NODE[.STATE],...", default="",
                         help="also save these: a node's output (`fc2`) or state (`lif1.v`, `lif1.i`; at "
                         "the snn level also `lif1.v_pre`, v before the step's reset)")  # fmt: skip
-    parser.add_argument("-o", "--output", metavar="OUT.npz", help="write outputs and probes here")
+    parser.add_argument("-o", "--output", metavar="OUT.npz",
+                        help="write outputs and probes here (.npz, or NIRData for .nird/.nirdata)")  # fmt: skip
+    parser.add_argument("--output-format", choices=["npz", "nirdata"],
+                        help="the -o file's format (default: from its name, else npz)")  # fmt: skip
+    parser.add_argument("--spike-format", choices=["events", "grid"], default="events",
+                        help="NIRData spikes as EventData (default) or TimeGriddedData")  # fmt: skip
     parser.add_argument("--plot", metavar="OUT.png", help="draw a spike raster and the recorded "
                         "voltages (needs matplotlib: pip install 'nirc[plot]')")  # fmt: skip
     parser.add_argument("--seed", type=int, help="seed for random inputs (overrides seed=)")
@@ -111,7 +118,7 @@ class Progress:
 
 
 def _inputs(args, sim):
-    from nirc.interpreter.io import load_npz, parse_random, random_inputs
+    from nirc.interpreter.io import is_random_spec, load_npz, parse_random, random_inputs
 
     spec = args.input
     if spec is None:
@@ -122,7 +129,7 @@ def _inputs(args, sim):
             "no input given",
             expected=f"--input x.npz with arrays {expected}, or --input random:p=0.1,T=1000",
         )
-    if spec.startswith("random"):
+    if is_random_spec(spec):
         r = parse_random(spec)
         if args.seed is not None:
             r.seed = args.seed
@@ -131,7 +138,31 @@ def _inputs(args, sim):
                 "two batch sizes given", where="--input", found=f"B={r.B} and --batch {args.batch}"
             )
         return random_inputs(sim.plan.inputs, r, args.batch), None
+    from nirc.nirdata import is_nirdata, read_inputs
+
+    if is_nirdata(spec):
+        return read_inputs(spec, sim.plan.inputs, sim.dt), args.batch
     return load_npz(spec), args.batch
+
+
+def save_results(args, results, dt, nodes: set[str], batched: bool) -> None:
+    """``-o``: an .npz, or NIRData for ``--output-format nirdata`` or an ``.nird``
+    / ``.nirdata`` name (see :mod:`nirc.nirdata`)."""
+    from nirc.interpreter.io import save_npz
+
+    fmt = args.output_format or (
+        "nirdata" if str(args.output).endswith((".nird", ".nirdata")) else "npz"
+    )
+    if fmt == "npz":
+        save_npz(args.output, results)
+        return
+    from nirc.nirdata import write_outputs
+
+    if dt is None:
+        raise NircError("NIRData records dt: the simulation has none", where="-o",
+                        hint="pass --dt")  # fmt: skip
+    write_outputs(args.output, results, dt, nodes=nodes, spikes=args.spike_format,
+                  batched=batched)  # fmt: skip
 
 
 def _fmt_shape(shape) -> str:
@@ -238,8 +269,9 @@ def plot(path: str, results, sim, batched: bool) -> None:
 
 def run(args) -> int:
     from nirc.interpreter import prepare
-    from nirc.interpreter.io import save_npz
 
+    if args.seed is not None and args.seed < 0:
+        raise NircError("--seed must be >= 0", found=str(args.seed))
     if args.target:
         from nirc.commands.run_target import run_target
 
@@ -286,7 +318,7 @@ def run(args) -> int:
     if not batched:
         results = {k: v[:, 0] for k, v in results.items()}
     if args.output:
-        save_npz(args.output, results)
+        save_results(args, results, sim.dt, set(sim.plan.graph.nodes), batched)
     if args.plot:
         plot(args.plot, results, sim, batched)
     for line in summarize(results, sim, steps, batched, elapsed, source=args.source):

@@ -42,7 +42,13 @@ def _refuse_float_only(args: argparse.Namespace, target=None) -> None:
 
 
 def run_target(args: argparse.Namespace) -> int:
-    from nirc.interpreter.io import load_npz, normalize, parse_random, random_inputs, save_npz
+    from nirc.interpreter.io import (
+        is_random_spec,
+        load_npz,
+        normalize,
+        parse_random,
+        random_inputs,
+    )
     from nirc.targets import get_target
     from nirc.targets.base import CompileOptions
 
@@ -72,7 +78,7 @@ def run_target(args: argparse.Namespace) -> int:
             expected=f"--input x.npz with arrays {expected}, or --input random:p=0.05,T=300",
         )
     batch = args.batch
-    if spec.startswith("random"):
+    if is_random_spec(spec):
         r = parse_random(spec)
         if args.seed is not None:
             r.seed = args.seed
@@ -83,7 +89,10 @@ def run_target(args: argparse.Namespace) -> int:
         inputs = random_inputs(shapes, r, batch)
         batch = None
     else:
-        inputs = load_npz(spec)
+        from nirc.nirdata import is_nirdata, read_inputs
+
+        dt = args.dt if args.dt is not None else target.time_step(compiled)
+        inputs = read_inputs(spec, shapes, dt) if is_nirdata(spec) else load_npz(spec)
     arrays, length, b, batched = normalize(inputs, shapes, batch=batch, where="--input")
     steps = args.steps if args.steps is not None else length
     if steps < 1:
@@ -97,7 +106,12 @@ def run_target(args: argparse.Namespace) -> int:
     if not batched:
         results = {k: v[:, 0] for k, v in results.items()}
     if args.output:
-        save_npz(args.output, results)
+        from nirc.run_cmd import save_results
+
+        # probes are `layer.state`; everything else is an Output's name
+        nodes = {k.rpartition(".")[0] if "." in k else k for k in results}
+        dt = args.dt if args.dt is not None else target.time_step(compiled)
+        save_results(args, results, dt, nodes, batched)
     print(
         f"simulated {steps} steps on {target.name} (bit-accurate"
         + (f", batch {b}" if batched else "")

@@ -41,7 +41,7 @@ builtin.module {
 // NIR-NEXT:   nir.output "output"(%lif : tensor<2xf32>)
 
 // UNKNOWN: error: unknown pass `canonicalise`
-// UNKNOWN: expected: one of canonicalize, dce, discretize, fold-weights, fuse, inline-subgraphs, lower-speck, nir-infer-shapes, quantize
+// UNKNOWN: expected: one of canonicalize, dce, discretize, fold-weights, fuse, inline-subgraphs, lower-loihi2, lower-speck, lower-spinnaker2, nir-infer-shapes, partition, quantize
 // UNKNOWN: hint: did you mean `canonicalize`?
 
 // OPTION: error: invalid pass options

@@ -1,4 +1,5 @@
 // RUN: nirc opt %s --split-input-file -p canonicalize | filecheck %s
+// RUN: xdsl-opt %s --split-input-file -p nir-canonicalize | filecheck %s
 // RUN: nirc opt %s --split-input-file -p canonicalize --verify-each --print-generic | nirc opt - --split-input-file | filecheck %s
 
 // Identity nodes go: Scale by exactly 1, Delay of 0 s, Flatten that keeps the

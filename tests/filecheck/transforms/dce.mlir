@@ -1,4 +1,5 @@
 // RUN: nirc opt %s --split-input-file -p dce | filecheck %s
+// RUN: xdsl-opt %s --split-input-file -p nir-dce | filecheck %s
 
 // Nodes whose value reaches no Output go, dead recurrent loops included;
 // Inputs and Outputs stay, even unconnected ones.

@@ -1,4 +1,5 @@
 // RUN: nirc opt %s --split-input-file -p fold-weights | filecheck %s
+// RUN: xdsl-opt %s --split-input-file -p fold-weights | filecheck %s
 // RUN: nirc opt %s --split-input-file -p fold-weights --verify-each --print-generic | nirc opt - --split-input-file | filecheck %s
 // RUN: not nirc opt %S/inline-subgraphs.mlir -p fold-weights 2>&1 | filecheck %s --check-prefix=NIR
 

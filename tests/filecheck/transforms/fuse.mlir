@@ -1,4 +1,5 @@
 // RUN: nirc opt %s --split-input-file -p fuse | filecheck %s
+// RUN: xdsl-opt %s --split-input-file -p fuse | filecheck %s
 // RUN: nirc opt %s --split-input-file -p fuse --print-generic | nirc opt - --split-input-file | filecheck %s
 // RUN: not nirc opt %S/inline-subgraphs.mlir -p fuse 2>&1 | filecheck %s --check-prefix=NIR
 

@@ -1,6 +1,7 @@
 // RUN: nirc opt %s | filecheck %s
 // RUN: nirc opt %s | %roundtrip | filecheck %s
 // RUN: nirc opt %s --print-generic | nirc opt - | filecheck %s
+// RUN: xdsl-opt %s | filecheck %s
 
 // Every op of the `nir` dialect in its custom syntax: name, operands with
 // their types, NIR fields in the attribute dictionary, result type.
