@@ -7,6 +7,7 @@ Python API (imports are lazy so that `nirc --help` starts fast):
 - ``nirc.from_nir(nir_graph)`` / ``nirc.to_nir(module_or_graph)``: interop with ``nir.NIRGraph``
 - ``nirc.simulate(graph_or_path_or_module, inputs, dt=...)``: the reference interpreter
 - ``nirc.compile(graph_or_path, target="speck", out="out/")``: lower to a chip, write artifacts
+- ``nirc.evaluate(model, "test.npz", target="speck")``: task accuracy, float and on chips
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ _LAZY = {
     "to_nir": ("nirc.interop", "to_nir"),
     "simulate": ("nirc.interpreter", "simulate"),
     "compile": ("nirc.targets", "compile"),
+    "evaluate": ("nirc.evaluation", "evaluate"),
 }
 
 

@@ -31,10 +31,14 @@ def _lazy_instance(module: str, cls: str) -> Callable[[], Any]:
 TARGETS: dict[str, Callable[[], Any]] = {
     "speck": _lazy_instance("nirc.targets.speck.target", "SpeckTarget"),
     "xylo": _lazy_instance("nirc.targets.xylo.target", "XyloTarget"),
+    "loihi2": _lazy_instance("nirc.targets.loihi2.target", "Loihi2Target"),
+    "spinnaker2": _lazy_instance("nirc.targets.spinnaker2.target", "SpiNNaker2Target"),
 }
 
 TARGET_PASSES: dict[str, Callable[[], Any]] = {
     "lower-speck": _lazy("nirc.targets.speck.lower", "LowerSpeckPass"),
+    "lower-loihi2": _lazy("nirc.targets.loihi2.lower", "LowerLoihi2Pass"),
+    "lower-spinnaker2": _lazy("nirc.targets.spinnaker2.lower", "LowerSpiNNaker2Pass"),
 }
 
 

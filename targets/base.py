@@ -126,6 +126,43 @@ class Target:
     def limits(self) -> list[tuple[str, str]]:
         raise NotImplementedError
 
+    def time_step(self, compiled: Any) -> float | None:
+        """Seconds per step of a compiled module (None when it does not say)."""
+        module = compiled.module if isinstance(compiled, CompileResult) else compiled
+        for op in getattr(module, "ops", ()):
+            dt = op.properties.get("dt") if hasattr(op, "properties") else None
+            if dt is not None and hasattr(dt, "value"):
+                return float(dt.value.data)
+        return None
+
+
+def load_fused(model: Any, options: CompileOptions):
+    """Any model (a path, a graph, a ``nir.NIRGraph``, a `nir` or `snn` module)
+    -> a verified, fused float `snn` module: inline-subgraphs, discretize with
+    the options' ``dt``, ``reset`` and ``source`` (a `nir` model), fold-weights,
+    fuse. A module the caller passes is cloned: compilation rewrites it."""
+    from nirc import load
+    from nirc.context import make_context
+    from nirc.dialects.snn import is_snn_module, top_graph
+    from nirc.passes import get_pass
+
+    o = options
+    module = load.load_module(model.clone() if type(model).__name__ == "ModuleOp" else model)
+    ctx = make_context()
+    if not is_snn_module(module):
+        get_pass("inline-subgraphs")().apply(ctx, module)
+        # a source profile is passed only when asked for (the plain reading is the default)
+        profile = {"source": o.source} if o.source and o.source != "nir" else {}
+        get_pass("discretize")(dt=o.dt, reset=o.reset, **profile).apply(ctx, module)
+    elif o.dt is not None and float(o.dt) != top_graph(module).dt_value:
+        have = top_graph(module).dt_value
+        raise NircError("an snn module has its own time step", expected=f"no --dt, or --dt {have:g}",
+                        found=f"--dt {o.dt:g}")  # fmt: skip
+    get_pass("fold-weights")().apply(ctx, module)
+    get_pass("fuse")().apply(ctx, module)
+    load.verify(module)
+    return module
+
 
 def agreement_summary(report: Mapping[str, Any], note: str = "") -> list[str]:
     """The compile summary's last lines, the same for every target: the
@@ -148,11 +185,16 @@ def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]
     """Write ``files`` (name -> content) into the directory ``out_dir``, so that
     a failure never leaves a half-written output.
 
-    Every file is first written into a fresh temporary directory beside
-    ``out_dir``. When ``out_dir`` does not exist, that directory is renamed
-    onto it (one atomic step); otherwise each file replaces its namesake with
-    an atomic rename, leaving other files in ``out_dir`` alone.
+    Every file is first written into a fresh temporary directory on the same
+    file system as ``out_dir``. When ``out_dir`` does not exist, that
+    directory is created beside it and renamed onto it (one atomic step);
+    otherwise it is created inside ``out_dir`` (a mount point included) and
+    each file replaces its namesake with an atomic rename, leaving other files
+    in ``out_dir`` alone. A file that is one of the command's inputs (see
+    :mod:`nirc.atomic`) is never replaced.
     """
+    from nirc.atomic import check_not_input
+
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise NircError(
@@ -161,13 +203,16 @@ def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]
             expected="a directory (created if missing)",
             hint="choose another -o",
         )
+    for name in files:
+        check_not_input(out / name)
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
+        where = out if out.is_dir() else parent
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name or 'out'}.", suffix=".tmp", dir=where))
     except OSError as e:
         raise NircError(
-            "cannot create the output directory", where=str(out), found=str(e)
+            "cannot create the output directory", where=str(out), found=e.strerror or str(e)
         ) from None
     umask = os.umask(0)
     os.umask(umask)
@@ -190,7 +235,9 @@ def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]
         with contextlib.suppress(OSError):
             shutil.rmtree(tmp)
         if isinstance(e, OSError):
-            raise NircError("cannot write the output", where=str(out), found=str(e)) from None
+            raise NircError(
+                "cannot write the output", where=str(out), found=e.strerror or str(e)
+            ) from None
         raise
     return [out / name for name in sorted(files)]
 
