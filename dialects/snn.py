@@ -250,6 +250,24 @@ def node_name(op: Operation) -> str:
     return attr.data if isinstance(attr, StringAttr) else ""
 
 
+def label(op: Operation) -> str:
+    """An op's node name, or its op name when it has none (for diagnostics)."""
+    return node_name(op) or op.name
+
+
+def known_shape(value: SSAValue, chip: str) -> tuple[int, ...]:
+    """A value's static shape; lowering to ``chip`` refuses an unknown one at
+    the op that produces it."""
+    from nirc.diagnostics import NircError
+
+    s = shape_of(value.type)
+    if s is None:
+        where = label(value.owner) if isinstance(value.owner, Operation) else str(value.name_hint)
+        raise NircError(f"lowering to {chip} needs known shapes", where=where,
+                        hint="run shape inference (`nir-infer-shapes`) before lowering")  # fmt: skip
+    return tuple(int(d) for d in s)
+
+
 def is_int(a: np.ndarray | None) -> bool:
     return a is not None and a.dtype.kind in "iu"
 

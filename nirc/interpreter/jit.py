@@ -106,6 +106,32 @@ def njit(**options):
     return numba.njit(cache=CACHE_DIR is not None, nogil=True, **options)
 
 
+def module(name: str):
+    """A compiled-kernel module by name (a chip simulator's), imported on first
+    use, or None without numba or with ``NIRC_JIT=0``."""
+    if not ENABLED:
+        return None
+    return importlib.import_module(name)
+
+
+def simulator_kernels(name: str, jit: bool | None, sample_steps: int, min_steps: int, simulator: str):
+    """The kernel module a chip simulator's run uses: ``jit=False`` none,
+    ``True`` always (a diagnostic without numba), ``None`` when the module is
+    loaded already or the run has at least ``min_steps`` sample-steps (below
+    that, numba's start-up would cost more than it saves)."""
+    if jit is False or (jit is None and name not in sys.modules and sample_steps < min_steps):
+        return None
+    kernels = module(name)
+    if kernels is None and jit:
+        from nirc.diagnostics import NircError
+
+        raise NircError(f"the compiled {simulator} simulator needs numba", where=f"{simulator}Simulator(jit=True)",
+                        expected="numba installed (pip install 'nirc[fast]') and NIRC_JIT unset or 1",
+                        found="numba missing or NIRC_JIT=0",
+                        hint="pass jit=None to fall back to the numpy simulator")  # fmt: skip
+    return kernels
+
+
 def kernels():
     """The compiled kernels' module (imports numba on first use, caching the
     compiled code in :func:`cache_dir`)."""

@@ -13,6 +13,7 @@ import numpy as np
 from nirc.interpreter import jit as _config
 
 _jit = _config.njit()
+_inline = _config.njit(inline="always")
 
 _LIMIT = 1 << 23
 
@@ -97,46 +98,51 @@ def lif_loop(a, rec_start, rec_target, rec_weight, exp, i_decay, v_decay, v_th, 
     return 0
 
 
+@_inline
+def _scatter(xs, wt, sh, sw, ph, pw, dh, dw, groups, cl):  # pragma: no cover - compiled
+    """Add the cross-correlation of one sample's integer events ``xs`` [C, H,
+    W] with ``wt`` [C/groups, kH, kW, Co] to ``cl`` [Ho, Wo, Co] (channels
+    last), visiting only the nonzero inputs: each adds its value times the
+    kernel taps that read it, a contiguous run of output channels per tap."""
+    c, h, wd = xs.shape
+    cg, kh, kw, co = wt.shape
+    ho, wo = cl.shape[0], cl.shape[1]
+    og = co // groups
+    for ci in range(c):
+        g = ci // cg
+        cc = ci - g * cg
+        o0 = g * og
+        for y in range(h):
+            for xx in range(wd):
+                val = xs[ci, y, xx]
+                if val == 0:
+                    continue
+                for ky in range(kh):
+                    ty = y + ph - ky * dh
+                    if ty < 0 or ty % sh != 0:
+                        continue
+                    oy = ty // sh
+                    if oy >= ho:
+                        continue
+                    for kx in range(kw):
+                        tx = xx + pw - kx * dw
+                        if tx < 0 or tx % sw != 0:
+                            continue
+                        ox = tx // sw
+                        if ox >= wo:
+                            continue
+                        for o in range(o0, o0 + og):
+                            cl[oy, ox, o] += wt[cc, ky, kx, o] * val
+
+
 @_jit
 def conv_events(x, wt, sh, sw, ph, pw, dh, dw, groups, out):  # pragma: no cover - compiled
     """PyTorch's cross-correlation of integer events ``x`` [N, C, H, W] with
     integer weights ``wt`` [C/groups, kH, kW, Co] (the weights [Co, C/groups,
     kH, kW] with the output channel last) into ``out`` [N, Ho, Wo, Co]
-    (channels last, zeroed by the caller), visiting only the nonzero inputs:
-    each adds its value times the kernel taps that read it, a contiguous run
-    of output channels per tap."""
-    n, c, h, wd = x.shape
-    cg, kh, kw, co = wt.shape
-    ho, wo = out.shape[1], out.shape[2]
-    og = co // groups
-    for b in range(n):
-        for ci in range(c):
-            g = ci // cg
-            cc = ci - g * cg
-            o0 = g * og
-            for y in range(h):
-                for xx in range(wd):
-                    val = x[b, ci, y, xx]
-                    if val == 0:
-                        continue
-                    for ky in range(kh):
-                        ty = y + ph - ky * dh
-                        if ty < 0 or ty % sh != 0:
-                            continue
-                        oy = ty // sh
-                        if oy >= ho:
-                            continue
-                        for kx in range(kw):
-                            tx = xx + pw - kx * dw
-                            if tx < 0 or tx % sw != 0:
-                                continue
-                            ox = tx // sw
-                            if ox >= wo:
-                                continue
-                            acc = out[b, oy, ox, o0 : o0 + og]
-                            taps = wt[cc, ky, kx, o0 : o0 + og]
-                            for o in range(og):
-                                acc[o] += taps[o] * val
+    (channels last, zeroed by the caller): :func:`_scatter` per sample."""
+    for b in range(x.shape[0]):
+        _scatter(x[b], wt, sh, sw, ph, pw, dh, dw, groups, out[b])
     return 0
 
 
@@ -255,7 +261,6 @@ def conv_lif_loop(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th,
     t_steps, b, c, h, wd = x.shape
     cg, kh, kw, co = wt.shape
     ho, wo = spikes.shape[3], spikes.shape[4]
-    og = co // groups
     hw = ho * wo
     n = co * hw
     thr = v_th << 6
@@ -276,31 +281,7 @@ def conv_lif_loop(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th,
                     v[i] = 0
             cl[:] = 0
             if t > 0:
-                for ci in range(c):
-                    g = ci // cg
-                    cc = ci - g * cg
-                    o0 = g * og
-                    for y in range(h):
-                        for xx in range(wd):
-                            val = x[t - 1, bb, ci, y, xx]
-                            if val == 0:
-                                continue
-                            for ky in range(kh):
-                                ty = y + ph - ky * dh
-                                if ty < 0 or ty % sh != 0:
-                                    continue
-                                oy = ty // sh
-                                if oy >= ho:
-                                    continue
-                                for kx in range(kw):
-                                    tx = xx + pw - kx * dw
-                                    if tx < 0 or tx % sw != 0:
-                                        continue
-                                    ox = tx // sw
-                                    if ox >= wo:
-                                        continue
-                                    for o in range(o0, o0 + og):
-                                        cl[oy, ox, o] += wt[cc, ky, kx, o] * val
+                _scatter(x[t - 1, bb], wt, sh, sw, ph, pw, dh, dw, groups, cl)
             for o in range(co):
                 for y in range(ho):
                     for xx in range(wo):
@@ -405,7 +386,6 @@ def conv_lif_sweep(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th
     cg, kh, kw, co = wt.shape
     ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     wo = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-    og = co // groups
     hw = ho * wo
     n = co * hw
     kk = v_th.shape[0]
@@ -427,31 +407,7 @@ def conv_lif_sweep(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th
                 v[:] = 0
             cl[:] = 0
             if t > 0:
-                for ci in range(c):
-                    g = ci // cg
-                    cc = ci - g * cg
-                    o0 = g * og
-                    for y in range(h):
-                        for xx in range(wd):
-                            val = x[t - 1, bb, ci, y, xx]
-                            if val == 0:
-                                continue
-                            for ky in range(kh):
-                                ty = y + ph - ky * dh
-                                if ty < 0 or ty % sh != 0:
-                                    continue
-                                oy = ty // sh
-                                if oy >= ho:
-                                    continue
-                                for kx in range(kw):
-                                    tx = xx + pw - kx * dw
-                                    if tx < 0 or tx % sw != 0:
-                                        continue
-                                    ox = tx // sw
-                                    if ox >= wo:
-                                        continue
-                                    for o in range(o0, o0 + og):
-                                        cl[oy, ox, o] += wt[cc, ky, kx, o] * val
+                _scatter(x[t - 1, bb], wt, sh, sw, ph, pw, dh, dw, groups, cl)
             for o in range(co):
                 for y in range(ho):
                     for xx in range(wo):

@@ -84,16 +84,11 @@ def _snn():
 
 
 def _name(op: Operation) -> str:
-    return _snn().node_name(op) or op.name
+    return _snn().label(op)
 
 
 def _shape(value: SSAValue) -> tuple[int, ...]:
-    from nirc.dialects.nir import shape_of
-
-    s = shape_of(value.type)
-    if s is None:
-        raise NircError("lowering to Loihi 2 needs known shapes", where=_name(value.owner))  # type: ignore[arg-type]
-    return tuple(int(d) for d in s)
+    return _snn().known_shape(value, "Loihi 2")
 
 
 def _arr(op: Operation, field: str) -> np.ndarray | None:

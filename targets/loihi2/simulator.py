@@ -37,7 +37,6 @@ integer operations (identical results; ``NIRC_JIT=0`` turns it off).
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 
 import numpy as np
@@ -254,9 +253,7 @@ def compiled_kernels():
     own (:func:`nirc.interpreter.jit.njit`)."""
     from nirc.interpreter import jit
 
-    if not jit.ENABLED:
-        return None
-    return importlib.import_module(_KERNELS)
+    return jit.module(_KERNELS)
 
 
 def _full(value, n: int) -> np.ndarray:

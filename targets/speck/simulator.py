@@ -306,13 +306,9 @@ def compiled_kernels():
     """The compiled network (:mod:`.kernels`), or None without numba or with
     ``NIRC_JIT=0``; its machine code is cached where the interpreter caches its
     own (:func:`nirc.interpreter.jit.njit`)."""
-    import importlib
-
     from nirc.interpreter import jit
 
-    if not jit.ENABLED:
-        return None
-    return importlib.import_module(_KERNELS)
+    return jit.module(_KERNELS)
 
 
 def _segments(layer: SpeckLayer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -741,24 +737,9 @@ class SpeckSimulator:
     def _compiled(self, sample_steps: int):
         """The compiled kernels' module if this run should use it (see
         ``jit``), else None."""
-        import sys
+        from nirc.interpreter import jit
 
-        if self.jit is False:
-            return None
-        if self.jit is None and not (
-            _KERNELS in sys.modules or sample_steps >= JIT_MIN_SAMPLE_STEPS
-        ):
-            return None
-        kernels = compiled_kernels()
-        if kernels is None and self.jit:
-            raise NircError(
-                "the compiled Speck simulator needs numba",
-                where="SpeckSimulator(jit=True)",
-                expected="numba installed (pip install 'nirc[fast]') and NIRC_JIT unset or 1",
-                found="numba missing or NIRC_JIT=0",
-                hint="pass jit=None to fall back to the numpy simulator",
-            )
-        return kernels
+        return jit.simulator_kernels(_KERNELS, self.jit, sample_steps, JIT_MIN_SAMPLE_STEPS, "Speck")
 
     # -- internals -------------------------------------------------------
 

@@ -111,7 +111,7 @@ def _snn():
 
 
 def _name(op: Operation) -> str:
-    return _snn().node_name(op) or op.name
+    return _snn().label(op)
 
 
 def _size(value: SSAValue) -> int:

@@ -18,8 +18,7 @@ from __future__ import annotations
 
 from nirc.interpreter import jit as _config
 
-# the per-user cache directory was set for numba before this import (see
-# simulator.compiled_kernels); no cache at all when none is writable
+# cached in the per-user directory (jit.njit); no cache where none is writable
 _jit = _config.njit()
 _inline = _config.njit(inline="always")
 

@@ -58,8 +58,6 @@ rounds. All integers are held in float64, which is exact far beyond int16 sums.
 from __future__ import annotations
 
 import heapq
-import importlib
-import sys
 
 import numpy as np
 
@@ -240,9 +238,7 @@ def compiled_kernels():
     its own (:func:`nirc.interpreter.jit.njit`)."""
     from nirc.interpreter import jit
 
-    if not jit.ENABLED:
-        return None
-    return importlib.import_module(_KERNELS)
+    return jit.module(_KERNELS)
 
 
 class XyloSimulator:
@@ -427,22 +423,9 @@ class XyloSimulator:
     def _compiled(self, sample_steps: int):
         """The compiled kernels' module if this run should use it (see the
         constructor's ``jit``), else None."""
-        if self.jit is False:
-            return None
-        if self.jit is None and not (
-            _KERNELS in sys.modules or sample_steps >= JIT_MIN_SAMPLE_STEPS
-        ):
-            return None
-        kernels = compiled_kernels()
-        if kernels is None and self.jit:
-            raise NircError(
-                "the compiled Xylo simulator needs numba",
-                where="XyloSimulator(jit=True)",
-                expected="numba installed (pip install 'nirc[fast]') and NIRC_JIT unset or 1",
-                found="numba missing or NIRC_JIT=0",
-                hint="pass jit=None to fall back to the numpy simulator",
-            )
-        return kernels
+        from nirc.interpreter import jit
+
+        return jit.simulator_kernels(_KERNELS, self.jit, sample_steps, JIT_MIN_SAMPLE_STEPS, "Xylo")
 
     def _evolve(self, kernels, inp, i_syn, v, spk, record: bool):
         """Run the compiled kernel on ``inp[T, B, Nin]`` from the int64 states
