@@ -495,3 +495,49 @@ def test_lowering_never_builds_ir_its_verifier_refuses(tmp_path: Path, capsys) -
                 assert code == 2 and f"{where}: " in err and words in err, (name, args, err)
             elif args[0] != "compile":
                 assert code == 0, (name, args, err)
+
+
+# ----------------------------------------------------------------------------
+# subnormal weights: a chip's weight scale must not overflow
+
+
+def _subnormal_conv(path: Path) -> Path:
+    return nir_file(path, {
+        "in": ("Input", {"shape": np.array([1, 8, 8])}),
+        "c": ("Conv2d", {"weight": np.full((2, 1, 3, 3), 5e-324), "bias": np.zeros(2),
+                         "input_shape": np.array([8, 8]), "stride": np.array([1, 1]),
+                         "padding": np.array([0, 0]), "dilation": np.array([1, 1]), "groups": 1}),
+        "i": ("IF", {"r": np.ones((2, 6, 6)), "v_threshold": np.ones((2, 6, 6))}),
+        "out": ("Output", {"shape": np.array([2, 6, 6])}),
+    }, [("in", "c"), ("c", "i"), ("i", "out")])  # fmt: skip
+
+
+def test_subnormal_weights_compile_silent_on_speck_and_are_refused_by_spinnaker2(tmp_path, capsys) -> None:
+    path = _subnormal_conv(tmp_path / "tiny.nir")
+    assert main(["compile", str(path), "--target", "speck", "-o", str(tmp_path / "speck")]) == 0
+    capsys.readouterr()
+    assert main(["compile", str(path), "--dt", "1", "--target", "spinnaker2", "-o", str(tmp_path / "s2")]) == 2
+    err = capsys.readouterr().err
+    assert "error: i: the weights are negligible against the threshold" in err
+    assert "largest weight 4.94e-324, threshold 1" in err
+    assert not (tmp_path / "s2").exists()
+
+
+def test_numpy_floating_point_warnings_do_not_reach_the_terminal(monkeypatch, capsys) -> None:
+    import sys
+    import types
+
+    from nirc import cli
+
+    fake = types.ModuleType("nirc_test_fake_command")
+    fake.add_arguments = lambda parser: None
+    fake.run = lambda args: int(np.float64(1.0) / np.float64(0.0) > 0) - 1  # inf > 0: exit 0
+    monkeypatch.setitem(sys.modules, fake.__name__, fake)
+    monkeypatch.setitem(cli.COMMANDS, "fake", (fake.__name__, "a command that divides by zero"))
+    monkeypatch.delenv("NIRC_TRACEBACK", raising=False)
+    with np.errstate(all="warn"):
+        assert main(["fake"]) == 0
+    assert "RuntimeWarning" not in capsys.readouterr().err
+    monkeypatch.setenv("NIRC_TRACEBACK", "1")  # a developer sees them
+    with np.errstate(all="warn"), pytest.warns(RuntimeWarning, match="divide by zero"):
+        main(["fake"])

@@ -275,7 +275,7 @@ def candidates(fl, spec: SpeckSpec = SPECK) -> list[tuple[str, float, list[Varia
     thr = fl.threshold
     out: list[tuple[str, float, list[Variant]]] = []
     for m in MULTIPLIERS:
-        n = min(max(round(thr * s0 * m), 1), thi - 1)  # threshold_high must fit int16
+        n = round(min(max(thr * s0 * m, 1), thi - 1))  # threshold_high must fit int16 (s0 may be inf)
         s = float(f"{n / thr:.9g}")
         label = "max-abs: weights fill int8" if m == 1.0 else f"max-abs x {m:g}"
         if n == thi - 1:

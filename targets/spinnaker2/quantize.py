@@ -59,12 +59,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from nirc.diagnostics import NircError
 from nirc.metrics import mean_spike_count, outputs_agreement, spike_counts
 
 from .lower import Extraction, FloatNeuron
 from .network import BIAS, INPUT, NEURON, RELAY, Network, Population, Projection, copy_layout
 from .sparse import Coo
 from .spec import SPINNAKER2
+
+F32_MAX = float(np.finfo(np.float32).max)
 
 F32 = np.float32
 MULTIPLIERS = (1.0, 1.25, 1.5, 2.0, 3.0)
@@ -156,7 +159,15 @@ def max_abs_scales(ex: Extraction, gains: Mapping[str, int]) -> dict[str, float]
             big = float(np.abs(thr[np.isfinite(thr)]).max()) if thr is not None and np.isfinite(
                 thr).any() else 1.0  # fmt: skip
             big = big or 1.0
-        out[p.name] = weight_range(p.model) / big
+        scale = weight_range(p.model) / big
+        thr = fn.threshold
+        top = float(np.abs(thr[np.isfinite(thr)]).max(initial=0.0)) if thr is not None else 0.0
+        if not math.isfinite(scale) or not math.isfinite(top * scale * 4) or top * scale * 4 > F32_MAX:
+            raise NircError("the weights are negligible against the threshold: the weight scale "
+                            "that uses SpiNNaker2's weight range overflows the float32 voltage",
+                            where=p.name, found=f"largest weight {big:.3g}, threshold {top:.3g}",
+                            expected=f"a largest weight of at least {4 * max(top, 1e-30) * weight_range(p.model) / F32_MAX:.3g}")  # fmt: skip
+        out[p.name] = scale
     return out
 
 
