@@ -38,8 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="accept lossy conversions (e.g. drop a LIF's leak) and report the "
                         "measured agreement")  # fmt: skip
     parser.add_argument("--calibrate", metavar="INPUTS.npz",
-                        help="inputs to choose quantization scales on (arrays [T, B, *shape] per "
-                        "Input); default: random spikes")  # fmt: skip
+                        help="data to choose quantization scales on: nirc's inputs (arrays [T, B, *shape] "
+                        "per Input) or a labelled data set (`spikes` [N, T, *shape] and `labels`, "
+                        "as nirc eval reads; the report then gives accuracies); default: random "
+                        "spikes")  # fmt: skip
     parser.add_argument("--calib-steps", type=int, default=100, metavar="T",
                         help="steps of random calibration spikes (default 100)")  # fmt: skip
     parser.add_argument("--calib-batch", type=int, default=2, metavar="B",
