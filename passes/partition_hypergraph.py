@@ -568,8 +568,8 @@ def hypergraph_placement(
         if block_core is None:
             continue
         traffic = evaluate(net, capacity, to_placement(blocks, block_core), rates).traffic
-        if best is None or traffic < best[0]:
-            best = (traffic, block_core, moved)
+        best = (traffic, block_core, moved)
+        break  # the first count that fits: the tight one cuts least (measured: 2x the time for both)
     if best is None:
         return None
     _, block_core, moved = best
@@ -626,24 +626,25 @@ def coarsen(
 
 
 def core_counts(net: Network, blocks: Blocks, capacity: CapacityModel, limit: int) -> list:
-    """The core counts to try (per population with exclusive cores): the
-    blocks' weight with some room for the partitioner's balance, and for small
-    problems the tight count too (fewer cores cut less); none above ``limit``."""
+    """The core counts to try in turn, until one fits (per population with
+    exclusive cores): for small problems first the tight count (fewer cores
+    cut less), then the blocks' weight with some room for the partitioner's
+    balance; for large ones only the roomy count; none above ``limit``."""
     tries: list = []
     if capacity.exclusive_cores:
         weight = np.bincount(blocks.pop, weights=blocks.weight, minlength=len(net.populations))
         need = {p.index: max(1, math.ceil(weight[p.index] / blocks.core)) for p in net.placed}
         roomy = {i: max(k, math.ceil(k / 0.92)) for i, k in need.items()}
-        if sum(roomy.values()) <= limit:
-            tries.append(roomy)
         if sum(need.values()) <= limit and need != roomy:
             tries.append(need)
+        if sum(roomy.values()) <= limit:
+            tries.append(roomy)
     else:
         need_all = math.ceil(int(blocks.weight.sum()) / blocks.core)
         roomy_all = min(limit, max(need_all, math.ceil(need_all / 0.92)))
         if need_all <= limit:
-            tries = [roomy_all] + ([need_all] if need_all < roomy_all else [])
-    return tries if blocks.count <= SMALL else tries[:1]
+            tries = ([need_all] if need_all < roomy_all else []) + [roomy_all]
+    return tries if blocks.count <= SMALL else tries[-1:]
 
 
 def profile(

@@ -8,6 +8,8 @@ random small networks through random capacities.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -509,6 +511,28 @@ def test_placement_is_deterministic_and_prints_identically():
         return str(module)
 
     assert run() == run()
+
+
+def test_placement_is_the_same_in_another_process():
+    """Mt-KaHyPar runs sequentially (one thread, seeded): a fresh process,
+    with its own memory layout, places the network identically."""
+    pytest.importorskip("mtkahypar")
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, numpy as np; sys.path.insert(0, sys.argv[1])\n"
+        "from test_partition import conv_net\n"
+        "from nirc.context import make_context\n"
+        "from nirc.passes.partition import PartitionPass\n"
+        "m = conv_net(np.random.default_rng(7), size=12, convs=((6, 3, 1, 1, 1), (8, 3, 1, 1, 1)))\n"
+        "PartitionPass(core_neurons=64, cores_per_chip=8, chips=8, report=False).apply(make_context(), m)\n"
+        "print(m)\n"
+    )
+    here = str(Path(__file__).parent)
+    runs = [subprocess.run([sys.executable, "-c", probe, here], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)]  # fmt: skip
+    assert 'method = "mt-kahypar"' in runs[0] and runs[0] == runs[1]
 
 
 def test_without_mtkahypar_index_order_with_a_warning(monkeypatch):
