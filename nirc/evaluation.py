@@ -370,6 +370,8 @@ class Run:
     report: dict | None = None  # the target's compile report
     # what each approximation of the chip costs, measured in float: (what, accuracy)
     approximation_costs: list[tuple[str, float]] = field(default_factory=list)
+    # the chip's energy and latency estimate on the first samples (nirc.targets.estimates)
+    estimate: dict | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -412,6 +414,10 @@ class Run:
                 {"approximation": what, "float_accuracy": round(acc, 6)}
                 for what, acc in self.approximation_costs
             ]
+            if self.estimate is not None:
+                from nirc.targets.estimates import short_estimate
+
+                out["estimate"] = short_estimate(self.estimate)
             if self.report is not None:
                 rep = self.report
                 out["compile"] = {k: rep[k] for k in ("quantization", "calibration",
@@ -453,9 +459,52 @@ class EvalResult:
             "labels": None if self.labels is None else self.labels.tolist(),
             "float": self.reference.to_dict(self.classes),
             "targets": {k: r.to_dict(self.classes) for k, r in self.runs.items()},
+            "comparison": self.comparison(),
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
             "workers": self.workers,
         }
+
+    def comparison(self) -> list[dict]:
+        """Per chip: accuracy, energy and latency per inference (the
+        estimates: simulated activity priced with published figures)."""
+        rows = []
+        for name, run in self.runs.items():
+            e = run.estimate or {}
+            rows.append({
+                "target": name,
+                "accuracy": None if run.accuracy is None else round(run.accuracy, 6),
+                "prediction_agreement": round(float(run.agreement or 0.0), 6),
+                "energy_j": e.get("energy_j"),
+                "energy_is_lower_bound": e.get("energy_is_lower_bound"),
+                "latency_s": e.get("latency_s"),
+                "synaptic_events": (e.get("counts") or {}).get("synaptic_events"),
+                "estimate_samples": e.get("samples"),
+            })  # fmt: skip
+        return rows
+
+    def comparison_lines(self) -> list[str]:
+        """The side-by-side table of the chips (empty without chips)."""
+        if not self.runs:
+            return []
+        from nirc.targets.estimates import ESTIMATE_NOTE, fmt_energy, fmt_time
+
+        rows = [("chip", "accuracy", "energy/inference", "latency/inference",
+                 "synaptic events/inference")]  # fmt: skip
+        samples = set()
+        for r in self.comparison():
+            acc = "-" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f} %"
+            energy = fmt_energy(r["energy_j"]) + (" (lower bound)" if r["energy_is_lower_bound"]
+                                                  else "")  # fmt: skip
+            syn = "-" if r["synaptic_events"] is None else f"{r['synaptic_events']:.4g}"
+            rows.append((r["target"], acc, energy, fmt_time(r["latency_s"]), syn))
+            samples.add(r["estimate_samples"])
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        n = ", ".join(str(k) for k in sorted(s for s in samples if s is not None)) or "-"
+        out = [f"chips side by side ({ESTIMATE_NOTE}; activity of the first {n} sample(s); "
+               "`nirc targets CHIP` lists each figure and its source):"]  # fmt: skip
+        for row in rows:
+            out.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        return out
 
     def lines(self, max_differ: int = 20) -> list[str]:
         """What ``nirc eval`` prints."""
@@ -510,6 +559,7 @@ class EvalResult:
                 f"samples where {run.name} and the float reference predict differently "
                 f"({d.size}): {shown or 'none'}{more}"
             )
+        out += self.comparison_lines()
         out.append("time: " + ", ".join(f"{k} {v:.2f} s" for k, v in self.seconds.items()))
         return out
 
@@ -867,6 +917,7 @@ def _evaluate(
     from nirc.targets.base import CompileOptions
 
     runs_meta: dict[str, dict] = {}
+    modules: dict[str, Any] = {}
     compiled: list[tuple[str, str, int]] = []
     variants: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="nirc-eval-") as tmp:
@@ -890,6 +941,7 @@ def _evaluate(
             lag = int(report.get("output_latency", 0) or 0)
             pad = max(0, lag) if pad_steps == "auto" else int(pad_steps)
             compiled.append((name, _print(result.module), pad))
+            modules[name] = result.module
             runs_meta[name] = {"compile": compile_s, "report": _short_report(report), "pad": pad,
                                "variants": []}  # fmt: skip
             measure = getattr(tgt, "float_approximations", None)
@@ -953,6 +1005,14 @@ def _evaluate(
         for what, key in meta["variants"]:
             vpred = predict(gather(key)[0])
             runs[name].approximation_costs.append((what, float(np.mean(vpred == ds.labels))))
+        # energy and latency: the chip's activity on the first samples, priced with its
+        # published per-operation figures (nirc.targets.estimates)
+        if ds.samples:
+            k = min(ds.samples, ESTIMATE_SAMPLES)
+            where = Path(ds.where).name if ds.where != "data" else "the data"
+            runs[name].estimate = get_target(name).estimate(
+                modules[name], ds.chunk(0, k, pad), label=f"the first {k} sample(s) of {where}",
+                max_samples=k)  # fmt: skip
     seconds = {"load": prep_s, "compile": sum(m["compile"] for m in runs_meta.values()),
                "simulate": sim_s, "total": time.perf_counter() - t_start}  # fmt: skip
     return EvalResult(
@@ -962,6 +1022,10 @@ def _evaluate(
         reference=reference, runs=runs, seconds=seconds,
         workers=int(workers) if workers else None,
     )  # fmt: skip
+
+
+# samples whose activity `nirc eval` prices per chip (a recorded run of each chip)
+ESTIMATE_SAMPLES = 64
 
 
 def _short_report(report: Mapping[str, Any]) -> dict:

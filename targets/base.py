@@ -126,6 +126,15 @@ class Target:
     def limits(self) -> list[tuple[str, str]]:
         raise NotImplementedError
 
+    def estimate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, label: str = "",
+                 max_samples: int = 64) -> dict:  # fmt: skip
+        """The report's ``estimates`` section: the compiled module run on the
+        first ``max_samples`` samples of ``inputs`` (``{input: [T, B, *shape]}``,
+        described by ``label``), its activity counted and priced with the
+        chip's published figures (:mod:`nirc.targets.estimates`, which also
+        defines the sections every target's report shares)."""
+        raise NotImplementedError
+
     def time_step(self, compiled: Any) -> float | None:
         """Seconds per step of a compiled module (None when it does not say)."""
         module = compiled.module if isinstance(compiled, CompileResult) else compiled

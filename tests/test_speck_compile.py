@@ -213,7 +213,7 @@ def test_lif_with_allow_approximate_reports_the_measured_agreement():
     result = compile_model(g, "speck", allow_approximate=True, **quick())
     assert result.report["approximations"] == ["n1: leak dropped (alpha_mem = 0.98 -> 1)"]
     assert 0.0 <= result.report["agreement"]["calibration"]["agreement"] <= 1.0
-    assert "approximations: n1: leak dropped" in result.artifacts["report.txt"]
+    assert "== approximations ==\nn1: leak dropped" in result.artifacts["report.txt"]
 
 
 def test_fan_out_merge_and_average_pool():

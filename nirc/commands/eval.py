@@ -8,8 +8,11 @@
 Prints the accuracy of the float reference and of each chip's bit-accurate
 simulation, their prediction agreement, the confusion matrices, the samples
 where chip and float differ, the output spikes per sample and the time taken
-(see :mod:`nirc.evaluation`). ``--json`` and ``--plot`` are written atomically,
-never over an input.
+(see :mod:`nirc.evaluation`), and the chips side by side: accuracy, energy
+and latency per inference, estimates from each chip's
+simulated activity and published per-operation figures, not measurements
+(docs/estimates.md). ``--json`` and ``--plot`` are written atomically, never
+over an input.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="labelled samples: `spikes` [N, T, *shape] (or one array per Input "
                         "name) and `labels` [N] (class indices)")  # fmt: skip
     parser.add_argument("--target", "-t", metavar="CHIP[,CHIP...]",
-                        help="also compile for these chips and run their bit-accurate "
-                        "simulations (speck, xylo, loihi2, spinnaker2)")  # fmt: skip
+                        help="also compile for these chips, run their bit-accurate "
+                        "simulations and estimate their energy and latency per inference "
+                        "(speck, xylo, loihi2, spinnaker2)")  # fmt: skip
     parser.add_argument("--source", default="nir", metavar="FRAMEWORK[:OPTIONS]",
                         help="read the file as the framework that exported it computed it "
                         "(nir, snntorch, norse, sinabs, rockpool; options such as "

@@ -1,4 +1,6 @@
-"""`nirc targets`: the chips nirc compiles for, with their limits."""
+"""`nirc targets`: the chips nirc compiles for, with their limits and the
+published figures their energy and latency estimates use, each with its
+source (see docs/estimates.md)."""
 
 from __future__ import annotations
 

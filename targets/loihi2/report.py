@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from nirc.targets.base import agreement_summary
+from nirc.targets.estimates import ReportSections, assemble_report, estimate_lines, summary_estimate
+from nirc.targets.estimates import report_text as report_text_of
 
 from .resources import PlacedLayer, core_loads
 
@@ -59,8 +61,10 @@ def _range(a) -> list[int] | None:
     return [int(a.min()), int(a.max())] if a.size else None
 
 
-def build_report(model: str, low, agreement: dict, o, warnings: list[str], graph: dict) -> dict:
-    """The machine-readable report of a compile (``low``: :class:`~.target.Lowered`)."""
+def build_report(model: str, low, agreement: dict, o, warnings: list[str], graph: dict,
+                 estimates: dict | None = None) -> dict:  # fmt: skip
+    """The machine-readable report of a compile (``low``: :class:`~.target.Lowered`),
+    in the sections every target shares (:mod:`nirc.targets.estimates`)."""
     net = low.network
     cap = net.capacity
     placed = _placed(net)
@@ -128,22 +132,22 @@ def build_report(model: str, low, agreement: dict, o, warnings: list[str], graph
             "neuron_capacity": int(cap.neurons_per_core),
         })  # fmt: skip
     p = low.placement
-    return {
-        "format": "nirc-loihi2-report/1",
-        "target": "loihi2",
-        "model": model,
-        "options": {
-            "dt": net.dt,
-            "source": graph["source"],
-            "reset": graph["reset"],
-            "calibrate": o.calibrate,
-            "seed": o.seed,
-            "input_bits": int(net.input_bits),
-            "partition": str(o.extra.get("partition", "auto")),
+    return assemble_report(ReportSections(
+        header={
+            "format": "nirc-loihi2-report/1",
+            "target": "loihi2",
+            "model": model,
+            "options": {
+                "dt": net.dt,
+                "source": graph["source"],
+                "reset": graph["reset"],
+                "calibrate": o.calibrate,
+                "seed": o.seed,
+                "input_bits": int(net.input_bits),
+                "partition": str(o.extra.get("partition", "auto")),
+            },
         },
-        "layers": layers,
-        "cores": cores,
-        "resources": {
+        resources={
             "cores_used": len(loads),
             "chips_used": len({c // cap.cores_per_chip for c in loads}),
             "neurons": int(sum(layer.size for layer in net.layers)),
@@ -168,29 +172,35 @@ def build_report(model: str, low, agreement: dict, o, warnings: list[str], graph
                 "notes": list(getattr(p, "notes", []) or []) + list(low.placement_notes),
             },
         },
-        "timing": {
-            "latency_steps": int(net.latency),
-            "convention": f"outputs[t] answers inputs[t]: each run lasts T + {net.latency} steps "
-            "on the chip (inputs padded with zeros), every layer's state is reset when its "
-            f"first input arrives (netx Network(reset_interval=T + {net.latency}, "
-            f"reset_offset={net.reset_offset})), and the last T steps are kept",
-        },
-        "quantization": {
+        quantization={
             "search": low.search_mode,
             "method": SEARCH_METHODS[low.search_mode],
             "tried": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in t.items()}
                       for t in low.search.tried],
-        },  # fmt: skip
-        "agreement": agreement,
-        "approximations": list(low.float_net.notes),
-        "exact": [
-            "sum-pools, flattens and scales folded into the next weights (exact)",
-            "one step of latency per layer, absorbed by the aligned outputs",
-            "lava's fixed-point arithmetic: nirc's simulator is bit-exact with it",
-        ],
-        "final_ir": "model.mlir",
-        "warnings": warnings,
-    }
+        },
+        fidelity=agreement,
+        approximations=list(low.float_net.notes),
+        warnings=warnings,
+        estimates=estimates or {},
+        details={
+            "layers": layers,
+            "cores": cores,
+            "timing": {
+                "latency_steps": int(net.latency),
+                "convention": f"outputs[t] answers inputs[t]: each run lasts T + {net.latency} "
+                "steps on the chip (inputs padded with zeros), every layer's state is reset "
+                "when its first input arrives (netx Network(reset_interval=T + "
+                f"{net.latency}, reset_offset={net.reset_offset})), and the last T steps are "
+                "kept",
+            },
+            "exact": [
+                "sum-pools, flattens and scales folded into the next weights (exact)",
+                "one step of latency per layer, absorbed by the aligned outputs",
+                "lava's fixed-point arithmetic: nirc's simulator is bit-exact with it",
+            ],
+            "final_ir": "model.mlir",
+        },
+    ))  # fmt: skip
 
 
 SEARCH_METHODS = {
@@ -222,7 +232,6 @@ def report_text(report: dict) -> str:
         f"nirc: {report['model']} compiled for Intel Loihi 2 (lava-dl netx)",
         f"dt = {opts['dt']:g} s per step, source {opts['source']}, reset {opts['reset']}, input "
         + (f"graded spikes of {opts['input_bits']} bits" if opts["input_bits"] else "spikes"),
-        "",
         "layers",
     ]
     for e in report["layers"]:
@@ -256,27 +265,27 @@ def report_text(report: dict) -> str:
             lines.append(f"    exact: {a}")
         for n in e["notes"]:
             lines.append(f"    note: {n}")
-    lines += ["", f"cores (capacity per core: {cap['neurons_per_core']:,} neurons, "
-              f"{cap['memory_per_core']:,} bytes; nirc's memory model)"]  # fmt: skip
-    lines.append("  core  chip  neurons  synapses  shared  axons  sources  memory (bytes)   layers")
+    cores = [f"cores (capacity per core: {cap['neurons_per_core']:,} neurons, "
+             f"{cap['memory_per_core']:,} bytes; nirc's memory model)"]  # fmt: skip
+    cores.append("  core  chip  neurons  synapses  shared  axons  sources  memory (bytes)   layers")
     for c in report["cores"]:
-        lines.append(
+        cores.append(
             f"  {c['core']:>4}  {c['chip']:>4}  {c['neurons']:>7,}  {c['synapses']:>8,}  "
             f"{c['shared_weights']:>6,}  {c['input_axons']:>5,}  {c['source_slices']:>7}  "
             f"{c['memory_bytes']:>9,.0f} / {c['memory_capacity']:,}  {', '.join(c['layers'])}"
         )
-    lines.append(f"  cores used {r['cores_used']} of {cap['cores_per_chip'] * cap['chips']}, chips "
-                 f"used {r['chips_used']} of {cap['chips']}; placement {r['placement']['method']} "
-                 f"(traffic {r['placement']['traffic']:.4g}, index order "
-                 f"{r['placement']['baseline_traffic']:.4g})")  # fmt: skip
-    lines += ["", f"latency: {report['timing']['latency_steps']} step(s); "
-              + report["timing"]["convention"]]  # fmt: skip
-    ag = report["agreement"]
-    lines += ["", f"agreement: {ag['metric']}"]
+    cores.append(f"  cores used {r['cores_used']} of {cap['cores_per_chip'] * cap['chips']}, "
+                 f"chips used {r['chips_used']} of {cap['chips']}; placement "
+                 f"{r['placement']['method']} (traffic {r['placement']['traffic']:.4g}, index "
+                 f"order {r['placement']['baseline_traffic']:.4g})")  # fmt: skip
+    q = report["quantization"]
+    quant = [f"search {q['search']}: {q['method']}", "(per layer: see the layer lines above)"]
+    ag = report["fidelity"]
+    fidelity = [f"agreement: {ag['metric']}"]
     for key in ("calibration", "check"):
         if key in ag:
             a = ag[key]
-            lines.append(
+            fidelity.append(
                 f"  {key} ({a['inputs']}): predictions {a['prediction_agreement']:.4f}, counts "
                 f"within +-1 {a['agreement']:.4f}, count distance {a['count_distance']:.4f}"
                 + (f" (max-abs scaling: predictions {a['max_abs_prediction_agreement']:.4f}, "
@@ -284,15 +293,17 @@ def report_text(report: dict) -> str:
                    if "max_abs_prediction_agreement" in a else "")
             )  # fmt: skip
             if "accuracy" in a:
-                lines.append(f"    accuracy on its labels: float {a['accuracy']['float']:.4f}, "
-                             f"Loihi 2 {a['accuracy']['loihi2']:.4f}")  # fmt: skip
-    lines += ["", "approximations: " + ("; ".join(report["approximations"]) or "none"),
-              "exact: " + "; ".join(report["exact"]),
-              f"final IR: {report['final_ir']} (the `loihi2` dialect)"]  # fmt: skip
-    if report["warnings"]:
-        lines.append("warnings:")
-        lines += [f"  {w}" for w in report["warnings"]]
-    return "\n".join(lines) + "\n"
+                fidelity.append(f"    accuracy on its labels: float {a['accuracy']['float']:.4f}, "
+                                f"Loihi 2 {a['accuracy']['loihi2']:.4f}")  # fmt: skip
+    return report_text_of(lines[:2], {
+        "resources": lines[2:] + [""] + cores,
+        "quantization": quant,
+        "fidelity": fidelity,
+        "approximations": list(report["approximations"]) + ["exact: " + "; ".join(report["exact"])],
+        "warnings": report["warnings"],
+        "estimates": estimate_lines(report.get("estimates")),
+    }, [f"latency: {report['timing']['latency_steps']} step(s); " + report["timing"]["convention"],
+        f"final IR: {report['final_ir']} (the `loihi2` dialect)"])  # fmt: skip
 
 
 def _cores(ids: list[int]) -> str:
@@ -319,7 +330,7 @@ def summary(report: dict) -> list[str]:
     if "accuracy" in ag:
         note += (f"; accuracy on their labels: float {ag['accuracy']['float']:.1%}, Loihi 2 "
                  f"{ag['accuracy']['loihi2']:.1%}")  # fmt: skip
-    return lines + agreement_summary(report, note)
+    return lines + agreement_summary(report, note) + [summary_estimate(report.get("estimates"))]
 
 
 __all__ = ["build_report", "connections", "report_text", "summary"]

@@ -33,6 +33,11 @@ Sources, and how sure each number is:
   per core                  1024    neuron-group profiles (decays, threshold,
                                     exponents) and the layer's microcode
   ========================  ======  ==========================================
+
+- energy and latency per operation (:data:`FIGURES`; docs/estimates.md): Intel
+  publishes no per-operation figures for Loihi 2 (its technology brief gives
+  relative improvements over Loihi). nirc uses **Loihi 1's** figures from Davies
+  et al., IEEE Micro 38(1), 2018, Table 2, and says so wherever they appear.
 """
 
 from __future__ import annotations
@@ -40,6 +45,46 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from nirc.passes.partition import CapacityModel
+from nirc.targets.estimates import ChipFigures, Figure
+
+_DAVIES_2018 = ("Davies et al., \"Loihi: A Neuromorphic Manycore Processor with On-Chip "
+                "Learning\", IEEE Micro 38(1), 2018, Table 2")
+_LOIHI1 = "a Loihi 1 figure: Loihi 2's per-operation figures are not published"
+
+FIGURES = ChipFigures(
+    chip="loihi2",
+    energy={
+        "synaptic_events": Figure(23.6e-12, "J", "synaptic_event", "vendor figure",
+                                  _DAVIES_2018 + ", energy per synaptic spike op (min)", _LOIHI1),
+        "neuron_updates": Figure(52e-12, "J", "neuron_update", "vendor figure",
+                                 _DAVIES_2018 + ", energy per neuron update (inactive)",
+                                 _LOIHI1 + "; an active neuron costs 81 pJ, so this is the lower "
+                                 "of the two"),
+        "spikes": Figure(1.7e-12, "J", "spike", "vendor figure",
+                         _DAVIES_2018 + ", within-tile spike energy", _LOIHI1),
+        "spikes_between_cores": Figure(3.5e-12, "J", "spike_between_cores", "derived",
+                                       _DAVIES_2018 + ", energy per tile hop, 3.0 pJ east-west "
+                                       "/ 4.0 pJ north-south: their mean",
+                                       _LOIHI1 + "; one hop per core-to-core spike (the mesh "
+                                       "distance is not modelled: a lower bound)"),
+    },
+    time={
+        "synaptic_events": Figure(3.5e-9, "s", "synaptic_event", "vendor figure",
+                                  _DAVIES_2018 + ", time per synaptic spike op (max)", _LOIHI1),
+        "neuron_updates": Figure(5.3e-9, "s", "neuron_update", "vendor figure",
+                                 _DAVIES_2018 + ", time per neuron update (inactive; active: 8.4 "
+                                 "ns)", _LOIHI1),
+    },
+    step_overhead=Figure(113e-9, "s", "step", "vendor figure",
+                         _DAVIES_2018 + ", mesh-wide barrier synchronization, 113 ns for 32 "
+                         "tiles (465 ns for 384 tiles)", _LOIHI1),
+    latency="per-step work",
+    unpriced={"spikes_between_chips": "no chip-to-chip energy per spike is published"},
+    sources=(_DAVIES_2018 + " (Loihi 1: synaptic op 23.6 pJ / 3.5 ns, neuron update 52 pJ / "
+             "5.3 ns inactive and 81 pJ / 8.4 ns active, within-tile spike 1.7 pJ, tile hop "
+             "3.0-4.0 pJ, barrier 113-465 ns); Loihi 2's per-operation figures are not "
+             "published, Intel's Loihi 2 brief (2021) gives only relative improvements",),
+)
 
 _KI = 1024
 
@@ -105,6 +150,7 @@ class Loihi2Spec:
     max_chips: int = 1152  # Hala Point
     synapses_per_chip: int = 120_000_000  # public figure, not enforced
     capacity: Loihi2Capacity = field(default_factory=_default_capacity)
+    figures: ChipFigures = FIGURES  # published figures, with their sources
 
     @property
     def weight_range(self) -> tuple[int, int]:

@@ -424,9 +424,12 @@ class Loihi2Target(Target):
         for n in low.placement_notes:
             diagnostics.warn(n, where="loihi2 placement")
         name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
+        estimates = self.estimate(low.module, low.calibration,
+                                  label=f"the calibration inputs ({low.calibration_label})")
         report = build_report(name, low, agreement, o, [w.render() for w in sink.warnings],
                               {"source": _graph_attr(low.float_module, "source", "nir"),
-                               "reset": _graph_attr(low.float_module, "reset", "zero")})  # fmt: skip
+                               "reset": _graph_attr(low.float_module, "reset", "zero")},
+                              estimates)  # fmt: skip
         artifacts: dict[str, Any] = {
             "model.net": write_netx(network_to_netx(low.network)),
             "run_lava.py": run_lava_script(low.network, name),
@@ -604,6 +607,55 @@ class Loihi2Target(Target):
             out[f"{name}.{state}"] = arr.astype(np.float32 if state == "spikes" else np.int32)
         return out
 
+    def estimate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, label: str = "",
+                 max_samples: int = 64) -> dict:  # fmt: skip
+        """The ``estimates`` section (:func:`nirc.targets.estimates.estimate`):
+        the network runs on ``inputs`` (the first ``max_samples`` samples) with
+        every layer's spikes recorded; every neuron is updated every step, a
+        spike (binary or graded: one message) reaches the synapses of its
+        nonzero weights, and the placement's core of every neuron (chip = core
+        // cores per chip) says which spikes cross cores and chips."""
+        from nirc.targets.estimates import (
+            Population,
+            conv_synapses,
+            count_activity,
+            dense_synapses,
+            estimate,
+        )
+
+        net = self._network(compiled)
+        if isinstance(net, NetxModel):
+            raise NircError("an estimate needs a network compiled by nirc (a `loihi2` module)",
+                            found="a netx file", hint="estimate the .nir model")  # fmt: skip
+        cut = {k: np.asarray(v)[:, :max_samples] for k, v in inputs.items()}
+        names = [layer.name for layer in net.layers]
+        run = self.simulate(compiled, cut, record=",".join(f"{n}.spikes" for n in names))
+        x = np.asarray(cut[net.input_name])
+        T, B = x.shape[:2]
+        source = net.input_name if net.input_name not in names else f"input {net.input_name}"
+        pops = [Population(source, (x != 0).reshape(T, B, -1), None, "none")]
+        synapses = []
+        pre = source
+        for layer in net.layers:
+            spikes = np.asarray(run[f"{layer.name}.spikes"]).reshape(T, B, -1) != 0
+            pops.append(Population(layer.name, spikes, np.asarray(layer.cores, np.int64)))
+            if layer.kind == "conv":
+                synapses.append(conv_synapses(pre, layer.name, layer.weight, layer.in_shape,
+                                              layer.shape, layer.stride, layer.padding,
+                                              layer.dilation, int(layer.groups)))  # fmt: skip
+            else:
+                synapses.append(dense_synapses(pre, layer.name,
+                                               np.asarray(layer.weight).reshape(layer.size, -1).T))
+            if layer.weight_rec is not None:
+                synapses.append(dense_synapses(layer.name, layer.name,
+                                               np.asarray(layer.weight_rec).T))  # fmt: skip
+            pre = layer.name
+        cores = max(int(np.max(layer.cores)) for layer in net.layers) + 1
+        chip_of_core = np.arange(cores) // int(net.capacity.cores_per_chip)
+        activity = count_activity(pops, synapses, chip_of_core)
+        return estimate(activity, self.spec.figures, float(net.dt),
+                        inputs=label or "the given inputs")  # fmt: skip
+
     def _records(self, record: str, names: list[str], probes: bool) -> list[tuple[str, str]]:
         states = ("spikes", "u", "v")
         items = [r.strip() for r in (record or "").split(",") if r.strip()]
@@ -656,7 +708,7 @@ class Loihi2Target(Target):
              "--core-synapse-memory, --chips, --capacity FILE.json)"),
         ]  # fmt: skip
         rows += [(f"source: {k}", v) for k, v in c.sources]
-        return rows
+        return rows + s.figures.rows()
 
 
 def _parse(path: Path):

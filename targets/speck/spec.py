@@ -4,11 +4,42 @@ Sources (see TARGETS.md): Sinabs' ``backend.dynapcnn`` (memory formulas, core
 capacities, quantization precisions), the samna configuration reference and the
 Speck Dev Kit datasheet (SynSense, Aug 2023: per-layer limits, 9 cores, kernel
 8-bit words, neuron 16-bit words, 1 Ki leak words per core).
+
+Energy and latency (:data:`FIGURES`, see :mod:`nirc.targets.estimates` and
+docs/estimates.md): the one per-chip figure nirc can cite is the processor's
+resting power measured by Yao et al. (Nature Communications 15, 4464, 2024);
+the energy per synaptic operation and the per-event processing time are not
+published there, so those counts are reported unpriced and the energy is a
+lower bound.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from nirc.targets.estimates import ChipFigures, Figure
+
+_YAO_2024 = ("Yao et al., \"Spike-based dynamic computing with asynchronous sensing-computing "
+             "neuromorphic chip\", Nature Communications 15, 4464 (2024), abstract and Fig. 2")
+
+FIGURES = ChipFigures(
+    chip="speck",
+    energy={},
+    power=Figure(0.42e-3, "W", "second", "measured by the vendor's co-authors", _YAO_2024,
+                 "the processor's resting power, drawn whether or not events arrive; the "
+                 "paper's whole system ran at 0.70 mW on its real-time task (sensor and that "
+                 "network's activity included), a figure that does not transfer to other "
+                 "networks"),
+    latency="real-time",
+    unpriced={
+        "synaptic_events": "no energy per synaptic operation is published in the sources cited",
+        "neuron_updates": "no energy per neuron update is published in the sources cited",
+        "spikes_between_cores": "no energy per routed event is published in the sources cited",
+    },
+    sources=(_YAO_2024 + ": resting power 0.42 mW (measured); latency = steps x dt: the "
+             "asynchronous cores keep pace with the event stream (per-event processing time "
+             "not published, not added)",),
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,7 @@ class SpeckSpec:
     state_bits: int = 16  # membrane potential and neurons_initial_value
     threshold_bits: int = 16  # threshold_high and threshold_low
     cores: tuple[CoreCapacity, ...] = field(default_factory=_default_cores)
+    figures: ChipFigures = FIGURES  # published per-operation figures, with their sources
 
     @property
     def num_cores(self) -> int:

@@ -34,6 +34,13 @@ import numpy as np
 from nirc.diagnostics import NircError
 from nirc.evaluation import AGREEMENT_MEANING
 from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary
+from nirc.targets.estimates import (
+    ReportSections,
+    assemble_report,
+    estimate_lines,
+    report_text,
+    summary_estimate,
+)
 
 from .dialect import ChipOp
 from .spec import SPECK
@@ -181,25 +188,30 @@ class SpeckTarget(Target):
             }
         name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
         approximations = list(lowering.float_network.notes)
-        report = {
-            "format": REPORT_FORMAT,
-            "target": self.name,
-            "model": name,
-            "options": {
-                "dt": net.dt,
-                "source": _graph_attr(float_module, "source", "nir"),
-                "reset": _graph_attr(float_module, "reset", "zero"),
-                "spike_mode": net.spike_mode,
-                "allow_approximate": bool(o.allow_approximate),
-                "calibrate": o.calibrate,
-                "seed": o.seed,
+        estimates = self.estimate(module, lowering.calibration,
+                                  label=f"the calibration inputs ({q.calibration})")  # fmt: skip
+        report = assemble_report(ReportSections(
+            header={
+                "format": REPORT_FORMAT,
+                "target": self.name,
+                "model": name,
+                "options": {
+                    "dt": net.dt,
+                    "source": _graph_attr(float_module, "source", "nir"),
+                    "reset": _graph_attr(float_module, "reset", "zero"),
+                    "spike_mode": net.spike_mode,
+                    "allow_approximate": bool(o.allow_approximate),
+                    "calibrate": o.calibrate,
+                    "seed": o.seed,
+                },
             },
-            "resources": resources,
-            "quantization": q.to_dict(),
-            "agreement": agreement,
-            "approximations": approximations,
-            "warnings": [w.render() for w in sink.warnings],
-        }
+            resources=resources,
+            quantization=q.to_dict(),
+            fidelity=agreement,
+            approximations=approximations,
+            warnings=[w.render() for w in sink.warnings],
+            estimates=estimates,
+        ))  # fmt: skip
         report_json = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
         text = self._report_text(report, format_resource_report(resources), q)
         artifacts = {
@@ -213,31 +225,28 @@ class SpeckTarget(Target):
 
     def _report_text(self, report: dict, table: str, q) -> str:
         opts = report["options"]
-        lines = [
+        title = [
             f"nirc: {report['model']} compiled for Speck",
             f"dt = {opts['dt']:g} s per step, source {opts['source']}, reset {opts['reset']}, "
             f"spike mode {opts['spike_mode']}",
-            "",
-            "cores (memory in words: used/capacity (utilization))",
-            table,
-            "",
         ]
-        lines += q.lines()
-        ag = report["agreement"]
-        lines += ["", f"agreement: {ag['metric']}", f"  ({ag['meaning']})"]
+        ag = report["fidelity"]
+        fidelity = [f"agreement: {ag['metric']}", f"  ({ag['meaning']})"]
         for key in ("calibration", "check"):
             if key in ag:
-                lines.append(
+                fidelity.append(
                     f"  {key} ({ag[key]['inputs']}): {ag[key]['agreement']:.4f}; the float "
                     f"outputs spike {ag[key]['reference_spikes_per_output_neuron']:.3g} times "
                     "per neuron"
                 )
-        lines.append("")
-        lines.append("approximations: " + ("; ".join(report["approximations"]) or "none"))
-        if report["warnings"]:
-            lines.append("warnings:")
-            lines += [f"  {w}" for w in report["warnings"]]
-        return "\n".join(lines) + "\n"
+        return report_text(title, {
+            "resources": ["cores (memory in words: used/capacity (utilization))", table],
+            "quantization": q.lines(),
+            "fidelity": fidelity,
+            "approximations": report["approximations"],
+            "warnings": report["warnings"],
+            "estimates": estimate_lines(report["estimates"]),
+        })  # fmt: skip
 
     def _summary(self, report: dict, net) -> list[str]:
         res = report["resources"]
@@ -265,7 +274,7 @@ class SpeckTarget(Target):
             cal += (f"; accuracy on its labels: float {100 * acc['float']:.2f} %, chip "
                     f"{100 * acc['chip']:.2f} %")  # fmt: skip
         lines.append(cal)
-        return lines + agreement_summary(report)
+        return lines + agreement_summary(report) + [summary_estimate(report["estimates"])]
 
     # -- simulating ------------------------------------------------------------------
 
@@ -300,31 +309,10 @@ class SpeckTarget(Target):
         sim = SpeckSimulator(
             net.layers, net.cores, spike_mode=spike_mode or net.spike_mode, overflow=overflow
         )
-        missing = [k for k in net.inputs if k not in inputs]
-        if missing:
-            raise NircError(
-                "inputs missing for the chip",
-                expected=", ".join(
-                    f"`{k}` [T, B, {', '.join(map(str, v.shape))}]" for k, v in net.inputs.items()
-                ),  # fmt: skip
-                found=", ".join(f"`{k}`" for k in inputs) or "none",
-            )
-        arrays = {k: np.asarray(inputs[k]) for k in net.inputs}
-        first = next(iter(arrays.values())) if arrays else None
-        if first is None:
-            raise NircError("the chip has no inputs")
-        T, B = int(first.shape[0]), int(first.shape[1])
+        feeds, T, B = _feeds(net, inputs)
         need_record = membranes or any(
             net.layers[o.layer].destinations for o in net.outputs.values()
         )
-        feeds: dict[int, np.ndarray] = {}
-        for name, inp in net.inputs.items():
-            a = arrays[name]
-            if a.dtype.kind == "b":
-                a = a.astype(np.int64)
-            events = a.reshape((T, B) + tuple(inp.events))
-            for i in inp.layers:
-                feeds[i] = events if i not in feeds else feeds[i] + events
         run = sim.run(feeds, record=need_record)
         spikes = run["spikes"] if need_record else run["outputs"]
         results: dict[str, np.ndarray] = {}
@@ -339,6 +327,66 @@ class SpeckTarget(Target):
                 v = run["membrane"][out.layer].astype(np.float64) / float(layer.threshold_high)
                 results[f"{name}.v"] = v.reshape((T, B) + tuple(out.shape))
         return results
+
+    def estimate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, label: str = "",
+                 max_samples: int = 64) -> dict:  # fmt: skip
+        """The ``estimates`` section (:func:`nirc.targets.estimates.estimate`):
+        the cores run on ``inputs`` (the first ``max_samples`` samples) with
+        every layer's spikes recorded; each core's events update only the
+        neurons they reach (plus every neuron each step where a bias is
+        added); an event to another core is one routed event."""
+        from dataclasses import replace
+
+        from nirc.targets.estimates import Population, conv_synapses, count_activity, estimate
+
+        from .dialect import read_chip
+        from .simulator import SpeckSimulator, sum_pool
+
+        module = compiled.module if isinstance(compiled, CompileResult) else compiled
+        net = read_chip(module)
+        sim = SpeckSimulator(net.layers, net.cores, spike_mode=net.spike_mode)
+        cut = {k: np.asarray(v)[:, :max_samples] for k, v in inputs.items()}
+        feeds, T, B = _feeds(net, cut)
+        run = sim.run(feeds, record=True)
+        names = _unique(list(net.inputs) + [layer.name for layer in net.layers])
+        in_names, layer_names = names[: len(net.inputs)], names[len(net.inputs):]
+        pops = [Population(n, np.asarray(cut[k]).reshape(T, B, -1), None, "none")
+                for n, k in zip(in_names, net.inputs)]  # fmt: skip
+        synapses = []
+        conv_of: dict[int, Any] = {}
+
+        def conv(i: int, pre: str):
+            layer = net.layers[i]
+            if i not in conv_of:
+                conv_of[i] = conv_synapses(pre, layer_names[i], layer.weights, layer.input_shape,
+                                           layer.output_shape, stride=layer.stride[::-1],
+                                           padding=layer.padding[::-1])  # fmt: skip
+            return replace(conv_of[i], pre=pre)  # the same synapses, from another source
+
+        for i, layer in enumerate(net.layers):
+            size = int(np.prod(layer.output_shape))
+            updates = "events and steps" if layer.leak_enable else "on events"
+            pops.append(Population(layer_names[i], run["spikes"][i].reshape(T, B, size),
+                                   np.full(size, net.cores[i]), updates))  # fmt: skip
+        for n, inp in zip(in_names, net.inputs.values()):
+            for i in inp.layers:
+                synapses.append(conv(i, n))
+        for i, layer in enumerate(net.layers):
+            for d in layer.destinations:
+                syn = conv(d.layer, layer_names[i])
+                p = int(d.pooling)
+                shape = layer.output_shape
+
+                def pooled(x, p=p, shape=shape):
+                    flat = x.reshape((-1,) + tuple(shape))
+                    out = sum_pool(flat, p)
+                    return out.reshape(x.shape[:2] + (-1,))
+
+                syn.through = pooled
+                syn.pre_core = np.full(int(np.prod(layer.pooled_shape(p))), net.cores[i])
+                synapses.append(syn)
+        activity = count_activity(pops, synapses)
+        return estimate(activity, self.spec.figures, net.dt, inputs=label or "the given inputs")
 
     # -- limits ------------------------------------------------------------------------
 
@@ -379,7 +427,45 @@ class SpeckTarget(Target):
             label = f"cores {cores[0]}-{cores[-1]}" if len(cores) > 1 else f"core {cores[0]}"
             rows.append((f"memory, {label}", f"kernel {_fmt_words(kern)}, neuron "
                          f"{_fmt_words(neur)}, bias {_fmt_words(bias)} words"))  # fmt: skip
-        return rows
+        return rows + s.figures.rows()
+
+
+def _feeds(net, inputs: Mapping[str, np.ndarray]) -> tuple[dict[int, np.ndarray], int, int]:
+    """The simulator's feeds (layer index -> ``[T, B, c, h, w]`` events) from
+    ``{input: [T, B, *shape]}``, and ``T``, ``B``."""
+    missing = [k for k in net.inputs if k not in inputs]
+    if missing:
+        raise NircError(
+            "inputs missing for the chip",
+            expected=", ".join(
+                f"`{k}` [T, B, {', '.join(map(str, v.shape))}]" for k, v in net.inputs.items()
+            ),  # fmt: skip
+            found=", ".join(f"`{k}`" for k in inputs) or "none",
+        )
+    arrays = {k: np.asarray(inputs[k]) for k in net.inputs}
+    first = next(iter(arrays.values())) if arrays else None
+    if first is None:
+        raise NircError("the chip has no inputs")
+    T, B = int(first.shape[0]), int(first.shape[1])
+    feeds: dict[int, np.ndarray] = {}
+    for name, inp in net.inputs.items():
+        a = arrays[name]
+        if a.dtype.kind == "b":
+            a = a.astype(np.int64)
+        events = a.reshape((T, B) + tuple(inp.events))
+        for i in inp.layers:
+            feeds[i] = events if i not in feeds else feeds[i] + events
+    return feeds, T, B
+
+
+def _unique(names: list[str]) -> list[str]:
+    """``names`` with repeats suffixed (``n``, ``n#2``)."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}#{seen[n]}")
+    return out
 
 
 def _graph_attr(module, name: str, default: str) -> str:

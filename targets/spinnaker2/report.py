@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from nirc.metrics import mean_spike_count
+from nirc.targets.estimates import ReportSections, assemble_report, estimate_lines, summary_estimate
+from nirc.targets.estimates import report_text as report_text_of
 
 from .spec import WORD
 
@@ -73,7 +75,11 @@ def _accuracy(low) -> dict | None:
     }
 
 
-def build_report(low, model_name: str, o, warnings: list[str]) -> dict:
+def build_report(low, model_name: str, o, warnings: list[str],
+                 estimates: dict | None = None) -> dict:  # fmt: skip
+    """The machine-readable report, in the sections every target shares
+    (:mod:`nirc.targets.estimates`); ``populations``, ``projections`` and
+    ``placement`` stay under their names beside them."""
     from .simulator import MODELLED_MODELS, VERIFIED_MODELS
 
     net, q, pl, cap = low.network, low.quantization, low.placement, low.capacity
@@ -108,106 +114,122 @@ def build_report(low, model_name: str, o, warnings: list[str]) -> dict:
     acc = _accuracy(low)
     if acc is not None:
         agreement["task_accuracy"] = acc
-    report = {
-        "format": REPORT_FORMAT,
-        "target": "spinnaker2",
-        "model": model_name,
-        "options": {"dt": net.dt, "source": net.source, "reset": net.reset,
-                    "calibrate": o.calibrate, "seed": o.seed,
-                    "delays": str(o.extra.get("delays", "auto")),
-                    "partition": str(o.extra.get("partition", "auto"))},  # fmt: skip
-        "latency_steps": net.latency,
-        "populations": pops,
-        "projections": [
-            {"name": pr.name, "pre": pr.pre, "post": pr.post,
-             "type": "Conv2DProjection" if net.is_conv2d(pr) else "Projection",
-             "synapses": pr.synapses, "max_delay": int(pr.delay_of().max(initial=0)),
-             "sources": list(pr.sources)}
-            for pr in net.projections
-        ],  # fmt: skip
-        "placement": {
-            "method": pl.method, "pes_used": pl.pes_used, "chips_used": pl.chips_used,
-            "traffic": pl.traffic, "baseline_traffic": pl.baseline_traffic,
-            "baseline_pes": pl.baseline_pes,
+    placement = {
+        "method": pl.method, "pes_used": pl.pes_used, "chips_used": pl.chips_used,
+        "traffic": pl.traffic, "baseline_traffic": pl.baseline_traffic,
+        "baseline_pes": pl.baseline_pes,
+        "router_entries": {str(c): n for c, n in pl.router.items()},
+        "capacity": {"pes_per_chip": cap.cores_per_chip, "chips": cap.chips,
+                     "neurons_per_pe": cap.neurons_per_core,
+                     "memory_per_pe": cap.memory_per_core, "word_bytes": WORD,
+                     "bytes_per_neuron": cap.bytes_per_neuron,
+                     "recorded_steps": cap.recorded_steps,
+                     "record_voltages": cap.record_voltages},
+        "notes": list(pl.notes),
+        "pes": _pe_rows(low),
+    }  # fmt: skip
+    return assemble_report(ReportSections(
+        header={
+            "format": REPORT_FORMAT,
+            "target": "spinnaker2",
+            "model": model_name,
+            "options": {"dt": net.dt, "source": net.source, "reset": net.reset,
+                        "calibrate": o.calibrate, "seed": o.seed,
+                        "delays": str(o.extra.get("delays", "auto")),
+                        "partition": str(o.extra.get("partition", "auto"))},
+        },
+        resources={
+            "pes_used": pl.pes_used, "chips_used": pl.chips_used,
+            "neurons": int(sum(p["neurons"] for p in pops if p["role"] != "input")),
+            "synapses": int(sum(pr.synapses for pr in net.projections)),
             "router_entries": {str(c): n for c, n in pl.router.items()},
-            "capacity": {"pes_per_chip": cap.cores_per_chip, "chips": cap.chips,
-                         "neurons_per_pe": cap.neurons_per_core,
-                         "memory_per_pe": cap.memory_per_core, "word_bytes": WORD,
-                         "bytes_per_neuron": cap.bytes_per_neuron,
-                         "recorded_steps": cap.recorded_steps,
-                         "record_voltages": cap.record_voltages},
-            "notes": list(pl.notes),
-            "pes": _pe_rows(low),
-        },  # fmt: skip
-        "quantization": q.to_dict(),
-        "agreement": agreement,
-        "simulator": {"verified": list(VERIFIED_MODELS), "modelled": list(MODELLED_MODELS)},
-        "exact": list(net.exact),
-        "approximations": list(net.approximations),
-        "warnings": warnings,
-        "ir": "model.mlir",
-    }
-    return report
+            "fullest_pe": round(max((row["memory"] / row["capacity"] for row in placement["pes"]),
+                                    default=0.0), 6),
+            "details": "populations, projections, placement",
+        },
+        quantization=q.to_dict(),
+        fidelity=agreement,
+        approximations=list(net.approximations),
+        warnings=warnings,
+        estimates=estimates or {},
+        details={
+            "latency_steps": net.latency,
+            "populations": pops,
+            "projections": [
+                {"name": pr.name, "pre": pr.pre, "post": pr.post,
+                 "type": "Conv2DProjection" if net.is_conv2d(pr) else "Projection",
+                 "synapses": pr.synapses, "max_delay": int(pr.delay_of().max(initial=0)),
+                 "sources": list(pr.sources)}
+                for pr in net.projections
+            ],
+            "placement": placement,
+            "simulator": {"verified": list(VERIFIED_MODELS), "modelled": list(MODELLED_MODELS)},
+            "exact": list(net.exact),
+            "ir": "model.mlir",
+        },
+    ))  # fmt: skip
 
 
 def report_text(r: dict) -> str:
     pl = r["placement"]
-    lines = [
+    title = [
         f"nirc: {r['model']} compiled for SpiNNaker2 (py-spinnaker2)",
         f"dt = {r['options']['dt']:g} s per step, source {r['options']['source']}, reset "
         f"{r['options']['reset']}; latency {r['latency_steps']} step(s) (outputs read that much "
         "later)",
-        "",
+    ]
+    res = [
         "populations",
         f"  {'name':<24} {'model':<22} {'neurons':>8} {'synapses':>10} {'w scale':>10} "
         f"{'gain':>4} {'lag':>3} {'PEs':>4}",
     ]
     for p in r["populations"]:
-        lines.append(f"  {p['name']:<24} {p['model']:<22} {p['neurons']:>8} {p['synapses']:>10} "
-                     f"{p['weight_scale']:>10.4g} {p['spike_gain']:>4} {p['lag']:>3} {p['pes']:>4}"
-                     + (" split" if p["split"] else ""))  # fmt: skip
-    lines += ["", f"placement: {pl['method']}, {pl['pes_used']} PEs on {pl['chips_used']} chip(s); "
-              f"router entries per chip: "
-              + ", ".join(f"chip {c}: {n}" for c, n in pl["router_entries"].items()),
-              f"  traffic {pl['traffic']:.6g} spike copies per step to other PEs; index order "
-              f"{pl['baseline_traffic']:.6g} on {pl['baseline_pes']} PEs",
-              f"  per PE (bytes of the {pl['capacity']['memory_per_pe']:,} for the LIF app's "
-              f"regions; recordings sized for {pl['capacity']['recorded_steps']} steps)",
-              f"  {'chip/PE':<9} {'neurons':>7} {'synapses':>9} {'rows':>6} {'MPT':>4} "
-              f"{'record B':>9} {'memory B':>9}  populations"]  # fmt: skip
+        res.append(f"  {p['name']:<24} {p['model']:<22} {p['neurons']:>8} {p['synapses']:>10} "
+                   f"{p['weight_scale']:>10.4g} {p['spike_gain']:>4} {p['lag']:>3} {p['pes']:>4}"
+                   + (" split" if p["split"] else ""))  # fmt: skip
+    res += [f"placement: {pl['method']}, {pl['pes_used']} PEs on {pl['chips_used']} chip(s); "
+            f"router entries per chip: "
+            + ", ".join(f"chip {c}: {n}" for c, n in pl["router_entries"].items()),
+            f"  traffic {pl['traffic']:.6g} spike copies per step to other PEs; index order "
+            f"{pl['baseline_traffic']:.6g} on {pl['baseline_pes']} PEs",
+            f"  per PE (bytes of the {pl['capacity']['memory_per_pe']:,} for the LIF app's "
+            f"regions; recordings sized for {pl['capacity']['recorded_steps']} steps)",
+            f"  {'chip/PE':<9} {'neurons':>7} {'synapses':>9} {'rows':>6} {'MPT':>4} "
+            f"{'record B':>9} {'memory B':>9}  populations"]  # fmt: skip
     for row in pl["pes"][:64]:
-        lines.append(f"  {row['chip']:>3}/{row['pe_on_chip']:<5} {row['neurons']:>7} "
-                     f"{row['synapses']:>9} {row['synapse_rows']:>6} "
-                     f"{row['master_population_table']:>4} {row['bytes']['recording']:>9,} "
-                     f"{row['memory']:>9,.0f}  {', '.join(row['populations'])}")  # fmt: skip
+        res.append(f"  {row['chip']:>3}/{row['pe_on_chip']:<5} {row['neurons']:>7} "
+                   f"{row['synapses']:>9} {row['synapse_rows']:>6} "
+                   f"{row['master_population_table']:>4} {row['bytes']['recording']:>9,} "
+                   f"{row['memory']:>9,.0f}  {', '.join(row['populations'])}")  # fmt: skip
     if len(pl["pes"]) > 64:
-        lines.append(f"  ... {len(pl['pes']) - 64} more PEs (report.json has them all)")
+        res.append(f"  ... {len(pl['pes']) - 64} more PEs (report.json has them all)")
     for n in pl["notes"]:
-        lines.append(f"  note: {n}")
+        res.append(f"  note: {n}")
     q = r["quantization"]
-    lines += ["", f"quantization: {q['method']} ({q['simulations']} simulations)"]
+    quant = [f"{q['method']} ({q['simulations']} simulations)"]
     for name, c in q["populations"].items():
-        lines.append(f"  {name}: weight scale {c['weight_scale']:.6g} "
+        quant.append(f"  {name}: weight scale {c['weight_scale']:.6g} "
                      f"({c['weight_scale'] / c['max_abs_scale']:.3g} x max-abs)"
                      + (f", spike gain {c['spike_gain']}" if c["spike_gain"] != 1 else ""))  # fmt: skip
-    a = r["agreement"]["calibration"]
-    lines += ["", f"agreement on {a['inputs']} ({a['samples']} samples): predictions "
-              f"{a['prediction_agreement']:.4f} (max-abs scales: "
-              f"{a['max_abs_prediction_agreement']:.4f}), spike counts within +-1 "
-              f"{a['agreement']:.4f}"]  # fmt: skip
-    acc = r["agreement"].get("task_accuracy")
+    a = r["fidelity"]["calibration"]
+    fidelity = [f"agreement on {a['inputs']} ({a['samples']} samples): predictions "
+                f"{a['prediction_agreement']:.4f} (max-abs scales: "
+                f"{a['max_abs_prediction_agreement']:.4f}), spike counts within +-1 "
+                f"{a['agreement']:.4f}"]  # fmt: skip
+    acc = r["fidelity"].get("task_accuracy")
     if acc:
-        lines.append(f"task accuracy on the {acc['samples']} labelled calibration samples: float "
-                     f"{acc['float']:.4f}, SpiNNaker2 {acc['spinnaker2']:.4f}")  # fmt: skip
-    lines += ["", "simulator: verified " + ", ".join(r["simulator"]["verified"])
-              + "; modelled from their description " + ", ".join(r["simulator"]["modelled"]),
-              "exact: " + "; ".join(r["exact"]),
-              "approximations: " + ("; ".join(r["approximations"]) or "none")]  # fmt: skip
-    if r["warnings"]:
-        lines.append("warnings:")
-        lines += [f"  {w}" for w in r["warnings"]]
-    lines.append(f"final IR: {r['ir']}")
-    return "\n".join(lines) + "\n"
+        fidelity.append(f"task accuracy on the {acc['samples']} labelled calibration samples: "
+                        f"float {acc['float']:.4f}, SpiNNaker2 {acc['spinnaker2']:.4f}")  # fmt: skip
+    fidelity.append("simulator: verified " + ", ".join(r["simulator"]["verified"])
+                    + "; modelled from their description " + ", ".join(r["simulator"]["modelled"]))
+    return report_text_of(title, {
+        "resources": res,
+        "quantization": quant,
+        "fidelity": fidelity,
+        "approximations": list(r["approximations"]) + ["exact: " + "; ".join(r["exact"])],
+        "warnings": r["warnings"],
+        "estimates": estimate_lines(r.get("estimates")),
+    }, [f"final IR: {r['ir']}"])  # fmt: skip
 
 
 def summary(r: dict) -> list[str]:
@@ -229,7 +251,7 @@ def summary(r: dict) -> list[str]:
                      f"SpiNNaker2 {acc['spinnaker2']:.2%}")  # fmt: skip
     if r["approximations"]:
         lines.append("  approximated: " + "; ".join(r["approximations"]))
-    return lines
+    return lines + [summary_estimate(r.get("estimates"))]
 
 
 __all__ = ["REPORT_FORMAT", "build_report", "report_text", "summary"]

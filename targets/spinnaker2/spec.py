@@ -12,6 +12,13 @@ those descriptions, not measured on a board: every term is a field here, and
 ``--core-neurons``, ``--core-synapse-memory`` and ``--capacity FILE.json``
 override the numbers.
 
+Energy and latency (:data:`FIGURES`, docs/estimates.md): py-spinnaker2 runs
+the network in real time, one step per timer tick (1 ms by default, whatever
+the model's ``dt``), so the latency is steps x 1 ms. The one per-operation
+energy nirc uses, about 10 pJ per synaptic event, is an approximate figure from the SpiNNaker2 papers (Mayr et
+al. 2019; Hoeppner et al. 2021) that nirc could not re-check against their
+tables; neuron updates and routed spikes are reported unpriced.
+
 Importing this module is cheap (it imports only the capacity model's
 dataclasses): the partitioner reads ``SPINNAKER2.capacity`` directly.
 """
@@ -21,6 +28,38 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from nirc.passes.partition import CapacityModel, CoreLoad
+from nirc.targets.estimates import ChipFigures, Figure
+
+_MAYR_2019 = ("Mayr, Hoeppner, Furber, \"SpiNNaker 2: A 10 Million Core Processor System for "
+              "Brain Simulation and Machine Learning\", arXiv:1911.02385 (2019)")
+_HOEPPNER_2021 = ("Hoeppner et al., \"The SpiNNaker 2 Processing Element Architecture for "
+                  "Hybrid Digital Neuromorphic Computing\", arXiv:2103.08392 (2021)")
+
+FIGURES = ChipFigures(
+    chip="spinnaker2",
+    energy={
+        "synaptic_events": Figure(10e-12, "J", "synaptic_event", "approximate",
+                                  _MAYR_2019 + "; " + _HOEPPNER_2021,
+                                  "about 10 pJ per synaptic event on the 22 nm FDSOI PE, an "
+                                  "order of magnitude as these papers state it; not re-checked "
+                                  "against their tables, and the ARM core's per-neuron work is "
+                                  "not in it"),
+    },
+    latency="real-time",
+    step_time=Figure(1e-3, "s", "step", "software default",
+                     "py-spinnaker2's hardware timer tick (sys_tick_in_s, 1 ms unless "
+                     "run_spinnaker2.py --sys-tick says otherwise)",
+                     "the machine steps on this tick whatever the model's dt"),
+    unpriced={
+        "neuron_updates": "no energy per neuron update of the PE's software LIF is published",
+        "spikes_between_cores": "no energy per NoC packet is published in the sources cited",
+        "spikes_between_chips": "no energy per chip-to-chip packet is published in the sources "
+                                "cited",
+    },
+    sources=(_MAYR_2019 + " and " + _HOEPPNER_2021 + ": about 10 pJ per synaptic event "
+             "(approximate, not re-checked); latency = steps x 1 ms: py-spinnaker2 runs in real "
+             "time on its 1 ms timer tick by default, whatever the model's dt",),
+)
 
 WORD = 4  # bytes: the Cortex-M4F's 32-bit word
 
@@ -165,6 +204,7 @@ class SpiNNaker2Spec:
     clock_hz: int = 150_000_000  # the PE clock py-spinnaker2 runs at by default
     max_delay: int = 7  # `lif`/`lif_curr_exp`: 3-bit delay (hardware delay = delay + 1)
     models: dict[str, PopulationModel] = field(default_factory=lambda: dict(POPULATION_MODELS))
+    figures: ChipFigures = FIGURES  # published figures, with their sources
     capacity: SpiNNaker2Capacity = field(
         default_factory=lambda: SpiNNaker2Capacity(
             target="spinnaker2",

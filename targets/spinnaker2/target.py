@@ -237,7 +237,9 @@ class SpiNNaker2Target(Target):
         from .report import build_report, report_text, summary
 
         name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
-        report = build_report(low, name, o, [w.render() for w in sink.warnings])
+        estimates = self.estimate(low.module, low.calibration.inputs,
+                                  label=f"the calibration inputs ({low.calibration.label})")
+        report = build_report(low, name, o, [w.render() for w in sink.warnings], estimates)
         files = artifacts(low.module, steps=_steps(low))
         files["report.json"] = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
         files["report.txt"] = report_text(report)
@@ -287,6 +289,46 @@ class SpiNNaker2Target(Target):
             out = {k: v for k, v in out.items() if k in keep}
         return out
 
+    def estimate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, label: str = "",
+                 max_samples: int = 64) -> dict:  # fmt: skip
+        """The ``estimates`` section (:func:`nirc.targets.estimates.estimate`):
+        the network runs on ``inputs`` (the first ``max_samples`` samples, the
+        chip's run of T + latency steps) with every population's spikes; every
+        neuron and relay is updated every step, spike sources (inputs, bias
+        sources) are placed on PEs like the neurons, a spike reaches the
+        synapses of its nonzero weights, and the placement's PE of every
+        neuron (chip = PE // PEs per chip) says which spikes cross PEs and
+        chips."""
+        from nirc.targets.estimates import Population, Synapses, count_activity, estimate
+
+        from .dialect import read_network
+        from .network import INPUT
+        from .simulator import Simulator, check_inputs
+
+        net, pes, cap = read_network(self._module(compiled))
+        cut = {k: np.asarray(v)[:, :max_samples] for k, v in inputs.items()}
+        arrays = check_inputs(net, cut)
+        steps = max((a.shape[0] for a in arrays.values()), default=0) + net.latency
+        spikes, _ = Simulator(net).run(arrays, steps)
+        pops = []
+        for p in net.populations:
+            s = np.asarray(spikes[p.name])
+            core = (np.asarray(pes[p.name], np.int64) if pes and p.name in pes
+                    else np.zeros(p.size, np.int64))  # fmt: skip
+            source = p.role in (INPUT, "bias")
+            pops.append(Population(p.name, s.reshape(s.shape[0], s.shape[1], -1), core,
+                                   "none" if source else "every step"))  # fmt: skip
+        synapses = []
+        for pr in net.projections:
+            keep = pr.weights.data != 0
+            synapses.append(Synapses(pr.pre, pr.post, pr.weights.col[keep].astype(np.int64),
+                                     pr.weights.row[keep].astype(np.int64)))  # fmt: skip
+        per_chip = int(cap.cores_per_chip) if cap is not None else int(self.spec.pes_per_chip)
+        top = max((int(c.max()) for c in (p.core for p in pops) if c.size), default=0)
+        activity = count_activity(pops, synapses, np.arange(top + 1) // per_chip)
+        return estimate(activity, self.spec.figures, float(net.dt),
+                        inputs=label or "the given inputs")  # fmt: skip
+
     def limits(self) -> list[tuple[str, str]]:
         s = self.spec
         c = s.capacity
@@ -314,7 +356,7 @@ class SpiNNaker2Target(Target):
             assert m.name in VERIFIED_MODELS + MODELLED_MODELS
             rows.append((m.name, f"{m.summary}; max atoms/PE {m.max_atoms_per_core}{w}{d} "
                                  f"[simulator: {status}]"))  # fmt: skip
-        return rows
+        return rows + s.figures.rows()
 
 
 def _steps(low: Lowered) -> int:

@@ -7,6 +7,13 @@ nirc hard-codes a Xylo limit.
 Numbers marked *TARGETS.md* are the table there; the rest are the number formats
 of xylosim's bit-accurate model (int8 weights, int16 states, 4-bit dashes, the
 event caps of its evolve loop).
+
+Energy and latency (:data:`FIGURES`, see :mod:`nirc.targets.estimates` and
+docs/estimates.md): SynSense publishes no per-operation energies for Xylo;
+what is published is the measured power of whole applications. nirc prices an
+inference as that dynamic inference power times the inference's duration
+(Xylo runs in real time, one step per ``dt``), and reports the synaptic
+events and neuron updates unpriced.
 """
 
 from __future__ import annotations
@@ -14,6 +21,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nirc.diagnostics import NircError, closest
+from nirc.targets.estimates import ChipFigures, Figure
+
+_BOS_MUIR_2024 = ("Bos & Muir, \"Micro-power spoken keyword spotting on Xylo Audio 2\", "
+                  "arXiv:2406.15112 (2024), abstract")
+_BOS_MUIR_2022 = ("Bos & Muir, \"Sub-mW Neuromorphic SNN audio processing applications with "
+                  "Rockpool and Xylo\", arXiv:2208.12991 (2022), abstract")
+
+FIGURES = ChipFigures(
+    chip="xylo",
+    energy={},
+    power=Figure(291e-6, "W", "second", "measured by the vendor", _BOS_MUIR_2024,
+                 "dynamic inference power of the Aloha keyword-spotting network on Xylo Audio "
+                 "2 (6.6 uJ per inference there); another network's activity changes it (the "
+                 "2022 paper measured < 100 uW for an ambient-audio network), and nirc uses "
+                 "the same figure for Audio 3 and IMU, for which none is published"),
+    latency="real-time",
+    unpriced={
+        "synaptic_events": "no energy per synaptic operation is published for Xylo",
+        "neuron_updates": "no energy per neuron update is published for Xylo",
+    },
+    sources=(_BOS_MUIR_2024 + ": 291 uW dynamic inference power, 6.6 uJ/inference (measured)",
+             _BOS_MUIR_2022 + ": < 100 uW inference power, 100 ms latency on an ambient-audio "
+             "task (measured; not used in the estimate)",
+             "latency = steps x dt: Xylo processes one time step per dt in real time"),
+)
 
 
 @dataclass(frozen=True)
@@ -43,6 +75,7 @@ class XyloSpec:
     max_hidden_spikes: int = 31  # per hidden neuron per time step
     max_output_spikes: int = 1  # per output neuron per time step
     max_alias_targets: int = 1  # alias targets per hidden neuron
+    figures: ChipFigures = FIGURES  # published figures, with their sources
 
     @property
     def weight_min(self) -> int:

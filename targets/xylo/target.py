@@ -34,6 +34,13 @@ from nirc.diagnostics import NircError
 from nirc.evaluation import AGREEMENT_MEANING
 from nirc.metrics import mean_spike_count
 from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary, load_fused
+from nirc.targets.estimates import (
+    ReportSections,
+    assemble_report,
+    estimate_lines,
+    report_text,
+    summary_estimate,
+)
 
 from .dialect import NetworkOp
 from .spec import AUDIO2, get_variant
@@ -213,7 +220,7 @@ class XyloTarget(Target):
 
         from . import quantize as q
 
-        xmod, net, quant, float_module, _ = self.lower(model, o)
+        xmod, net, quant, float_module, calib = self.lower(model, o)
         spec = get_variant(str(o.extra.get("variant") or "audio2"))
         sp = quant.specification
         agreement = {
@@ -270,27 +277,33 @@ class XyloTarget(Target):
                 where=self.name,
             )  # fmt: skip
         name = Path(model).name if isinstance(model, (str, Path)) else type(model).__name__
-        report = {
-            "format": REPORT_FORMAT,
-            "target": self.name,
-            "model": name,
-            "options": {
-                "variant": spec.name,
-                "dt": net.dt,
-                "source": _graph_attr(float_module, "source", "nir"),
-                "reset": _graph_attr(float_module, "reset", "zero"),
-                "calibrate": o.calibrate,
-                "seed": o.seed,
-            },  # fmt: skip
-            "resources": resources(net, sp, spec),
-            "quantization": quant.to_dict(net),
-            "layer_errors": layer_errors(net, sp, quant.target),
-            "agreement": agreement,
-            "exact": list(net.exact),
-            "approximations": list(net.notes),
-            "output_latency": int(net.output_lag),
-            "warnings": [w.render() for w in sink.warnings],
-        }
+        estimates = self.estimate(xmod, calib, label=f"the calibration inputs ({quant.calibration})")
+        report = assemble_report(ReportSections(
+            header={
+                "format": REPORT_FORMAT,
+                "target": self.name,
+                "model": name,
+                "options": {
+                    "variant": spec.name,
+                    "dt": net.dt,
+                    "source": _graph_attr(float_module, "source", "nir"),
+                    "reset": _graph_attr(float_module, "reset", "zero"),
+                    "calibrate": o.calibrate,
+                    "seed": o.seed,
+                },
+            },
+            resources=resources(net, sp, spec),
+            quantization=quant.to_dict(net),
+            fidelity=agreement,
+            approximations=list(net.notes),
+            warnings=[w.render() for w in sink.warnings],
+            estimates=estimates,
+            details={
+                "layer_errors": layer_errors(net, sp, quant.target),
+                "exact": list(net.exact),
+                "output_latency": int(net.output_lag),
+            },
+        ))  # fmt: skip
         report_json = json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n"
         artifacts: dict[str, Any] = {
             "spec.npz": _npz_bytes(sp),
@@ -301,41 +314,44 @@ class XyloTarget(Target):
         return CompileResult(self.name, xmod, artifacts, report, self._summary(report))
 
     def _report_text(self, report: dict) -> str:
-        r, qd, ag = report["resources"], report["quantization"], report["agreement"]
-        lines = [f"nirc: {report['model']} compiled for Xylo ({r['variant']}, {r['part']})",
+        r, qd, ag = report["resources"], report["quantization"], report["fidelity"]
+        title = [f"nirc: {report['model']} compiled for Xylo ({r['variant']}, {r['part']})",
                  f"dt = {report['options']['dt']:g} s per step, source {report['options']['source']}, "
-                 f"reset {report['options']['reset']}",
-                 "", "resources (used / limit)"]  # fmt: skip
+                 f"reset {report['options']['reset']}"]  # fmt: skip
+        res = ["resources (used / limit)"]
         for k in ("input_channels", "hidden_neurons", "output_neurons", "synapses_per_hidden",
                   "max_fan_out"):  # fmt: skip
-            lines.append(f"  {k.replace('_', ' ')}: {r[k]['used']} / {r[k]['limit']}")
-        lines.append(f"  alias neurons: {r['alias_neurons']['used']}"
-                     + "".join(f", {n} for {k}" for k, n in r["alias_neurons"]["layers"].items()))  # fmt: skip
+            res.append(f"  {k.replace('_', ' ')}: {r[k]['used']} / {r[k]['limit']}")
+        res.append(f"  alias neurons: {r['alias_neurons']['used']}"
+                   + "".join(f", {n} for {k}" for k, n in r["alias_neurons"]["layers"].items()))  # fmt: skip
         for p in r["hidden_layers"]:
-            lines.append(f"  hidden {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}"
-                         + (" (recurrent)" if p["recurrent"] else "")
-                         + (f" (aliases of {p['alias_of']})" if "alias_of" in p else ""))  # fmt: skip
+            res.append(f"  hidden {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}"
+                       + (" (recurrent)" if p["recurrent"] else "")
+                       + (f" (aliases of {p['alias_of']})" if "alias_of" in p else ""))  # fmt: skip
         for p in r["output_layers"]:
-            lines.append(f"  output {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}")
-        lines += ["", f"quantization: {qd['method']}",
-                  f"  target threshold {qd['target_threshold']:g}, shifts in/rec/out "
-                  f"{qd['weight_shift_in']}/{qd['weight_shift_rec']}/{qd['weight_shift_out']}"]  # fmt: skip
+            res.append(f"  output {p['name']}: neurons {p['neurons'][0]}..{p['neurons'][1]}")
+        quant = [f"quantization: {qd['method']}",
+                 f"  target threshold {qd['target_threshold']:g}, shifts in/rec/out "
+                 f"{qd['weight_shift_in']}/{qd['weight_shift_rec']}/{qd['weight_shift_out']}"]  # fmt: skip
         for e in report["layer_errors"]:
-            lines.append(
+            quant.append(
                 f"  {e['layer']}: weight relative RMS error {e['weight_rel_rms_error']:.4f}"
             )
-        lines += ["", "calibration: " + calibration_line(qd, report.get("output_latency", 0))]
-        lines += ["", f"agreement: {ag['metric']}", f"  ({ag['meaning']})"]
+        quant += ["calibration: " + calibration_line(qd, report.get("output_latency", 0))]
+        fidelity = [f"agreement: {ag['metric']}", f"  ({ag['meaning']})"]
         for key in ("calibration", "check"):
             if key in ag:
-                lines.append(f"  {key} ({ag[key]['inputs']}): {ag[key]['agreement']:.4f} "
-                             f"(max-abs quantization: {ag[key]['max_abs_agreement']:.4f})")  # fmt: skip
-        lines += ["", "exact: " + "; ".join(report["exact"]),
-                  "approximations: " + ("; ".join(report["approximations"]) or "none")]  # fmt: skip
-        if report["warnings"]:
-            lines.append("warnings:")
-            lines += [f"  {w}" for w in report["warnings"]]
-        return "\n".join(lines) + "\n"
+                fidelity.append(f"  {key} ({ag[key]['inputs']}): {ag[key]['agreement']:.4f} "
+                                f"(max-abs quantization: {ag[key]['max_abs_agreement']:.4f})")  # fmt: skip
+        approx = list(report["approximations"]) + ["exact: " + "; ".join(report["exact"])]
+        return report_text(title, {
+            "resources": res,
+            "quantization": quant,
+            "fidelity": fidelity,
+            "approximations": approx,
+            "warnings": report["warnings"],
+            "estimates": estimate_lines(report["estimates"]),
+        })  # fmt: skip
 
     def _summary(self, report: dict) -> list[str]:
         r, qd, ag = report["resources"], report["quantization"], report["agreement"]
@@ -356,7 +372,7 @@ class XyloTarget(Target):
         ]
         note = f"max-abs scaling: {ag['calibration']['max_abs_agreement']:.4f}"
         lines.append("  calibration: " + calibration_line(qd, report.get("output_latency", 0)))
-        return lines + agreement_summary(report, note)
+        return lines + agreement_summary(report, note) + [summary_estimate(report["estimates"])]
 
     # -- simulating ------------------------------------------------------------------
 
@@ -397,48 +413,37 @@ class XyloTarget(Target):
                         expected=f"a hidden layer ({', '.join(sorted(layers))}), optionally "
                         f"with .{'/.'.join(states)}",
                     )
-        parts = []
-        for name, _shape in xn.inputs:
-            if name not in inputs:
-                raise NircError(
-                    "inputs missing for the chip",
-                    expected=", ".join(
-                        f"`{k}` [T, B, {', '.join(map(str, s))}]" for k, s in xn.inputs
-                    ),
-                    found=", ".join(f"`{k}`" for k in inputs) or "none",
-                )
-            a = np.asarray(inputs[name])
-            a = a.reshape(a.shape[0], a.shape[1], -1)
-            if a.dtype.kind == "f":
-                if not np.all(np.isfinite(a) & (a == np.round(a)) & (a >= 0)):
-                    raise NircError("Xylo inputs are events: non-negative integer counts per step",
-                                    where=name, found="non-integer or negative values")  # fmt: skip
-            parts.append(a.astype(np.int64))
-        events = np.concatenate(parts, axis=2)
+        events = _events(xn, inputs)
         run = simulate(xn.specification, events, record=probes or membranes)
-        out_spikes = run["spikes_out"]
-        results: dict[str, np.ndarray] = {}
-        start = 0
-        thr_out = np.asarray(xn.specification.threshold_out, np.float64)
-        for name, shape in xn.outputs:
-            n = int(np.prod(shape)) if shape else 1
-            a = out_spikes[:, :, start : start + n].astype(np.float32)
-            results[name] = a.reshape(a.shape[:2] + tuple(shape))
-            if membranes:
-                vm = run["vmem_out"][:, :, start : start + n] / thr_out[start : start + n]
-                results[f"{name}.v"] = vm.reshape(vm.shape[:2] + tuple(shape))
-            start += n
-        if probes:
-            start = 0
-            for lname, n in xn.hidden_layers:
-                for key, rec in (("spikes", "spikes_hidden"), ("vmem", "vmem"), ("isyn", "isyn"),
-                                 ("isyn2", "isyn2")):  # fmt: skip
-                    results[f"{lname}.{key}"] = run[rec][:, :, start : start + n]
-                start += n
-            if wanted:
-                results = {k: v for k, v in results.items() if k in dict(xn.outputs) or k in wanted
-                           or k.rpartition(".")[0] in wanted}  # fmt: skip
-        return results
+        return _results(xn, run, probes, membranes, wanted)
+
+    def estimate(self, compiled: Any, inputs: Mapping[str, np.ndarray], *, label: str = "",
+                 max_samples: int = 64) -> dict:  # fmt: skip
+        """The ``estimates`` section (:func:`nirc.targets.estimates.estimate`):
+        the chip runs on ``inputs`` (the first ``max_samples`` samples) with
+        the hidden and output spikes recorded. Xylo is one core stepping every
+        neuron each step: input, recurrent and output synapses count where a
+        weight is nonzero; no spike leaves the core."""
+        from nirc.targets.estimates import Population, count_activity, dense_synapses, estimate
+
+        from .dialect import read_network
+        from .quantize import simulate
+
+        module = compiled.module if isinstance(compiled, CompileResult) else compiled
+        xn = read_network(module)
+        sp = xn.specification
+        cut = {k: np.asarray(v)[:, :max_samples] for k, v in inputs.items()}
+        events = _events(xn, cut)
+        run = simulate(sp, events, record=True)
+        hid, out = run["spikes_hidden"], run["spikes_out"]
+        pops = [Population("input", events, None, "none"),
+                Population("hidden", hid, np.zeros(hid.shape[2], np.int64)),
+                Population("output", out, np.zeros(out.shape[2], np.int64))]  # fmt: skip
+        synapses = [dense_synapses("input", "hidden", sp.weights_in),
+                    dense_synapses("hidden", "hidden", sp.weights_rec),
+                    dense_synapses("hidden", "output", sp.weights_out)]  # fmt: skip
+        activity = count_activity(pops, synapses)
+        return estimate(activity, self.spec.figures, float(xn.dt), inputs=label or "the given inputs")
 
     def float_approximations(self, module: Any, report: dict) -> list[tuple[str, Any]]:
         """The float `snn` network ``module`` with each approximation the
@@ -471,7 +476,56 @@ class XyloTarget(Target):
                 "one alias per hidden neuron",
             ),  # fmt: skip
         ]
-        return rows
+        return rows + s.figures.rows()
+
+
+def _events(xn, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+    """``{input: [T, B, *shape]}`` -> the chip's input events [T, B, Nin]."""
+    parts = []
+    for name, _shape in xn.inputs:
+        if name not in inputs:
+            raise NircError(
+                "inputs missing for the chip",
+                expected=", ".join(
+                    f"`{k}` [T, B, {', '.join(map(str, s))}]" for k, s in xn.inputs
+                ),
+                found=", ".join(f"`{k}`" for k in inputs) or "none",
+            )
+        a = np.asarray(inputs[name])
+        a = a.reshape(a.shape[0], a.shape[1], -1)
+        if a.dtype.kind == "f":
+            if not np.all(np.isfinite(a) & (a == np.round(a)) & (a >= 0)):
+                raise NircError("Xylo inputs are events: non-negative integer counts per step",
+                                where=name, found="non-integer or negative values")  # fmt: skip
+        parts.append(a.astype(np.int64))
+    return np.concatenate(parts, axis=2)
+
+
+def _results(xn, run: dict, probes: bool, membranes: bool, wanted: list[str]) -> dict:
+    """A simulation's outputs by Output name (and probes, membranes)."""
+    out_spikes = run["spikes_out"]
+    results: dict[str, np.ndarray] = {}
+    start = 0
+    thr_out = np.asarray(xn.specification.threshold_out, np.float64)
+    for name, shape in xn.outputs:
+        n = int(np.prod(shape)) if shape else 1
+        a = out_spikes[:, :, start : start + n].astype(np.float32)
+        results[name] = a.reshape(a.shape[:2] + tuple(shape))
+        if membranes:
+            vm = run["vmem_out"][:, :, start : start + n] / thr_out[start : start + n]
+            results[f"{name}.v"] = vm.reshape(vm.shape[:2] + tuple(shape))
+        start += n
+    if probes:
+        start = 0
+        for lname, n in xn.hidden_layers:
+            for key, rec in (("spikes", "spikes_hidden"), ("vmem", "vmem"), ("isyn", "isyn"),
+                             ("isyn2", "isyn2")):  # fmt: skip
+                results[f"{lname}.{key}"] = run[rec][:, :, start : start + n]
+            start += n
+        if wanted:
+            results = {k: v for k, v in results.items() if k in dict(xn.outputs) or k in wanted
+                       or k.rpartition(".")[0] in wanted}  # fmt: skip
+    return results
 
 
 def calibration_line(qd: dict, lag: int = 0) -> str:
