@@ -20,7 +20,8 @@ with snnTorch and Norse (tests/data/tasks). Columns:
   where there is one), ``-`` when the chip cannot run the network (the
   reason below the table).
 
-Then the approximations each chip made and, for Speck on digits16 and Xylo
+Then the approximations each chip made, what Xylo's calibration chose
+(scaling, targets, gains, decay roundings) and, for Speck on digits16 and Xylo
 on kws8, the time of a whole ``nirc eval`` run (compilation included, the
 default calibration) in this process and as one ``nirc eval`` process, with
 the machine's load (the 3 s target of the issue assumes an idle machine).
@@ -116,6 +117,12 @@ def evaluate_row(row: dict, targets: list[str], limit: int | None,
         approx = (run.report or {}).get("approximations") or []
         if approx:
             result["approx"][chip] = approx
+        quant = (run.report or {}).get("quantization") or {}
+        if quant.get("scaling"):  # what the calibration chose (Xylo)
+            choice = [quant["scaling"]]
+            choice += [f"threshold gains {quant['threshold_gains']}"] * bool(quant.get("threshold_gains"))
+            choice += [f"decays {quant['decay_choices']}"] * bool(quant.get("decay_choices"))
+            result.setdefault("chose", {})[chip] = ", ".join(choice)
     return result
 
 
@@ -211,6 +218,9 @@ def main(argv=None) -> int:
     for row, res in results:
         for chip, notes in res["approx"].items():
             print(f"{row['model'].stem} on {chip} approximates: " + "; ".join(notes))
+    for row, res in results:
+        for chip, choice in res.get("chose", {}).items():
+            print(f"{row['model'].stem} on {chip}: calibration chose {choice}")
     if not args.no_speed:
         print()
         print("speed (the issue: under 3 s each, compilation included):")

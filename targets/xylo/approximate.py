@@ -47,13 +47,17 @@ def _outputs(module) -> set[str]:
     return names
 
 
-def _decays(op, integrator: str, spec: XyloSpec, choices: dict) -> None:
+def _decays(op, integrator: str, spec: XyloSpec, choices: dict,
+            fitted: frozenset = frozenset()) -> None:  # fmt: skip
+    """The chip's bit-shift decays; a synaptic decay ``fitted`` (the neuron
+    names whose synapse :func:`~.lower.split_synapses` spread over the chip's
+    two) stays the float one: two synapses stand for it, not one dash."""
     from nirc.dialects import snn
 
     name = op.node_name.data
     for field, what in (("alpha_mem", "membrane"), ("alpha_syn", "synaptic")):
         a = snn.param(op, field)
-        if a is None:
+        if a is None or (what == "synaptic" and name in fitted):
             continue
         alpha = np.asarray(a, np.float64).reshape(-1)
         if np.any(~(tau_steps(alpha, integrator) > 1.0)):
@@ -84,15 +88,28 @@ def _subtract(op) -> None:
         op.properties.pop("v_reset", None)
 
 
-def _hidden_multi(op) -> None:
+def _hidden_multi(op, caps: dict[str, int]) -> None:
+    """Up to 31 spikes per step, or the cap the chosen thresholds leave
+    (``caps``, by layer: see :func:`~.quantize.with_spike_caps`)."""
     from xdsl.dialects.builtin import StringAttr
 
     from nirc.dialects.snn import int_attr
 
-    if op.spiking and op.spike_cap() != HIDDEN_CAP:
+    cap = caps.get(op.node_name.data, HIDDEN_CAP)
+    if op.spiking and cap > 1 and op.spike_cap() != cap:
         op.properties["spikes"] = StringAttr("multi")
-        op.properties["max_spikes"] = int_attr(HIDDEN_CAP)
+        op.properties["max_spikes"] = int_attr(cap)
         op.properties.setdefault("compare", StringAttr(op.compare_mode()))
+
+
+def _spike_caps(notes: list[str]) -> dict[str, int]:
+    from .quantize import CAP_NOTE
+
+    caps = {}
+    for n in notes:
+        if CAP_NOTE in n:
+            caps[n.split(": thresholds ")[0]] = int(n.split(CAP_NOTE)[1].split(" ")[0])
+    return caps
 
 
 def _output_binary(op) -> None:
@@ -115,16 +132,27 @@ def float_variants(module, report: dict, spec: XyloSpec) -> list[tuple[str, obje
     integrator = graph.integrator.data if graph.integrator is not None else "euler"
     outputs = _outputs(module)
     edits = []
+    fitted = frozenset(n.split(": synaptic decay ")[0] for n in report.get("approximations") or []
+                       if " fitted by two synapses" in n)  # fmt: skip
     if " decay " in notes or "no membrane leak" in notes:
         edits.append(("decays as Xylo bit shifts",
-                      lambda op: _decays(op, integrator, spec, choices)))  # fmt: skip
+                      lambda op: _decays(op, integrator, spec, choices, fitted)))  # fmt: skip
     if "no synaptic stage" in notes:
         edits.append(("the chip's synapse (dash_syn 1) on neurons without one", _synapse))
     if "approximated by the chip's reset by subtraction" in notes:
         edits.append(("reset by subtraction", _subtract))
-    if "hidden Xylo neurons may spike several times" in notes:
-        edits.append(("up to 31 spikes per step in hidden layers",
-                      lambda op: None if op.node_name.data in outputs else _hidden_multi(op)))  # fmt: skip
+    caps = _spike_caps(report.get("approximations") or [])
+    several = [n.split(": binary spikes")[0] for n in report.get("approximations") or []
+               if "hidden Xylo neurons may spike several times" in n]  # fmt: skip
+    # layers whose thresholds keep them to one spike per step spike as the float ones
+    several = [n for n in several if caps.get(n, HIDDEN_CAP) > 1]
+    if several:
+        label = "up to 31 spikes per step in hidden layers"
+        if caps:
+            label = "hidden spikes per step up to " + ", ".join(
+                f"{caps.get(n, HIDDEN_CAP)} ({n})" for n in several)
+        edits.append((label, lambda op: None if op.node_name.data in outputs
+                      else _hidden_multi(op, caps)))  # fmt: skip
     if "output neurons spike at most once per step" in notes:
         edits.append(("one spike per step in output layers",
                       lambda op: _output_binary(op) if op.node_name.data in outputs else None))  # fmt: skip

@@ -22,6 +22,10 @@
   output neuron (one synapse), are refused.
 - Aliases: a hidden neuron with more recurrent targets than the variant's
   fan-out limit hands the rest to alias neurons (:func:`split_fan_out`).
+- Split synapses: a hidden layer whose synaptic decay is not a bit shift and
+  whose second synapse is free can carry it on both synapses, as a sum of
+  two bit-shift decays (:func:`split_synapses`; :mod:`.quantize` tries it on
+  the user's data).
 
 The chip's neuron, per step (TARGETS.md): ``I = a_s (I + W x)`` (the input is
 added, then the synapse decays by ``a_s = 1 - 2**-dash_syn``); ``V = a_m V + I
@@ -76,6 +80,7 @@ class Population:
     fed_by_input: bool = False
     relay_of: str | None = None  # a relay neuron layer: the hidden layer it delays
     alias_of: str | None = None  # an alias neuron layer: the hidden layer whose fan-out it carries
+    max_spikes: int | None = 1  # the float neuron's spikes per step (None: unbounded)
 
 
 @dataclass
@@ -632,7 +637,7 @@ def map_network(module, spec: XyloSpec, relays: bool = False,
         pop = Population(
             name=name, start=start, size=n, alpha_mem=alpha_mem, alpha_syn=alpha_syn,
             threshold=thr, compare=neuron.compare_mode(), reset=neuron.reset_mode(),
-            spikes=neuron.spike_mode(), order=neuron.order(),
+            spikes=neuron.spike_mode(), order=neuron.order(), max_spikes=neuron.spike_cap(),
         )  # fmt: skip
         dash_mem = dash_of(nname, "membrane", alpha_mem, integrator, spec, notes,
                            prefer=choices.get((nname, "membrane")))  # fmt: skip
@@ -908,6 +913,95 @@ def _layer_name(pops: list[Population], neuron: int) -> str:
     return "?"
 
 
+FIT_ERROR_GAIN = 4.0  # a two-synapse fit must cut the current kernel's error this much
+
+
+def two_synapse_fit(alpha: float, dash: int, spec: XyloSpec
+                    ) -> tuple[int, int, float, float, float, float] | None:  # fmt: skip
+    """The two synapses whose summed currents ``c1 a1**k + c2 a2**k`` (``a =
+    1 - 2**-dash``) follow the float synaptic current ``alpha**k`` after an
+    input, least squares over ``8 tau`` steps: ``(d1, d2, c1, c2, error,
+    error of the one synapse dash)``, errors relative to the kernel's energy;
+    None when no pair of neighbouring dashes does :data:`FIT_ERROR_GAIN`
+    times better than the one synapse. (The kernel, not the membrane's
+    response: a fit of the response would make up for the membrane's
+    approximated decay with more current, which a neuron that fires and
+    resets does not leak away.)"""
+    tau = 1.0 / max(1.0 - alpha, 1e-9)
+    n = int(min(512, max(32, np.ceil(8 * tau))))
+    k = np.arange(n, dtype=np.float64)
+    want = alpha**k
+    energy = float(np.sum(want**2)) or 1.0
+    single = float(np.sum(((1.0 - 2.0**-dash) ** k - want) ** 2)) / energy
+    raw = np.log2(tau)
+    lo, hi = max(1, int(np.floor(raw)) - 2), min(spec.dash_max, int(np.ceil(raw)) + 2)
+    best = None
+    for d1 in range(lo, hi + 1):
+        for d2 in range(d1 + 1, hi + 1):
+            basis = np.stack([(1.0 - 2.0**-d) ** k for d in (d1, d2)], 1)
+            c, *_ = np.linalg.lstsq(basis, want, rcond=None)
+            err = float(np.sum((basis @ c - want) ** 2)) / energy
+            if best is None or err < best[4] - 1e-15:
+                best = (d1, d2, float(c[0]), float(c[1]), err, single)
+    if best is None or not best[4] * FIT_ERROR_GAIN < single:
+        return None
+    return best
+
+
+def split_synapses(net: XyloFloatNetwork, spec: XyloSpec) -> XyloFloatNetwork | None:
+    """The network with each hidden layer whose synaptic decay the chip only
+    approximates (one dash) and whose second synapse is free spread over both
+    synapses: each input weight onto synapse 1 and 2 in the proportions
+    :func:`two_synapse_fit` finds, so that the sum of two bit-shift decays
+    stands for the decay that is not one (the synaptic current then follows
+    the float neuron's; the membrane's decay and reset stay the chip's).
+    None when no layer qualifies (IMU: one synapse)."""
+    if spec.synapses_per_hidden < 2:
+        return None
+    w_in, w_in_2 = net.w_in.copy(), net.w_in_2.copy()
+    w_rec, w_rec_2 = net.w_rec.copy(), net.w_rec_2.copy()
+    dash_syn, dash_syn_2 = net.dash_syn.copy(), net.dash_syn_2.copy()
+    notes, changed = list(net.notes), False
+    for p in net.hidden:
+        if p.relay_of is not None or p.alias_of is not None or p.alpha_syn is None:
+            continue
+        sl = slice(p.start, p.start + p.size)
+        if np.any(w_in_2[:, sl]) or np.any(w_rec_2[:, sl]):
+            continue  # synapse 2 already carries another time constant
+        keys = np.stack([p.alpha_syn, net.dash_syn[sl]], 1)
+        fitted = []
+        for key in np.unique(keys, axis=0):
+            alpha, dash = float(key[0]), int(key[1])
+            if abs((1.0 - 2.0**-dash) - alpha) <= 1e-6:
+                continue  # exact already
+            fit = two_synapse_fit(alpha, dash, spec)
+            if fit is None:
+                continue
+            d1, d2, c1, c2, err, single = fit
+            cols = p.start + np.flatnonzero(np.all(keys == key, axis=1))
+            a_now, a1, a2 = 1.0 - 2.0**-dash, 1.0 - 2.0**-d1, 1.0 - 2.0**-d2
+            for w, w2 in ((w_in, w_in_2), (w_rec, w_rec_2)):
+                plain = w[:, cols] * a_now  # undo the one synapse's effective-weight gain
+                w[:, cols] = c1 * plain / a1
+                w2[:, cols] = c2 * plain / a2
+            dash_syn[cols], dash_syn_2[cols] = d1, d2
+            fitted.append(f"{p.name}: synaptic decay {alpha:.4g} fitted by two synapses, "
+                          f"{c1:.3g} x (1 - 2**-{d1})**k + {c2:.3g} x (1 - 2**-{d2})**k "
+                          f"(current kernel error {100 * err:.2g} % instead of "
+                          f"{100 * single:.2g} %; {cols.size} neurons)")  # fmt: skip
+        if fitted:
+            changed = True
+            marker = f"{p.name}: synaptic decay "
+            notes = [n for n in notes if not (n.startswith(marker) and " approximated by " in n)]
+            notes += fitted
+    if not changed:
+        return None
+    from dataclasses import replace
+
+    return replace(net, w_in=w_in, w_in_2=w_in_2, w_rec=w_rec, w_rec_2=w_rec_2,
+                   dash_syn=dash_syn, dash_syn_2=dash_syn_2, notes=notes)  # fmt: skip
+
+
 def split_fan_out(net: XyloFloatNetwork, spec: XyloSpec) -> XyloFloatNetwork:
     """Give every hidden neuron with more than ``spec.max_fan_out`` recurrent
     targets a chain of alias neurons that carry the rest.
@@ -1047,5 +1141,5 @@ def split_fan_out(net: XyloFloatNetwork, spec: XyloSpec) -> XyloFloatNetwork:
 
 
 __all__ = ["Population", "XyloFloatNetwork", "approximated_dashes", "dash_of", "map_network",
-           "split_fan_out",
+           "split_fan_out", "split_synapses", "two_synapse_fit",
            "tau_steps"]  # fmt: skip

@@ -14,6 +14,23 @@ simulation agrees best with the float reference on the calibration inputs
 (smallest mean spike-count error, then agreement within +-1; see
 :func:`_objective`), then refines per-layer threshold gains the same way.
 
+Calibrated on the user's data (a labelled data set, ``--calibrate``), where
+the objective is the float network's predictions (what ``nirc eval``
+measures), the search also tries:
+
+- per-channel scales (:func:`channel_scales`, Rockpool's ``channel_quantize``):
+  every neuron's largest weight at the int8 limit, its threshold following;
+- the network with two synapses standing for a synaptic decay that is not a
+  bit shift (:func:`~.lower.split_synapses`);
+- the output layers' target apart from the hidden layers', and hidden targets
+  at which the membrane's int16 saturation caps a neuron's spikes per step
+  (:func:`cap_targets`: 16384 keeps it to one, as the float network's binary
+  neurons; Xylo has no setting for it);
+- and it keeps a move after the first choice (a target, a gain, a decay
+  choice) only when it predicts :data:`MOVE_MARGIN` more calibration samples
+  as the float network does: on 128 samples a one-sample win is noise, and
+  such wins lost test accuracy on the task networks (docs/tasks.md).
+
 :func:`max_abs` is the naive baseline for comparison: one scale for the whole
 network, ``127 / max|w|`` over all three matrices, shifts 0.
 """
@@ -29,7 +46,7 @@ import numpy as np
 from nirc.diagnostics import NircError
 from nirc.metrics import mean_spike_count
 
-from .lower import XyloFloatNetwork
+from .lower import Population, XyloFloatNetwork, split_synapses
 from .spec import XyloSpec
 from .specification import XyloSpecification
 
@@ -69,11 +86,74 @@ def pad_steps(arrays, steps: int):
 
 
 GAIN_STEPS = (0.8, 0.9, 1.1, 1.25)  # per-layer threshold gain moves tried by search
+MOVE_MARGIN = 2  # calibration samples a gain or decay move must win on a data set
+TARGET_ROUNDS = 1  # rounds of separate output / hidden targets (data-set calibration)
 RELAY_UNIT = 4  # a relay's threshold is RELAY_UNIT << weight_shift_rec
 RELAY_SHIFT_MAX = 11  # 2 * RELAY_UNIT << shift must fit int16
 
 # candidate target thresholds (integer units): 2**6 .. 2**14 in half-octaves
 LADDER = tuple(int(round(2 ** (k / 2))) for k in range(12, 30))
+
+
+def cap_targets(spec: XyloSpec, caps: tuple[int, ...] = (1, 2)) -> list[int]:
+    """Hidden thresholds (integer units) at which the membrane's saturation
+    caps a neuron's spikes per step: a membrane never exceeds
+    ``state_max``, so a threshold ``th`` allows at most ``state_max // th``
+    spikes; for each cap ``c`` the smallest such threshold, ``state_max //
+    (c + 1) + 1`` (16384 for one spike, 10923 for two on int16). Xylo has no
+    setting for a hidden neuron's spikes per step (always up to 31): this is
+    the only way to make them binary, at the price of clamping the membrane
+    and the synaptic currents at about ``c + 1`` thresholds."""
+    return [spec.state_max // (c + 1) + 1 for c in caps]
+
+
+def keeps_spike_caps(net: XyloFloatNetwork, spec: XyloSpec, ladder: tuple[int, ...]
+                     ) -> tuple[int, ...]:  # fmt: skip
+    """The targets of ``ladder`` at which no hidden layer whose float neurons
+    spike several times per step (Rockpool's, up to 31) is capped lower by
+    the membrane's saturation (all of ``ladder`` when none is left). For
+    random calibration inputs: they rarely drive a neuron to several spikes,
+    so their spike counts cannot show what such a cap costs (Rockpool's
+    keyword network: 67.7 % at 16384, 85.7 % under the cap's limit)."""
+    caps = [min(p.max_spikes or spec.max_hidden_spikes, spec.max_hidden_spikes)
+            for p in net.hidden if p.relay_of is None and p.alias_of is None
+            and p.spikes == "multi"]  # fmt: skip
+    if not caps:
+        return tuple(ladder)
+    need = max(caps)
+    # the largest threshold (integer units) whose saturation allows `need` spikes
+    top = spec.state_max // need
+    kept = tuple(t for t in ladder if t + 1 <= top)
+    return kept or tuple(ladder)
+
+
+CAP_NOTE = "the membrane's int16 saturation keeps its spikes to "
+
+
+def with_spike_caps(net: XyloFloatNetwork, sp: XyloSpecification, spec: XyloSpec
+                    ) -> XyloFloatNetwork:  # fmt: skip
+    """``net`` with a note per hidden layer whose integer thresholds cap its
+    spikes per step below the chip's 31 through the membrane's saturation
+    (:func:`cap_targets`): what the chip then computes instead of the
+    several-spikes note of :mod:`.lower`."""
+    from dataclasses import replace
+
+    notes, binary = [], set()
+    for p in net.hidden:
+        if p.relay_of is not None or p.alias_of is not None:
+            continue
+        th = np.asarray(sp.threshold[p.start : p.start + p.size], np.int64)
+        cap = int(np.max(spec.state_max // np.maximum(th, 1)))
+        if cap == 1:  # binary spikes, as the float network's: no several-spikes note
+            binary.add(f"{p.name}: binary spikes in the float network; ")
+        if cap < spec.max_hidden_spikes:
+            notes.append(f"{p.name}: thresholds {int(th.min())}..{int(th.max())}: " + CAP_NOTE
+                         + f"{cap} per step (the chip allows {spec.max_hidden_spikes}); the "
+                         f"membrane and synaptic currents clamp at {spec.state_max / th.min():.3g} "
+                         "thresholds")  # fmt: skip
+    kept = [n for n in net.notes if CAP_NOTE not in n  # a network noted before: anew
+            and not any(n.startswith(b) for b in binary)]  # fmt: skip
+    return replace(net, notes=kept + notes) if notes or len(kept) < len(net.notes) else net
 
 
 def _threshold(thr: np.ndarray, scale: np.ndarray, ge: np.ndarray) -> np.ndarray:
@@ -168,19 +248,85 @@ def specification(net: XyloFloatNetwork, spec: XyloSpec, scale_hid: np.ndarray,
     return sp
 
 
+def _gain_vectors(net: XyloFloatNetwork, gains: Mapping[str, float] | None):
+    if not gains:
+        return None, None
+    g_hid, g_out = np.ones(net.n_hidden), np.ones(net.n_out)
+    for pops, g in ((net.hidden, g_hid), (net.output, g_out)):
+        for p in pops:
+            g[p.start : p.start + p.size] = gains.get(p.name, 1.0)
+    return g_hid, g_out
+
+
 def per_neuron(net: XyloFloatNetwork, spec: XyloSpec, target: float,
-               gains: Mapping[str, float] | None = None) -> XyloSpecification:  # fmt: skip
-    """Scales ``target / threshold_k`` per neuron (see the module doc);
-    ``gains`` multiplies the thresholds of the named layers (a correction for
-    time constants the dashes only approximate, found by :func:`search`)."""
-    g_hid = g_out = None
-    if gains:
-        g_hid, g_out = np.ones(net.n_hidden), np.ones(net.n_out)
-        for pops, g in ((net.hidden, g_hid), (net.output, g_out)):
-            for p in pops:
-                g[p.start : p.start + p.size] = gains.get(p.name, 1.0)
-    return specification(net, spec, target / net.threshold, target / net.threshold_out,
+               gains: Mapping[str, float] | None = None,
+               target_out: float | None = None) -> XyloSpecification:  # fmt: skip
+    """Scales ``target / threshold_k`` per hidden neuron and ``target_out /
+    threshold_k`` per output neuron (``target_out`` defaults to ``target``;
+    see the module doc); ``gains`` multiplies the thresholds of the named
+    layers (a correction for time constants the dashes only approximate,
+    found by :func:`search`)."""
+    g_hid, g_out = _gain_vectors(net, gains)
+    t_out = target if target_out is None else target_out
+    return specification(net, spec, target / net.threshold, t_out / net.threshold_out,
                          gain_hid=g_hid, gain_out=g_out)  # fmt: skip
+
+
+def channel_scales(net: XyloFloatNetwork, spec: XyloSpec, shift: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Per-channel scales (Rockpool's ``channel_quantize``, with every matrix
+    shifted by ``shift``): each neuron's largest incoming weight (input and
+    recurrent, both synapses, taken together; outputs: its output weights)
+    becomes ``weight_max << shift``, so every neuron uses the whole int8 range
+    whatever the size of its weights next to its neighbours'; its threshold
+    follows (at most ``state_max``). A neuron without incoming weights takes
+    the median scale of its population."""
+    top = float(spec.weight_max) * 2.0**shift
+
+    def scales(m: np.ndarray, thr: np.ndarray) -> np.ndarray:
+        s = np.where(m > 0, top / np.where(m > 0, m, 1.0), np.nan)
+        s = np.minimum(s, spec.state_max / thr)  # the threshold must fit int16
+        fill = float(np.nanmedian(s)) if np.any(np.isfinite(s)) else top
+        return np.where(np.isfinite(s), s, fill)
+
+    m_hid = np.max(np.abs(np.concatenate([net.w_in, net.w_in_2, net.w_rec, net.w_rec_2])),
+                   axis=0, initial=0.0)  # fmt: skip
+    m_out = np.max(np.abs(net.w_out), axis=0, initial=0.0)
+    return scales(m_hid, net.threshold), scales(m_out, net.threshold_out)
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """How :func:`search` scales the network: ``threshold`` (one target
+    threshold ``target`` for the hidden neurons, ``target_out`` for the
+    outputs: scales ``target / threshold_k``, the smallest shifts that fit) or
+    ``channel`` (:func:`channel_scales` at ``shift``, all matrices shifted by
+    it)."""
+
+    kind: str
+    target: float = 0.0
+    target_out: float = 0.0
+    shift: int = 0
+
+    def scales(self, net: XyloFloatNetwork, spec: XyloSpec) -> tuple[np.ndarray, np.ndarray]:
+        if self.kind == "channel":
+            return channel_scales(net, spec, self.shift)
+        return self.target / net.threshold, self.target_out / net.threshold_out
+
+    def build(self, net: XyloFloatNetwork, spec: XyloSpec,
+              gains: Mapping[str, float] | None = None) -> XyloSpecification:  # fmt: skip
+        g_hid, g_out = _gain_vectors(net, gains)
+        s_hid, s_out = self.scales(net, spec)
+        shifts = (self.shift,) * 3 if self.kind == "channel" else None
+        return specification(net, spec, s_hid, s_out, shifts, gain_hid=g_hid, gain_out=g_out)
+
+    def describe(self) -> str:
+        if self.kind == "channel":
+            return f"per channel, weight shift {self.shift}"
+        return f"target threshold {self.target:g}, outputs {self.target_out:g}"
+
+
+CHANNEL_SHIFTS = (0, 1, 2)  # per-channel candidates of a data-set calibration
 
 
 def max_abs(net: XyloFloatNetwork, spec: XyloSpec) -> XyloSpecification:
@@ -272,11 +418,26 @@ class XyloQuantization:
     accuracy: dict[str, float] | None = None  # on the calibration labels: float, chip
     network: XyloFloatNetwork | None = None  # the float network the integers are for
     decay_choices: dict[str, str] = field(default_factory=dict)  # "neuron.what": down/up
+    target_out: float | None = None  # the output layers' target (None: ``target``)
+    scaling: Scaling | None = None  # what was chosen (None: threshold, ``target``)
+    scale_hidden: np.ndarray | None = None  # per neuron, integer units per real unit
+    scale_output: np.ndarray | None = None
+
+    @property
+    def output_target(self) -> float:
+        return self.target if self.target_out is None else self.target_out
+
+    def _scales(self, p: Population, output: bool) -> np.ndarray:
+        got = self.scale_output if output else self.scale_hidden
+        if got is not None:
+            return got[p.start : p.start + p.size]
+        return (self.output_target if output else self.target) / p.threshold
 
     def to_dict(self, net: XyloFloatNetwork) -> dict:
         sp = self.specification
         return {
-            "method": "per-neuron scale target/threshold, one shift per matrix, target searched "
+            "method": "per-neuron scales (target/threshold, or per channel), one shift per "
+            "matrix, searched "
             + ("for the float network's predictions on the calibration samples, then its "
                "output spike counts" if self.prediction_agreement is not None
                else "for the float network's output spike counts"),
@@ -285,14 +446,17 @@ class XyloQuantization:
             "calibration_accuracy": None if self.accuracy is None
             else {k: round(v, 6) for k, v in self.accuracy.items()},
             "target_threshold": self.target,
+            "target_threshold_out": self.output_target,
             "threshold_gains": dict(self.layer_gains),
             "decay_choices": dict(self.decay_choices),
             "weight_shift_in": sp.weight_shift_in,
             "weight_shift_rec": sp.weight_shift_rec,
             "weight_shift_out": sp.weight_shift_out,
-            "scales_hidden": {p.name: _scale_range(self.target / p.threshold) for p in net.hidden
+            "scaling": (self.scaling or Scaling("threshold", self.target,
+                                                self.output_target)).describe(),
+            "scales_hidden": {p.name: _scale_range(self._scales(p, False)) for p in net.hidden
                               if p.alias_of is None},  # fmt: skip
-            "scales_output": {p.name: _scale_range(self.target / p.threshold) for p in net.output},
+            "scales_output": {p.name: _scale_range(self._scales(p, True)) for p in net.output},
             "calibration": self.calibration,
             "agreement": round(self.agreement, 6),
             "mean_count_error": round(self.count_error, 6),
@@ -312,7 +476,8 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
            reference: Mapping[str, np.ndarray], calibration: str,
            ladder: tuple[int, ...] = LADDER, refine: int = 2, *,
            data_set: bool = False, labels: np.ndarray | None = None,
-           lag: int = 0, remap=None, dash_options=()) -> XyloQuantization:  # fmt: skip
+           lag: int = 0, remap=None, dash_options=(),
+           move_margin: int | None = None) -> XyloQuantization:  # fmt: skip
     """Try every target threshold of ``ladder``; keep the best
     (:func:`_objective`); then up to ``refine``
     rounds of per-layer threshold gains (:data:`GAIN_STEPS`), each kept only
@@ -325,6 +490,11 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
     (:attr:`~.lower.XyloFloatNetwork.output_lag`): the chip then runs as many
     silent steps more, so that both count the same spikes.
 
+    On a data set the first choice also covers the per-channel scales and
+    the network with split synapses; then the output and hidden targets
+    apart (module docstring); ``move_margin`` (default :data:`MOVE_MARGIN`
+    on a data set, else 0): calibration samples a later move must win.
+
     ``remap(dashes)`` (a new :class:`~.lower.XyloFloatNetwork` for other
     decay choices, see :func:`~.lower.map_network`) and ``dash_options`` (the
     approximated decays, ``(neuron, "membrane" | "synaptic")``): after the
@@ -335,6 +505,8 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
         events = pad_steps(events, lag)
         reference = pad_steps(reference, lag)
     ref_pred = np.argmax(class_counts(reference), axis=1) if data_set else None
+    if move_margin is None:
+        move_margin = MOVE_MARGIN if data_set else 0
 
     def measure_with(net2, sp2):
         got2 = chip_outputs(net2, sp2, events)
@@ -344,46 +516,99 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
             pred2 = float(np.mean(np.argmax(class_counts(got2), axis=1) == ref_pred))
         return a2, err2, per2, pred2, got2
 
-    def measure(sp):
-        return measure_with(net, sp)
+    def level(scaling: Scaling) -> float:
+        """The objective's last tie-break: the hidden neurons' target threshold
+        (per channel: the median of theirs)."""
+        if scaling.kind == "channel":
+            s_hid, _ = scaling.scales(net, spec)
+            return round(float(np.median(net.threshold * s_hid)), 3)
+        return scaling.target
 
-    best = None
+    if not data_set:
+        ladder = keeps_spike_caps(net, spec, ladder)
+    starts: dict[tuple[bool, str], tuple] = {}  # best first choice per (split, kind)
     tried = []
-    for t in ladder:
-        try:
-            sp = per_neuron(net, spec, float(t))
-        except NircError:  # shifted weights or thresholds beyond int16: too large a target
-            continue
-        a, err, per, pred, got = measure(sp)
-        tried.append((float(t), a, err))
-        key = _objective(a, err, t, pred)
-        if best is None or key > best[0]:
-            best = (key, t, sp, a, err, per, pred, got)
-    if best is None:
+    candidates = [Scaling("threshold", float(t), float(t)) for t in ladder]
+    nets = [(net, False)]
+    if data_set:
+        candidates += [Scaling("channel", shift=j) for j in CHANNEL_SHIFTS]
+        split = split_synapses(net, spec)
+        if split is not None:
+            nets.append((split, True))
+    for net1, is_split in nets:
+        for scaling in candidates:
+            try:
+                sp = scaling.build(net1, spec)
+            except NircError:  # shifted weights or thresholds beyond int16: too large a target
+                continue
+            a, err, per, pred, got = measure_with(net1, sp)
+            if scaling.kind == "threshold" and not is_split:
+                tried.append((scaling.target, a, err))
+            key = _objective(a, err, level(scaling), pred)
+            slot = (is_split, scaling.kind)
+            if slot not in starts or key > starts[slot][0]:
+                starts[slot] = (key, scaling, sp, a, err, per, pred, got, net1)
+    if not starts:
         raise NircError(
             "no quantization of the network fits Xylo's number formats",
             expected="weights that fit int8 << shift within int16 for some threshold scale",
             found=f"thresholds {np.min(net.threshold):.4g}..{np.max(net.threshold):.4g}, "
             f"weights up to {max(np.abs(w).max(initial=0) for w in (net.w_in, net.w_in_2, net.w_rec, net.w_rec_2)):.4g}",
         )
-    key, t, sp, a, err, per, pred, got = best
-    # refine: threshold gains per layer, coordinate descent on the same objective
-    gains: dict[str, float] = {}
-    state = {"key": key, "gains": gains, "sp": sp, "net": net, "dashes": {},
-             "fig": (a, err, per, pred, got)}  # fmt: skip
+    n_samples = len(ref_pred) if ref_pred is not None else 0
+    state: dict = {}
 
-    def consider(net2, trial: dict[str, float]) -> bool:
+    def consider(net2, trial: dict[str, float], scaling2: Scaling | None = None,
+                 margin: int = 0) -> bool:  # fmt: skip
+        """Keep the trial when it beats the current objective; with ``margin``
+        (on a data set) only when it predicts at least ``margin`` more
+        calibration samples as the float network does."""
+        scaling2 = state["scaling"] if scaling2 is None else scaling2
         try:
-            sp2 = per_neuron(net2, spec, float(t), trial)
+            sp2 = scaling2.build(net2, spec, trial)
         except NircError:
             return False
         a2, err2, per2, pred2, got2 = measure_with(net2, sp2)
-        key2 = _objective(a2, err2, t, pred2)
+        key2 = _objective(a2, err2, level(scaling2), pred2)
+        if margin and n_samples and pred2 is not None:
+            if round((pred2 - state["fig"][3]) * n_samples) < margin:
+                return False
         if key2 > state["key"]:
-            state.update(key=key2, gains=trial, sp=sp2, net=net2,
+            state.update(key=key2, gains=trial, sp=sp2, net=net2, scaling=scaling2,
                          fig=(a2, err2, per2, pred2, got2))  # fmt: skip
             return True
         return False
+
+    def separate_targets(net1) -> None:
+        """The output layer's scale apart from the hidden one's, then the
+        hidden one's (with the targets at which int16 saturation caps hidden
+        spikes per step)."""
+        hidden_ladder = sorted(set(ladder) | set(cap_targets(spec)))
+        for _ in range(TARGET_ROUNDS):
+            moved = False
+            for t_out in ladder:
+                cur = state["scaling"]
+                moved |= consider(net1, {}, Scaling("threshold", cur.target, float(t_out)),
+                                  margin=move_margin)  # fmt: skip
+            for t_hid in hidden_ladder:
+                cur = state["scaling"]
+                moved |= consider(net1, {}, Scaling("threshold", float(t_hid), cur.target_out),
+                                  margin=move_margin)  # fmt: skip
+            if not moved:
+                break
+
+    # each start (with or without split synapses; one target or per channel), the
+    # targets apart for the threshold scalings on a data set; then the best goes on
+    finals = []
+    for (is_split, kind), (key, scaling, sp, a, err, per, pred, got, net1) in sorted(
+            starts.items(), key=lambda kv: (kv[0][0], kv[0][1])):  # fmt: skip
+        state = {"key": key, "gains": {}, "sp": sp, "net": net1, "dashes": {},
+                 "fig": (a, err, per, pred, got), "scaling": scaling, "split": is_split}  # fmt: skip
+        if data_set and kind == "threshold":
+            separate_targets(net1)
+        finals.append(state)
+    state = max(finals, key=lambda st: st["key"])  # the first of equals: sorted starts
+    is_split = state["split"]
 
     def refine_gains(rounds: int) -> None:
         cur = state["net"]
@@ -395,7 +620,7 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
                 for factor in GAIN_STEPS:
                     g = state["gains"]
                     trial = {**g, name: round(g.get(name, 1.0) * factor, 6)}
-                    improved |= consider(state["net"], trial)
+                    improved |= consider(state["net"], trial, margin=move_margin)
             if not improved:
                 break
 
@@ -410,7 +635,9 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
                     net2 = remap(trial_dashes)
                 except NircError:
                     continue
-                if consider(net2, dict(state["gains"])):
+                if is_split:  # the chosen network's synapses are fitted: fit these too
+                    net2 = split_synapses(net2, spec) or net2
+                if consider(net2, dict(state["gains"]), margin=move_margin):
                     state["dashes"] = trial_dashes
                     changed = True
         if changed and refine:
@@ -419,11 +646,18 @@ def search(net: XyloFloatNetwork, spec: XyloSpec, events: np.ndarray,
     a, err, per, pred, got = state["fig"]
     base = max_abs(net, spec)
     ba, berr, _ = score(reference, chip_outputs(net, base, events))
-    q = XyloQuantization(float(t), sp, a, err, per, calibration, tried, ba, berr)
+    scaling = state["scaling"]
+    s_hid, s_out = scaling.scales(net, spec)
+    target = level(scaling) if scaling.kind == "channel" else scaling.target
+    q = XyloQuantization(target, sp, a, err, per, calibration, tried, ba, berr)
+    q.target_out = (round(float(np.median(net.threshold_out * s_out)), 3)
+                    if scaling.kind == "channel" else scaling.target_out)  # fmt: skip
+    q.scaling = scaling
+    q.scale_hidden, q.scale_output = s_hid, s_out
     q.reference_spikes = mean_spike_count(reference)
     q.layer_gains = {k: v for k, v in sorted(gains.items()) if v != 1.0}
     q.prediction_agreement = pred
-    q.network = net
+    q.network = with_spike_caps(net, sp, spec)
     q.decay_choices = {f"{n}.{w}": way for (n, w), way in sorted(state["dashes"].items())}
     if labels is not None and ref_pred is not None and len(labels) == len(ref_pred):
         chip_pred = np.argmax(class_counts(got), axis=1)

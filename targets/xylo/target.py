@@ -113,13 +113,14 @@ def resources(net, sp, spec) -> dict:
     }
 
 
-def layer_errors(net, sp, target: float) -> list[dict]:
+def layer_errors(net, sp, target: float, scales=None) -> list[dict]:
     """Per layer: relative RMS error of its quantized input weights (all
-    matrices and synapses into it) against the float effective weights,
-    threshold scale."""
+    matrices and synapses into it) against the float effective weights, at
+    the quantization's per-neuron ``scales`` (hidden, output; integer units
+    per real unit), or the threshold scale when it has none."""
     out = []
-    s_hid = target / net.threshold
-    s_out = target / net.threshold_out
+    s_hid = target / net.threshold if scales is None else scales[0]
+    s_out = target / net.threshold_out if scales is None else scales[1]
     mats = []
     for w, q, shift in ((net.w_in, sp.weights_in, sp.weight_shift_in),
                         (net.w_rec, sp.weights_rec, sp.weight_shift_rec)):  # fmt: skip
@@ -299,7 +300,8 @@ class XyloTarget(Target):
             warnings=[w.render() for w in sink.warnings],
             estimates=estimates,
             details={
-                "layer_errors": layer_errors(net, sp, quant.target),
+                "layer_errors": layer_errors(net, sp, quant.target, None if quant.scale_hidden is None
+                                             else (quant.scale_hidden, quant.scale_output)),
                 "exact": list(net.exact),
                 "output_latency": int(net.output_lag),
             },
