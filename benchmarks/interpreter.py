@@ -54,10 +54,25 @@ script, 3,360 in a warm loop), as measured here:
 
 What is left between the two is other processes' load (the ``load`` column).
 
+Where the CNN's time goes (``--profile``: activity and CPU time op by op). On
+the benchmark's inputs (p = 0.1) the layers' inputs are 10%, 2.6%, 15.7%,
+29% and 4.1% nonzero; the events cause 57,000 float64 additions per
+sample-step (24k, 14k, 10k, 10k in the three convolutions and the first
+dense layer), each a read-modify-write of an accumulator (sums stay float64:
+the weights span 35-41 bits, so float32 or int32 sums would not be exact).
+At the best rate this machine reaches for ``acc += w * x`` (0.5 ns per 8,
+long runs in L1) that alone is 3.5 us, and the neuron updates over 9,000
+neurons another 1-2 us; the program takes about 16-17 CPU-us per
+sample-step, 85% of it in the three convolutions with their layers.
+6,000 steps/s at batch 32 needs 5.2 CPU-us per sample-step on one core, or
+10.4 on each of two idle cores: past this floor on one core, and on two
+only on a quiet machine with the program 1.6x faster than now.
+
     python benchmarks/interpreter.py                  # the issue's cases
     python benchmarks/interpreter.py --quick          # fewer repeats, shorter runs
     NIRC_THREADS=2 python benchmarks/interpreter.py   # a fixed thread count
     python benchmarks/interpreter.py --torch-env /tmp/lab/venv-torch --compile
+    python benchmarks/interpreter.py --profile        # the CNN op by op, and its activity
 """
 
 from __future__ import annotations
@@ -297,6 +312,109 @@ def compile_cost(fresh: bool) -> str:
     return out.stdout.strip()
 
 
+def _op_groups(code: np.ndarray, kernels) -> list[tuple[int, str]]:
+    """The program's ops cut where the accumulator is clean: a convolution
+    whose sums only its spiking layer reads (no output of its own) runs with
+    that layer. Returns (end row, label) per group."""
+    names = {getattr(kernels, k): k[3:].lower() for k in dir(kernels) if k.startswith("OP_")}
+    groups, label = [], []
+    for row, c in enumerate(code):
+        kind = names.get(int(c[0]), "?")
+        label.append(kind)
+        if (kind == "conv" and c[13] < 0) or (kind == "conv_block" and c[14] < 0):
+            continue  # fused: its layer follows
+        size = {"input": c[3], "layer": c[1], "dense": c[4], "pool_events": c[5], "neuron": c[1]}
+        groups.append((row + 1, "+".join(label) + (f" ({size[kind]})" if kind in size else "")))
+        label = []
+    return groups
+
+
+def _rmw_floor() -> float:
+    """Nanoseconds per 8 float64 read-modify-writes (``acc += w * x``) at
+    best: a long run over arrays that stay in the L1 cache."""
+    import numba
+
+    @numba.njit(cache=False)
+    def stream(acc, w, f, reps):  # pragma: no cover - compiled
+        for _ in range(reps):
+            for j in range(acc.shape[0]):
+                acc[j] += w[j] * f
+
+    acc, w = np.zeros(2048), np.ones(2048)
+    stream(acc, w, 1.0, 1)
+    reps = 4000
+    t = time.thread_time()
+    stream(acc, w, 1.0, reps)
+    return (time.thread_time() - t) / (reps * acc.size / 8) * 1e9
+
+
+def profile(name: str, batch: int, steps: int, p: float) -> None:
+    """Where the time of one compiled run goes, op by op (CPU time of the
+    calling thread per sample-step, as the difference between prefixes of the
+    program), next to what each synapse has to do: its input's activity
+    (nonzero elements per sample-step) and the float64 additions that events
+    cause (each nonzero input adds its weights to every output it reaches)."""
+    from nirc.diagnostics import collecting
+    from nirc.interpreter import prepare
+    from nirc.interpreter.io import RandomSpec, random_inputs
+    from nirc.interpreter.ops import Conv, Dense
+    from nirc.interpreter.program import compile_program
+
+    file, dt = GRAPHS[name]
+    with collecting():
+        sim = prepare(CORPUS / file, dt=dt)
+    plan = sim.plan
+    weighted = [n for n in plan.order if isinstance(plan.nodes[n].kernel, (Conv, Dense))]
+    feeds = sorted({plan.nodes[n].preds[0] for n in weighted})
+    with collecting():
+        rec = prepare(CORPUS / file, dt=dt, record=feeds)
+    inputs = random_inputs(plan.inputs, RandomSpec(p=p, T=steps, B=batch, seed=0))
+    with _schedule(True):
+        seen = rec.run(inputs, jit="on")
+    seen.update(inputs)
+    print(f"{name}, batch {batch}, T = {steps}: synapses (activity: nonzero inputs per sample-step)")
+    total = 0.0
+    for n in weighted:
+        k = plan.nodes[n].kernel
+        src = plan.nodes[n].preds[0]
+        x = seen[src].reshape(steps * batch, -1)
+        nnz = np.count_nonzero(x, axis=0)
+        if isinstance(k, Conv):  # per input cell: the elements its segments reach
+            hw, start, segs, *_ = k.jit_segments()
+            reach = np.add.reduceat(segs.reshape(-1, 3)[:, 2], start[:-1]) * (start[1:] > start[:-1])
+            adds = float(np.sum(nnz.reshape(-1, hw) * reach[None, :]))
+        else:
+            adds = float(nnz.sum()) * k.weight_t.shape[1]
+        adds /= steps * batch
+        total += adds
+        print(f"  {n:>6s} {type(k).__name__:6s} in {src:>6s}: {nnz.sum() / (steps * batch):8.1f} of "
+              f"{x.shape[1]:5d} ({nnz.sum() / x.size:6.1%}), {adds:9,.0f} additions")  # fmt: skip
+    floor = _rmw_floor()
+    print(f"  all synapses: {total:,.0f} additions per sample-step; at the best read-modify-write "
+          f"rate measured here ({floor:.2f} ns per 8) at least {total / 8 * floor / 1e3:.2f} us")  # fmt: skip
+    exact = _engine.exact_sums(plan, {n: 1.0 for n in plan.inputs})
+    prog = compile_program(plan, exact, batch)
+    kernels = _jit.program_kernels()
+    code = prog.code.copy()
+    xf, xn, t_data = prog._input_arrays(inputs, batch, code)
+    print("  ops (CPU-us per sample-step, one thread)")
+    prev = 0.0
+    for end, label in _op_groups(code, kernels):
+        part = np.ascontiguousarray(code[:end])
+        best = np.inf
+        for _ in range(5):
+            st = np.zeros((batch, max(prog.n_state, 1)))
+            out = np.zeros((steps, batch, max(prog.rec_size, 1)))
+            t = time.thread_time()
+            kernels.run_program(part, prog.fp, prog.ip, prog.sizes, xf, xn, 0, steps, t_data, st,
+                                out, 0, batch)  # fmt: skip
+            best = min(best, time.thread_time() - t)
+        us = best / steps / batch * 1e6
+        print(f"    {label:32s} {us - prev:6.2f}  (cumulative {us:6.2f})")
+        prev = us
+    print(f"  load {_load()}")
+
+
 def _row(label: str, steps: int, batch: int, t: Timed, same: bool | None = None) -> str:
     wall, cpu = t.median()
     mark = "" if same is None else ("  identical" if same else "  DIFFERENT")
@@ -335,7 +453,15 @@ def main(argv: list[str] | None = None) -> int:
                     "the frameworks, for their rows")  # fmt: skip
     ap.add_argument("--compile", action="store_true",
                     help="also time compiling the kernel into an empty cache (~15 s)")  # fmt: skip
+    ap.add_argument("--profile", action="store_true",
+                    help="where the CNN's time goes, op by op, and its activity (then exit)")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.profile:
+        if not _jit.ENABLED:
+            print("--profile needs numba (the fast extra)", file=sys.stderr)
+            return 2
+        profile("cnn", 32, 300 if args.quick else 1000, args.p)
+        return 0
     repeats = 2 if args.quick else args.repeats
     step_repeats = 1 if args.quick else max(1, (args.repeats + 1) // 2)
     if not CORPUS.is_dir():

@@ -430,3 +430,95 @@ def test_tiny_graphs_at_large_batches_take_the_chunked_schedule(corpus, runs, mo
     monkeypatch.setenv("NIRC_THREADS", "4")
     b = same_as_oracle(sim, x, 40, 60, runs=runs)
     np.testing.assert_array_equal(a["output"], b["output"])
+
+
+# --- exact convolutions as fixed blocks (OP_CONV_BLOCK) ---------------------------------
+
+
+def _block_net(rng) -> Graph:
+    """Convolutions that run as fixed blocks (exact sums, one group, 8 or 16
+    output channels): stride (2, 1) with padding into an IF (fused; the last
+    input row reaches past the last output row); a sum
+    pool into a (2, 3) kernel of stride (1, 2) over counts into a LIF
+    (fused); one whose sums, bias added, are an output; a Conv1d into an IF,
+    flattened into a Linear."""
+    w = lambda *s: (rng.standard_normal(s) * 0.5).astype(np.float32)  # noqa: E731
+
+    def conv(name, o, c, k, stride, pad, bias=True):
+        return Node(name, "Conv2d", {
+            "weight": w(o, c, *k), "stride": np.array(stride), "padding": np.array(pad),
+            "dilation": np.array([1, 1]), "groups": np.array(1),
+            "bias": w(o) if bias else np.zeros(o, np.float32),
+        })  # fmt: skip
+
+    def if_(name, shape, thr):
+        return Node(name, "IF", {"r": np.full(shape, 1e3), "v_threshold": np.full(shape, thr)})
+
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([2, 10, 8])}),
+        "c1": conv("c1", 8, 2, (3, 3), [2, 1], [1, 0], bias=False),
+        "n1": if_("n1", (8, 5, 6), 0.6),
+        "sp": Node("sp", "SumPool2d", {"kernel_size": np.array([2, 2]), "stride": np.array([2, 2]),
+                                       "padding": np.array([0, 0])}),
+        "c2": conv("c2", 16, 8, (2, 3), [1, 2], [0, 1]),
+        "n2": Node("n2", "LIF", {"tau": np.full((16, 1, 2), 2e-3), "r": np.full((16, 1, 2), 2.0),
+                                 "v_leak": np.zeros((16, 1, 2)), "v_threshold": np.full((16, 1, 2), 0.3),
+                                 "v_reset": np.zeros((16, 1, 2))}),
+        "c3": conv("c3", 8, 8, (3, 2), [1, 1], [1, 1]),
+        "in1": Node("in1", "Input", {"shape": np.array([3, 10])}),
+        "c4": Node("c4", "Conv1d", {"weight": w(8, 3, 3), "bias": w(8), "stride": np.array([2]),
+                                    "padding": np.array([1]), "dilation": np.array([1]),
+                                    "groups": np.array(1)}),
+        "n4": if_("n4", (8, 5), 0.4),
+        "f": Node("f", "Flatten", {"start_dim": np.array(0), "end_dim": np.array(-1)}),
+        "fc": Node("fc", "Linear", {"weight": w(4, 40)}),
+        "n5": if_("n5", (4,), 0.5),
+        "out": Node("out", "Output", {"shape": np.array([4])}),
+        "out2": Node("out2", "Output", {"shape": np.array([16, 1, 2])}),
+        "out3": Node("out3", "Output", {"shape": np.array([8, 5, 7])}),
+    }  # fmt: skip
+    edges = [("in", "c1"), ("c1", "n1"), ("n1", "sp"), ("sp", "c2"), ("c2", "n2"), ("n2", "out2"),
+             ("n1", "c3"), ("c3", "out3"), ("in1", "c4"), ("c4", "n4"), ("n4", "f"), ("f", "fc"),
+             ("fc", "n5"), ("n5", "out")]  # fmt: skip
+    return Graph(nodes, edges, {"dt": 1e-3})
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_block_convolutions_equal_the_oracle(runs, batch):
+    """Strides, paddings and kernels of several shapes, fused and unfused,
+    1-D, over spikes and pooled counts: the blocks (zero taps past the
+    kernel, the additions in another order) give the oracle's sums bit for
+    bit; every convolution ran as blocks."""
+    rng = np.random.default_rng(11)
+    with collecting():
+        sim = nirc.interpreter.prepare(_block_net(rng), record=["n1.v", "sp", "n2.v", "n4.v"])
+    x = {"in": rng.random((40, batch, 2, 10, 8)) < 0.3, "in1": rng.random((40, batch, 3, 10)) < 0.3}
+    a = same_as_oracle(sim, x, 40, batch, runs=runs)
+    for key in ("out", "out2", "out3", "sp", "n4.v"):
+        assert a[key].any(), key
+    assert a["sp"].max() > 1  # counts
+    exact = engine.exact_sums(sim.plan, {"in": 1.0, "in1": 1.0})
+    ops = program.compile_program(sim.plan, exact, batch).code[:, 0]
+    k = jit.program_kernels()
+    assert np.count_nonzero(ops == k.OP_CONV_BLOCK) == 4
+    assert not np.any(ops == k.OP_CONV)
+
+
+def test_convolutions_that_blocks_do_not_fit_keep_their_segments(runs, monkeypatch):
+    """Not exact (real-valued inputs), grouped, dilated, or output channels
+    not a multiple of 8: the segment op (OP_CONV) runs them; with blocks
+    switched off, the segments give the oracle's sums on the block graph."""
+    rng = np.random.default_rng(5)
+    with collecting():
+        sim = nirc.interpreter.prepare(_conv_net(rng))
+    exact = engine.exact_sums(sim.plan, {"in": 1.0})
+    ops = program.compile_program(sim.plan, exact, 1).code[:, 0]
+    k = jit.program_kernels()
+    assert not np.any(ops == k.OP_CONV_BLOCK)
+    with collecting():
+        real = nirc.interpreter.prepare(_block_net(np.random.default_rng(11)))
+    ops = program.compile_program(real.plan, {}, 1).code[:, 0]  # nothing exact
+    assert not np.any(ops == k.OP_CONV_BLOCK) and np.count_nonzero(ops == k.OP_CONV) == 4
+    monkeypatch.setattr(program, "BLOCKS", False)
+    x = {"in": rng.random((20, 2, 2, 10, 8)) < 0.3, "in1": rng.random((20, 2, 3, 10)) < 0.3}
+    same_as_oracle(real, x, 20, 2, runs=runs)

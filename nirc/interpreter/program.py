@@ -29,7 +29,8 @@ every corpus graph and generated ones against ``mode="step"``):
   is never -0.0 changes nothing. Where the sums are exact
   (:func:`~nirc.interpreter.engine.exact_sums`) the events may arrive in any
   order (channels-last spikes, pooled counts); elsewhere they are in layer
-  order.
+  order. An exact convolution may also add zero weights: every event adds
+  runs of one length (:class:`ConvBlocks`), taps past the kernel included.
 - Fan-in is summed in the engine's order (edge order; in a recurrent segment
   the inputs from outside it, then those inside, then the feedback edges).
 - Neurons perform the float64 operations of :mod:`nirc.interpreter.neurons`
@@ -309,6 +310,77 @@ def _layer_params(k) -> tuple | None:
             return None
         return k.cm, k.km, k.d, k.thr, k.v_reset, k.reset_mode == "subtract"
     return None
+
+
+BLOCKS = True  # exact convolutions as OP_CONV_BLOCK (False: OP_CONV; for tests and timing)
+
+
+@dataclass
+class ConvBlocks:
+    """An exact convolution as fixed blocks into a padded, channels-last
+    accumulator (OP_CONV_BLOCK). An input at ``(y, x)`` reaches the outputs
+    ``oy = Y0 - i``, ``ox = X0 - j`` (``i < rows``, ``j < cols``) through the
+    taps ``ky = py + sh*i``, ``kx = px + sw*j``, where ``Y0, py = divmod(y +
+    pt, sh)`` and ``X0, px = divmod(x + pl, sw)`` (PyTorch's output ``oy``
+    reads input ``oy*sh - pt + ky``); taps past the kernel get zero weights,
+    so that every input adds runs of one length (rows past the kernel at a
+    phase ``py`` are left out: ``tab_r``).
+    The accumulator holds the output cells from ``(-(rows-1), -(cols-1))`` on,
+    channels last: a block row (its ``cols`` cells, every channel) is one run
+    of ``run = cols * n_o`` elements, the weights of a (channel, phase, i) stored
+    in the run's order (``j`` descending)."""
+
+    hw: int  # input cells per channel
+    rows: int
+    run: int
+    rstride: int  # elements from one accumulator row to the next
+    tab_a: np.ndarray  # input cell -> the accumulator offset of its block's row 0
+    tab_w: np.ndarray  # input cell -> its phase's weights within the channel's
+    tab_r: np.ndarray  # input cell -> its phase's rows with taps inside the kernel
+    weights: np.ndarray  # [C, sh, sw, rows, cols, n_o] flat
+    wstride: int  # weights per input channel
+    out_rows: int  # the interior: output rows, elements per row, first element
+    rlen: int
+    base: int
+    total: int  # accumulator elements
+    n_o: int
+
+
+def conv_blocks(k: Conv) -> ConvBlocks:
+    """The blocks of convolution ``k`` (one group, no dilation)."""
+    c, h, w = k.in2d
+    _, oh, ow = k.out2d
+    (pt, _), (pl, _) = k.pads
+    sh, sw = k.stride
+    n_o, _, kh, kw = k.weight4.shape
+    rows, cols = -(-kh // sh), -(-kw // sw)
+    hp = max((h - 1 + pt) // sh, oh - 1) + rows
+    wp = max((w - 1 + pl) // sw, ow - 1) + cols
+    y, x = np.divmod(np.arange(h * w, dtype=I64), w)
+    y0, py = np.divmod(y + pt, sh)
+    x0, px = np.divmod(x + pl, sw)
+    run = cols * n_o
+    tab_a = ((y0 + rows - 1) * wp + x0) * n_o
+    tab_w = (py * sw + px) * rows * run
+    tab_r = -((py - kh) // sh)  # the rows of py's taps inside the kernel: ceil((kh - py) / sh)
+    blk = np.zeros((c, sh, sw, rows, cols, n_o), F64)
+    for a in range(sh):
+        for i in range(rows):
+            ky = a + sh * i
+            if ky >= kh:
+                continue
+            for b in range(sw):
+                for j in range(cols):
+                    kx = b + sw * j
+                    if kx < kw:
+                        blk[:, a, b, i, cols - 1 - j, :] = k.weight4[:, :, ky, kx].T
+    lowest = tab_a - (tab_r - 1) * wp * n_o  # every run inside the accumulator
+    assert lowest.min() >= 0 and tab_a.max() + run <= hp * wp * n_o, "block outside its accumulator"
+    return ConvBlocks(
+        hw=h * w, rows=rows, run=run, rstride=wp * n_o, tab_a=tab_a, tab_w=tab_w, tab_r=tab_r,
+        weights=blk.reshape(-1), wstride=blk[0].size, out_rows=oh, rlen=ow * n_o,
+        base=((rows - 1) * wp + cols - 1) * n_o, total=hp * wp * n_o, n_o=n_o,
+    )  # fmt: skip
 
 
 def compile_program(plan: Plan, exact: dict[str, bool], batch: int) -> Program | None:
@@ -596,20 +668,46 @@ class _Builder:
         if slot.compact:
             self._op(K.OP_COMPACT, slot.dense, slot.size, slot.events, slot.event_at)
 
-    def _emit_conv(self, name: str, dst: int) -> None:
+    def _emit_conv(self, name: str, dst: int) -> int:
+        """The convolution's op; returns the ``ip`` offset of its padded
+        accumulator's geometry (OP_CONV_BLOCK), or -1 (OP_CONV)."""
         node = self.plan.nodes[name]
         k = node.kernel
         inp = self.inp[name]
-        hw, start, segs, wcl, wstride, cg, og, n_o = k.jit_segments()
         c = k.in2d[0]
+        chan = self.ip.add(np.repeat(np.arange(c, dtype=I64), k.in2d[1] * k.in2d[2]))
+        if self._block(name):
+            b = conv_blocks(k)
+            self.acc = max(self.acc, b.total)
+            geo = self.ip.add(np.array([b.out_rows, b.rlen, b.rstride, b.base, b.total, b.n_o], I64))
+            bias = -1 if k.bias is None else self.fp.add(k.bias[:, 0])
+            self._op(K.OP_CONV_BLOCK, inp.events, inp.event_at, b.hw, self.ip.add(b.tab_a),
+                     self.ip.add(b.tab_w), self.ip.add(b.tab_r), self.fp.add(b.weights), b.wstride,
+                     chan, b.run, b.rstride, geo, bias if dst >= 0 else -1, dst)  # fmt: skip
+            return geo
+        hw, start, segs, wcl, wstride, cg, og, n_o = k.jit_segments()
         cells = _size(node.out_shape) // n_o
         self.acc = max(self.acc, n_o * cells)
-        chan = self.ip.add(np.repeat(np.arange(c, dtype=I64), hw))
         gbase = self.ip.add((np.arange(c, dtype=I64) // cg) * og)
         bias = -1 if k.bias is None else self.fp.add(k.bias[:, 0])
         self._op(K.OP_CONV, inp.events, inp.event_at, hw, self.ip.add(start), self.ip.add(segs),
                  self.fp.add(wcl), wstride, chan, gbase, n_o, cells,
                  bias if dst >= 0 else -1, dst)  # fmt: skip
+        return -1
+
+    def _block(self, name: str) -> bool:
+        """Whether a convolution runs as OP_CONV_BLOCK: exact sums (so that
+        the order of additions and the zero weights of the padded blocks
+        cannot change them), one group, no dilation, output channels a
+        multiple of 8 (whole 8-wide runs), strides no larger than the kernel
+        (else most of a block would be zeros)."""
+        k = self.plan.nodes[name].kernel
+        _, _, kh, kw = k.weight4.shape
+        return (
+            BLOCKS and self.exact.get(name, False) and k.groups == 1
+            and tuple(k.dilation) == (1, 1) and k.og % 8 == 0
+            and k.stride[0] <= kh and k.stride[1] <= kw
+        )  # fmt: skip
 
     def _emit_pool_events(self, name: str) -> None:
         node = self.plan.nodes[name]
@@ -640,11 +738,12 @@ class _Builder:
         c, kk, d, thr, vr, sub = self.layer[name]
         perm = None
         bias = -1
+        geo = -1
         if syn in self.fused_conv:
             ck = self.plan.nodes[syn].kernel
             n_o = ck.groups * ck.og
             perm = np.arange(m).reshape(n_o, m // n_o).T.reshape(-1)  # storage -> layer index
-            self._emit_conv(syn, -1)
+            geo = self._emit_conv(syn, -1)
             if ck.bias is not None:
                 bias = self.fp.add(np.tile(ck.bias[:, 0], m // n_o))
         uniform = all(isinstance(p, float) for p in (c, kk, d, thr, vr))
@@ -661,7 +760,8 @@ class _Builder:
         self._op(K.OP_LAYER, m, int(perm is not None),
                  -1 if perm is not None else self.inp[name].dense, bias, int(uniform), params,
                  int(sub), sv, -1 if perm is None else self.ip.add(perm),
-                 out.events if native else -1, out.event_at, out.dense, self._rec(name, "v"))  # fmt: skip
+                 out.events if native else -1, out.event_at, out.dense, self._rec(name, "v"),
+                 geo)  # fmt: skip
 
     def _emit_neuron(self, name: str) -> None:
         node = self.plan.nodes[name]
