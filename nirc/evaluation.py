@@ -479,6 +479,7 @@ class EvalResult:
                 "latency_s": e.get("latency_s"),
                 "synaptic_events": (e.get("counts") or {}).get("synaptic_events"),
                 "estimate_samples": e.get("samples"),
+                "caveat": e.get("caveat"),
             })  # fmt: skip
         return rows
 
@@ -504,6 +505,7 @@ class EvalResult:
                "`nirc targets CHIP` lists each figure and its source):"]  # fmt: skip
         for row in rows:
             out.append("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        out += [f"  {r['target']}: {r['caveat']}" for r in self.comparison() if r["caveat"]]
         return out
 
     def lines(self, max_differ: int = 20) -> list[str]:

@@ -437,6 +437,9 @@ def count_activity(populations: Sequence[Population], synapses: Sequence[Synapse
 # -----------------------------------------------------------------------------------
 
 
+LONG_STEP = 0.1  # s: a step this long on a real-time chip is almost surely "time in steps"
+
+
 def estimate(activity: Activity, figures: ChipFigures, dt: float | None,
              inputs: str = "") -> dict[str, Any]:  # fmt: skip
     """The ``estimates`` section: the counts per inference, the energy (J) and
@@ -478,8 +481,15 @@ def estimate(activity: Activity, figures: ChipFigures, dt: float | None,
             breakdown_t["per-step overhead"] = steps * figures.step_overhead.value
         latency = sum(breakdown_t.values())
     total = sum(energy.values())
+    caveat = None
+    if figures.step_time is None and figures.latency == "real-time" and dt is not None \
+            and dt >= LONG_STEP:  # fmt: skip
+        caveat = (f"latency and energy are steps x dt with the model's dt = {dt:g} s per step, "
+                  "which for a file that counts time in steps (Sinabs' convention) is not the "
+                  "data's real step: both scale linearly with it")  # fmt: skip
     return {
         "format": ESTIMATE_FORMAT,
+        "caveat": caveat,
         "note": ESTIMATE_NOTE,
         "inputs": inputs,
         "samples": activity.samples,
@@ -541,6 +551,8 @@ def estimate_lines(e: Mapping[str, Any] | None) -> list[str]:
             f"{n}: {d['spikes']:.4g} spikes, {d['synaptic_events']:.4g} synaptic events, "
             f"{d['neuron_updates']:.4g} updates" for n, d in e["layers"].items()),
     ]
+    if e.get("caveat"):
+        lines.insert(2, "  note: " + e["caveat"])
     srcs = e["figures"]["sources"]
     if srcs:
         lines.append("  figures from: " + "; ".join(srcs))
@@ -554,9 +566,10 @@ def summary_estimate(e: Mapping[str, Any] | None) -> str:
     lb = " (a lower bound: " + ", ".join(COUNT_LABELS.get(k, k) for k in e["unpriced"]) + \
         " not priced)" \
         if e["energy_is_lower_bound"] else ""  # fmt: skip
-    return (f"  estimate per inference: energy {fmt_energy(e['energy_j'])}{lb}, latency "
+    line = (f"  estimate per inference: energy {fmt_energy(e['energy_j'])}{lb}, latency "
             f"{fmt_time(e['latency_s'])}, {e['counts']['synaptic_events']:.4g} synaptic events "
             f"({ESTIMATE_NOTE})")
+    return line + (f"\n    note: {e['caveat']}" if e.get("caveat") else "")
 
 
 def short_estimate(e: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -564,9 +577,9 @@ def short_estimate(e: Mapping[str, Any] | None) -> dict[str, Any] | None:
     and whether the energy is a lower bound."""
     if not e:
         return None
-    return {k: e[k] for k in ("note", "inputs", "samples", "steps", "dt", "counts", "energy_j",
-                              "energy_breakdown_j", "energy_is_lower_bound", "latency_s",
-                              "latency_model", "unpriced")}  # fmt: skip
+    return {k: e.get(k) for k in ("note", "caveat", "inputs", "samples", "steps", "dt", "counts",
+                                  "energy_j", "energy_breakdown_j", "energy_is_lower_bound",
+                                  "latency_s", "latency_model", "unpriced")}  # fmt: skip
 
 
 __all__ = [

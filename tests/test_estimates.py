@@ -423,3 +423,19 @@ def test_nirc_targets_cites_each_figure(target, cited, capsys):
     assert main(["targets", target]) == 0
     text = capsys.readouterr().out
     assert cited in text and "not measurements" in text and "latency model" in text
+
+
+def test_a_step_of_a_second_on_a_real_time_chip_is_flagged():
+    """A Sinabs-style file counts time in steps (dt = 1 s): the real-time
+    chips' latency and energy (steps x dt) then say so; a millisecond step
+    does not."""
+    from nirc.targets.estimates import estimate_lines, summary_estimate
+    from nirc.targets.speck.spec import FIGURES
+
+    activity = two_layer_activity([0, 0, 0])
+    long = estimate(activity, FIGURES, 1.0)
+    assert "not the data's real step" in long["caveat"]
+    assert any("note: latency and energy are steps x dt" in line for line in estimate_lines(long))
+    assert "note:" in summary_estimate(long)
+    short = estimate(activity, FIGURES, 1e-3)
+    assert short["caveat"] is None and "note:" not in summary_estimate(short)
