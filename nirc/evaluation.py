@@ -703,10 +703,12 @@ def _print(module) -> str:
 def _targets(target) -> list[str]:
     if target is None:
         return []
-    if isinstance(target, str):
-        names = [t.strip() for t in target.split(",") if t.strip()]
-    else:
-        names = [str(t).strip() for t in target]
+    names = [t.strip() for t in target.split(",")] if isinstance(target, str) else \
+        [str(t).strip() for t in target]  # fmt: skip
+    if not all(names):
+        raise NircError("an empty target name", where="--target",
+                        expected="chip names separated by commas, e.g. speck,xylo",
+                        found=repr(target if isinstance(target, str) else ",".join(names)))  # fmt: skip
     seen: list[str] = []
     for n in names:
         if n not in seen:

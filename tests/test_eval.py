@@ -375,3 +375,9 @@ def test_rockpool_kws_float_reading_is_rockpools():
                      limit=60)  # fmt: skip
     framework = np.load(t / "rockpool_lif_kws_outputs.npz")
     assert np.array_equal(r.reference.scores, framework["float_counts"][:60])
+
+
+@pytest.mark.parametrize("target", [",,", "xylo,", " , speck"])
+def test_an_empty_target_name_is_refused(target):
+    with pytest.raises(NircError, match="an empty target name"):
+        evaluate(two_layers(), small_data(), target)
