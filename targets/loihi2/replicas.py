@@ -180,12 +180,12 @@ def default_builds(net: FloatNetwork, copies: int = DEFAULT_COPIES) -> list[Buil
 
 
 def alternatives(net: FloatNetwork, counts: tuple[int, ...]) -> list[list[Build]]:
-    """The plans a full search compares: every layer plain, then the default
-    constructions with each replica count of ``counts``."""
-    plain = [Build() for _ in net.layers]
-    out = [plain]
-    for c in counts:
-        plan = default_builds(net, c)
+    """The plans a full search compares, the default first (the fast
+    search's, :data:`DEFAULT_COPIES` replicas: the one another plan must beat
+    significantly), then every layer plain, then the default constructions
+    with each replica count of ``counts``."""
+    out = [default_builds(net)]
+    for plan in [[Build() for _ in net.layers]] + [default_builds(net, c) for c in counts]:
         if plan not in out:
             out.append(plan)
     return out

@@ -288,6 +288,7 @@ def lower_module(float_module, o: CompileOptions) -> Lowered:
     # exact constructions, or (full search) the best of several replica counts
     candidates = build_plans(o.extra.get("replicas"), net, mode)
     currents = float_currents(float_module, net, part, candidates)
+    ref_counts = qz.output_counts(part_ref)
     best = None
     for plan in candidates:
         xs = np.asarray(part[net.input_name])
@@ -299,10 +300,12 @@ def lower_module(float_module, o: CompileOptions) -> Lowered:
             candidate = apply(net, plan, currents)
             found = qz.search(candidate, xs, part_ref, input_bits=bits, readout_range=rr,
                               float_counts=counts or None, quick=mode == "quick")  # fmt: skip
-        if best is None or qz.better((found.agreement, found.distance),
-                                     (best[1].agreement, best[1].distance)):  # fmt: skip
-            best = (candidate, found)
-    net, found = best
+        # another plan must win significantly on the calibration samples (qz.keeps)
+        hit = qz.matches(ref_counts, qz.output_counts(found.outputs))
+        if best is None or qz.keeps((found.agreement, found.distance),
+                                    (best[1].agreement, best[1].distance), hit, best[2]):  # fmt: skip
+            best = (candidate, found, hit)
+    net, found, _ = best
     if len(pick) < total:
         found = qz.evaluate(net, found.layers, np.asarray(x), reference, input_bits=bits,
                             found=found)  # fmt: skip
