@@ -38,6 +38,30 @@ def _shift(a, exp):  # pragma: no cover - compiled
     return a >> (-exp)
 
 
+@_inline
+def _current(u, i_decay, drive):  # pragma: no cover - compiled
+    """lava's CUBA current: ``u`` decayed plus the drive, int32-wrapped, then
+    wrapped into the 24-bit range."""
+    uu = _wrap32(_decay(u, i_decay) + _wrap32(drive << 6))
+    if uu > _LIMIT:
+        uu -= 2 * _LIMIT
+    elif uu <= -_LIMIT:
+        uu += 2 * _LIMIT
+    return uu
+
+
+@_inline
+def _membrane(v, v_decay, uu, eff):  # pragma: no cover - compiled
+    """lava's CUBA voltage before the threshold test: ``v`` decayed plus the
+    current and the bias, clamped to +-(2**23 - 1)."""
+    vv = _decay(v, v_decay) + uu + eff
+    if vv > _LIMIT - 1:
+        return _LIMIT - 1
+    if vv < -(_LIMIT - 1):
+        return -(_LIMIT - 1)
+    return vv
+
+
 @_jit
 def lif_loop(a, rec_start, rec_target, rec_weight, exp, i_decay, v_decay, v_th, bias, resets,
              spikes, us, vs, record):  # pragma: no cover - compiled
@@ -72,17 +96,9 @@ def lif_loop(a, rec_start, rec_target, rec_weight, exp, i_decay, v_decay, v_th, 
                 drive = a[t, bb, i]
                 if has_rec:
                     drive = _wrap32(drive + _wrap32(_shift(rec[i], exp)))
-                uu = _wrap32(_decay(u[bb, i], i_decay[i]) + _wrap32(drive << 6))
-                if uu > _LIMIT:
-                    uu -= 2 * _LIMIT
-                elif uu <= -_LIMIT:
-                    uu += 2 * _LIMIT
+                uu = _current(u[bb, i], i_decay[i], drive)
                 u[bb, i] = uu
-                vv = _decay(v[bb, i], v_decay[i]) + uu + eff[i]
-                if vv > _LIMIT - 1:
-                    vv = _LIMIT - 1
-                elif vv < -(_LIMIT - 1):
-                    vv = -(_LIMIT - 1)
+                vv = _membrane(v[bb, i], v_decay[i], uu, eff[i])
                 fired = vv > thr
                 if fired:
                     vv = 0
@@ -223,17 +239,9 @@ def dense_lif_loop(x, wt, exp, graded, rec_start, rec_target, rec_weight, i_deca
                 drive = _wrap32(_shift(a, exp))
                 if has_rec:
                     drive = _wrap32(drive + _wrap32(_shift(rec[i], exp)))
-                uu = _wrap32(_decay(u[i], i_decay[i]) + _wrap32(drive << 6))
-                if uu > _LIMIT:
-                    uu -= 2 * _LIMIT
-                elif uu <= -_LIMIT:
-                    uu += 2 * _LIMIT
+                uu = _current(u[i], i_decay[i], drive)
                 u[i] = uu
-                vv = _decay(v[i], v_decay[i]) + uu + eff[i]
-                if vv > _LIMIT - 1:
-                    vv = _LIMIT - 1
-                elif vv < -(_LIMIT - 1):
-                    vv = -(_LIMIT - 1)
+                vv = _membrane(v[i], v_decay[i], uu, eff[i])
                 fired = vv > thr
                 if fired:
                     vv = 0
@@ -287,17 +295,9 @@ def conv_lif_loop(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th,
                     for xx in range(wo):
                         i = o * hw + y * wo + xx
                         drive = _wrap24(cl[y, xx, o])
-                        uu = _wrap32(_decay(u[i], i_decay[i]) + _wrap32(drive << 6))
-                        if uu > _LIMIT:
-                            uu -= 2 * _LIMIT
-                        elif uu <= -_LIMIT:
-                            uu += 2 * _LIMIT
+                        uu = _current(u[i], i_decay[i], drive)
                         u[i] = uu
-                        vv = _decay(v[i], v_decay[i]) + uu + eff[i]
-                        if vv > _LIMIT - 1:
-                            vv = _LIMIT - 1
-                        elif vv < -(_LIMIT - 1):
-                            vv = -(_LIMIT - 1)
+                        vv = _membrane(v[i], v_decay[i], uu, eff[i])
                         fired = vv > thr
                         if fired:
                             vv = 0
@@ -313,18 +313,10 @@ def conv_lif_loop(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th,
 def _sweep_update(u, v, drive, i, i_decay, v_decay, eff, thr, counts, bb, t, w0, w1):  # pragma: no cover - compiled
     """One neuron's update for every threshold of a sweep: u is shared (no
     recurrent synapse), v and the spike counts are per threshold."""
-    uu = _wrap32(_decay(u[i], i_decay[i]) + _wrap32(drive << 6))
-    if uu > _LIMIT:
-        uu -= 2 * _LIMIT
-    elif uu <= -_LIMIT:
-        uu += 2 * _LIMIT
+    uu = _current(u[i], i_decay[i], drive)
     u[i] = uu
     for k in range(thr.shape[0]):
-        vv = _decay(v[k, i], v_decay[i]) + uu + eff[i]
-        if vv > _LIMIT - 1:
-            vv = _LIMIT - 1
-        elif vv < -(_LIMIT - 1):
-            vv = -(_LIMIT - 1)
+        vv = _membrane(v[k, i], v_decay[i], uu, eff[i])
         if vv > thr[k]:
             vv = 0
             if t >= w0 and t < w1:
