@@ -175,22 +175,13 @@ def _input(c, t, t_data, b, xf, xn, ip, val, evi, evv, ecnt):  # pragma: no cove
         if slot >= 0:
             whole = n - n % 64
             ne = _byte_events(row, whole, True, -1, ip, evi, evv, eoff) if whole else 0
-            for j in range(whole, n):  # the rest: branch-free
-                evi[eoff + ne] = j
-                evv[eoff + ne] = row[j]
-                ne += row[j] != 0
-            ecnt[slot] = ne
+            ecnt[slot] = _events_from(row, whole, n, ne, evi, evv, eoff)  # the rest
     else:
         rowf = xf[t, b, col : col + n]
         if dst >= 0:
             _copy(val[dst : dst + n], rowf)
         if slot >= 0:
-            ne = 0
-            for j in range(n):
-                evi[eoff + ne] = j
-                evv[eoff + ne] = rowf[j]
-                ne += rowf[j] != 0.0
-            ecnt[slot] = ne
+            ecnt[slot] = _events_from(rowf, 0, n, 0, evi, evv, eoff)
 
 
 @_inline
@@ -213,16 +204,22 @@ def _sum(c, ip, val, s):  # pragma: no cover - compiled
 
 
 @_inline
+def _events_from(x, j0, n, ne, evi, evv, eoff):  # pragma: no cover - compiled
+    """Append the nonzero ``x[j0:n]`` after the ``ne`` events at ``eoff``, in
+    index order, branch-free (every element written, the count advanced by
+    the test); returns the new count."""
+    for j in range(j0, n):
+        evi[eoff + ne] = j
+        evv[eoff + ne] = x[j]
+        ne += x[j] != 0
+    return ne
+
+
+@_inline
 def _compact(c, val, evi, evv, ecnt):  # pragma: no cover - compiled
     """Events of a dense value, in layer order."""
     src, n, slot, eoff = c[1], c[2], c[3], c[4]
-    x = val[src : src + n]
-    ne = 0
-    for j in range(n):
-        evi[eoff + ne] = j
-        evv[eoff + ne] = x[j]
-        ne += x[j] != 0.0
-    ecnt[slot] = ne
+    ecnt[slot] = _events_from(val[src : src + n], 0, n, 0, evi, evv, eoff)
 
 
 @_inline
@@ -435,12 +432,7 @@ def _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec):  # pragma: no cover - com
     if rp >= 0:
         _copy(rt[rp : rp + m], pre)
     if slot >= 0:
-        ne = 0
-        for j in range(m):
-            evi[eoff + ne] = j
-            evv[eoff + ne] = out[j]
-            ne += out[j] != 0.0
-        ecnt[slot] = ne
+        ecnt[slot] = _events_from(out, 0, m, 0, evi, evv, eoff)
 
 
 @_inline
