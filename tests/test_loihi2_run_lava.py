@@ -286,3 +286,21 @@ def test_graded_input_and_readout(tmp_path, env):
     assert net["input_message_bits"] == 8
     assert calls_of(calls, "Monitor.probe") == [{"call": "Monitor.probe", "var": "v", "num_steps": 64}]
     assert not calls_of(calls, "sink.RingBuffer")
+
+
+def test_script_never_overwrites_its_inputs_and_writes_atomically(tmp_path, env):
+    r = compile_for(make_conv_graph(), "loihi2", dt=1.0, calib_steps=20, calib_batch=1)
+    out = tmp_path / "out"
+    r.write(out)
+    x = (np.random.default_rng(1).random((5, 1, 1, 6, 6)) < 0.4).astype(np.uint8)
+    np.savez(out / "x.npz", input=x)
+    before = {name: (out / name).read_bytes() for name in ("x.npz", "model.net")}
+    os.symlink(out / "x.npz", out / "link.npz")
+    for target in ("x.npz", "link.npz", "model.net"):
+        proc = subprocess.run([sys.executable, "run_lava.py", "--input", "x.npz", "-o", target],
+                              cwd=out, env=env, capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode != 0 and "would overwrite the input" in proc.stderr, target
+    assert {name: (out / name).read_bytes() for name in before} == before
+    y, _ = run_script(out, env, {"input": x})
+    assert y["output"].shape == (5, 1, 2)
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]

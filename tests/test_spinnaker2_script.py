@@ -244,3 +244,19 @@ def test_split_placement_is_reproduced(tmp_path):
     spec = json.loads((tmp_path / "network.json").read_text())
     lif = next(p for p in spec["populations"] if p["name"] == "lif")
     assert lif["split"] and [s["pe"] for s in lif["slices"]] == [1, 2, 3]
+
+
+def test_script_never_overwrites_its_inputs_and_writes_atomically(rich):
+    out, _ = rich
+    x = {"in": RNG.integers(0, 2, (6, 1, 6, 6)).astype(np.uint8)}
+    np.savez(out / "x.npz", **x)
+    before = {name: (out / name).read_bytes() for name in ("x.npz", "network.json", "network.npz")}
+    env = {**os.environ, "PYTHONPATH": str(STANDIN), "S2_STANDIN_LOG": str(out / "log.jsonl")}
+    for target in ("x.npz", "./network.json", "network.npz"):
+        proc = subprocess.run([sys.executable, "run_spinnaker2.py", "--input", "x.npz", "-o", target],
+                              cwd=out, env=env, capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode != 0 and "would overwrite the input" in proc.stderr, target
+    assert {name: (out / name).read_bytes() for name in before} == before
+    y, _ = run_script(out, x)
+    assert y["out"].shape == (6, 4)
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]

@@ -143,12 +143,38 @@ def run(x, hardware):
     return out
 
 
+def check_output(path, inputs):
+    """Refuse an output that is one of the inputs (same path or same file)."""
+    for src in inputs:
+        if os.path.abspath(path) == os.path.abspath(src) or (
+                os.path.exists(path) and os.path.exists(src) and os.path.samefile(path, src)):
+            sys.exit(f"error: -o {{path}} would overwrite the input {{src}}")
+
+
+def write_npz(path, arrays):
+    """np.savez through a temporary file beside ``path``, renamed over it:
+    never a half-written file (devices and pipes are written directly)."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+        return
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{{os.path.basename(path)}}.{{os.getpid()}}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", required=True, help="an .npz of inputs (nirc run's layout)")
     parser.add_argument("-o", "--output", required=True, help="the .npz of outputs to write")
     parser.add_argument("--hardware", action="store_true", help="run on Loihi 2 (Loihi2HwCfg)")
     args = parser.parse_args(argv)
+    check_output(args.output, [args.input, os.path.join(os.path.dirname(os.path.abspath(__file__)), NET)])
     x, batched = load_input(args.input)
     values = run(x, args.hardware)
     t, b = x.shape[:2]
@@ -156,7 +182,7 @@ def main(argv=None):
     for name, shape in OUTPUTS:
         a = values.reshape((t, b) + tuple(shape))
         result[name] = a if batched else a[:, 0]
-    np.savez(args.output, **result)
+    write_npz(args.output, result)
     print(f"ran {{t}} steps x {{b}} sample(s) on lava ({{'Loihi2HwCfg' if args.hardware else 'Loihi2SimCfg fixed_pt'}}); "
           f"wrote {{args.output}}: " + ", ".join(f"{{k}} {{list(v.shape)}}" for k, v in result.items()))
     return 0

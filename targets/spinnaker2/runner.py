@@ -172,6 +172,31 @@ def hardware_for(args):
     return brian2_sim.Brian2Backend()
 
 
+def check_output(path, inputs):
+    """Refuse an output that is one of the inputs (same path or same file)."""
+    for src in inputs:
+        if os.path.abspath(path) == os.path.abspath(src) or (
+                os.path.exists(path) and os.path.exists(src) and os.path.samefile(path, src)):
+            sys.exit(f"error: -o {path} would overwrite the input {src}")
+
+
+def write_npz(path, arrays):
+    """np.savez through a temporary file beside ``path``, renamed over it:
+    never a half-written file (devices and pipes are written directly)."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+        return
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--input", required=True, help="an .npz of event counts per graph Input")
@@ -187,6 +212,7 @@ def main(argv=None):
         ap.error("--hw chip needs --ip ADDRESS")
     if args.hw == "board48" and not args.stm_ip:
         ap.error("--hw board48 needs --stm-ip ADDRESS")
+    check_output(args.output, [args.input] + [os.path.join(HERE, f) for f in ("network.json", "network.npz")])
     spec, arrays = load()
     if args.hw == "chip" and spec["placement"]["chips_used"] > 1:
         sys.exit(f"this network was placed on {spec['placement']['chips_used']} chips: "
@@ -236,7 +262,7 @@ def main(argv=None):
             results[o["name"]][: len(a), sample] = a.reshape((len(a),) + tuple(o["shape"]))
     if not batched:
         results = {k: v[:, 0] for k, v in results.items()}
-    np.savez(args.output, **results)
+    write_npz(args.output, results)
     for k, v in results.items():
         print(f"{k}: {list(v.shape)}, {int(v.sum()) if v.dtype.kind != 'f' else float(v.sum()):g}")
     return 0
