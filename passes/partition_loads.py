@@ -209,10 +209,6 @@ class Evaluation:
     fan_out: dict[int, np.ndarray] = field(default_factory=dict)  # per source population
     over: list[int] = field(default_factory=list)  # positions (in ``cores``) over capacity
 
-    def load_of(self, core: int):
-        i = int(np.searchsorted(self.cores, core))
-        return self.loads[i]
-
 
 def evaluate(
     net: Network,
