@@ -11,7 +11,11 @@ reference (the interpreter, with the framework profile ``source``) and through
 each target's bit-accurate simulation, and gives for each: the accuracy, the
 predictions, the prediction agreement with the float reference, a confusion
 matrix, the samples where chip and float differ, the output spikes per sample
-and the time taken.
+and the time taken; with labels, each chip's accuracy against the float
+reference's sample by sample (:class:`~nirc.metrics.PairedAccuracy`: the
+samples only one of them classifies right, a 95 % interval and an exact
+McNemar test), because on a few hundred samples a point of accuracy is
+often the luck of which predictions a quantization flipped.
 
 Data (:func:`load_data`): an .npz (or a dict) with ``spikes`` ``[N, T,
 *shape]`` for a graph with one Input, or one such array per Input name, and
@@ -61,6 +65,7 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError, warn
+from nirc.metrics import PairedAccuracy, paired_accuracy
 
 READOUTS = ("counts", "max-membrane", "last-membrane", "first-spike")
 # what the targets' reports say of their spike-count agreement
@@ -372,6 +377,8 @@ class Run:
     approximation_costs: list[tuple[str, float]] = field(default_factory=list)
     # the chip's energy and latency estimate on the first samples (nirc.targets.estimates)
     estimate: dict | None = None
+    # with labels: the chip's accuracy against the float reference's, sample by sample
+    paired: PairedAccuracy | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -409,6 +416,7 @@ class Run:
         if self.name != "float":
             out["agreement"] = round(float(self.agreement or 0.0), 6)
             out["differ"] = self.differ.tolist()
+            out["against_float"] = None if self.paired is None else self.paired.to_dict()
             out["pad_steps"] = self.pad_steps
             out["approximation_costs"] = [
                 {"approximation": what, "float_accuracy": round(acc, 6)}
@@ -526,6 +534,7 @@ class EvalResult:
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         for r in rows:
             out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        out += [f"  {run.paired.describe(run.name)}" for run in self.runs.values() if run.paired]
         for run in self.runs.values():
             rep = run.report or {}
             cal = rep.get("calibration")
@@ -1005,6 +1014,8 @@ def _evaluate(
             agreement=float(np.mean(pred == reference.predictions)),
             differ=np.flatnonzero(pred != reference.predictions).astype(np.int64),
             pad_steps=pad, report=meta["report"],
+            paired=(None if ds.labels is None
+                    else paired_accuracy(ds.labels, reference.predictions, pred)),
         )  # fmt: skip
         for what, key in meta["variants"]:
             vpred = predict(gather(key)[0])

@@ -11,7 +11,9 @@ whether a classifier reading spike counts would see the same thing.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -76,9 +78,89 @@ def step_agreement(reference: np.ndarray, got: np.ndarray, scale=None) -> float:
 
 
 __all__ = [
+    "PairedAccuracy",
+    "mcnemar_p",
     "mean_spike_count",
     "outputs_agreement",
+    "paired_accuracy",
     "spike_count_agreement",
     "spike_counts",
     "step_agreement",
 ]
+
+
+def _log_binomial_tail(k: int, n: int) -> float:
+    """``log P(X <= k)`` for ``X ~ Binomial(n, 1/2)``, summed in log space (exact
+    for any n: no float overflow of the binomial coefficients)."""
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in range(k + 1)]
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms)) - n * math.log(2.0)
+
+
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar test: the probability, were both classifiers
+    equally accurate, of a split of the ``only_a + only_b`` discordant samples
+    at least this uneven (each discordant sample a fair coin)."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    return min(1.0, 2.0 * math.exp(_log_binomial_tail(min(only_a, only_b), n)))
+
+
+@dataclass(frozen=True)
+class PairedAccuracy:
+    """Two classifiers on the same labelled samples (a chip against the float
+    reference): what a difference of accuracy is worth on this many samples.
+
+    ``only_other`` samples only the other classifies right, ``only_reference``
+    only the reference; the samples both get right or both wrong say nothing
+    about which is better. ``difference`` is the other's accuracy minus the
+    reference's, with a 95 % interval (normal approximation for paired
+    proportions) and the exact McNemar ``p``: on a test set of 600 samples
+    a chip that flips 3 % of the predictions at random moves its accuracy by
+    about a point either way, so a point is not yet a measured loss."""
+
+    samples: int
+    only_other: int
+    only_reference: int
+
+    @property
+    def difference(self) -> float:
+        return (self.only_other - self.only_reference) / self.samples if self.samples else 0.0
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        n, d = self.samples, self.difference
+        if n == 0:
+            return 0.0, 0.0
+        discordant = (self.only_other + self.only_reference) / n
+        half = 1.959964 * math.sqrt(max(discordant - d * d, 0.0) / n)
+        return d - half, d + half
+
+    @property
+    def p(self) -> float:
+        return mcnemar_p(self.only_other, self.only_reference)
+
+    def to_dict(self) -> dict:
+        lo, hi = self.ci95
+        return {"samples": self.samples, "only_this": self.only_other,
+                "only_reference": self.only_reference, "difference": round(self.difference, 6),
+                "ci95": [round(lo, 6), round(hi, 6)], "mcnemar_p": round(self.p, 6)}  # fmt: skip
+
+    def describe(self, name: str, reference: str = "the float reference") -> str:
+        lo, hi = self.ci95
+        verdict = "a significant difference" if self.p < 0.05 else "not a significant difference"
+        return (f"{name} against {reference}: {100 * self.difference:+.2f} points (95 % interval "
+                f"{100 * lo:+.2f} to {100 * hi:+.2f}); {self.only_other} sample(s) only {name} "
+                f"classifies right, {self.only_reference} only {reference}; exact McNemar "
+                f"p = {self.p:.3g}: {verdict} at 5 %")  # fmt: skip
+
+
+def paired_accuracy(labels, reference_predictions, predictions) -> PairedAccuracy:
+    """:class:`PairedAccuracy` of ``predictions`` against ``reference_predictions``
+    on ``labels`` (three arrays of one length)."""
+    y, r, p = (np.asarray(a).ravel() for a in (labels, reference_predictions, predictions))
+    if not (y.shape == r.shape == p.shape):
+        raise ValueError(f"lengths differ: labels {y.size}, reference {r.size}, other {p.size}")
+    ok_r, ok_p = r == y, p == y
+    return PairedAccuracy(int(y.size), int(np.sum(ok_p & ~ok_r)), int(np.sum(ok_r & ~ok_p)))

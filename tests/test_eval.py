@@ -318,6 +318,22 @@ def test_speck_run_on_a_small_network(model, data):
     assert run.differ.tolist() == np.flatnonzero(
         run.predictions != r.reference.predictions).tolist()  # fmt: skip
     assert run.seconds["compile"] > 0 and run.report["options"]["source"] == "nir"
+    # sample by sample against the float reference: the accuracy difference is
+    # the samples only the chip gets right minus those only the float gets right
+    pa = run.paired
+    assert pa.samples == 12
+    assert pa.only_other - pa.only_reference == run.correct - r.reference.correct
+    assert pa.only_other + pa.only_reference <= run.differ.size
+    assert r.to_dict()["targets"]["speck"]["against_float"]["only_this"] == pa.only_other
+    assert any(line.strip().startswith("speck against the float reference:") for line in r.lines())
+
+
+def test_no_labels_no_paired_accuracy(model, data):
+    with np.load(data) as z:
+        spikes = z["spikes"]
+    r = evaluate(model, {"spikes": spikes}, "speck")
+    assert r.runs["speck"].paired is None
+    assert r.to_dict()["targets"]["speck"]["against_float"] is None
 
 
 def test_membrane_readout_on_the_chips():

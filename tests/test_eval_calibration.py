@@ -14,7 +14,7 @@ from nirc.cli import main
 from nirc.diagnostics import NircError
 from nirc.evaluation import AGREEMENT_MEANING, evaluate
 from nirc.graph import Node
-from nirc.interpreter.snn import calibration_inputs, discretized, load_module
+from nirc.interpreter.snn import calibration_inputs, calibration_pick, discretized, load_module
 from nirc.targets import compile as compile_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::nirc.interpreter.NircWarning")
@@ -40,6 +40,12 @@ def test_a_labelled_data_set_calibrates(train):
     again = calibration_inputs(_snn(small_graph()), str(train), steps=1, rate=0.1, batch=1,
                                seed=3, samples=16)  # fmt: skip
     assert np.array_equal(cal["input"], again["input"])  # the same draw
+    # calibration_pick names the drawn samples (what a held-out evaluation leaves out)
+    pick = calibration_pick(40, 16, seed=3)
+    with np.load(train) as z:
+        assert np.array_equal(cal.labels, z["labels"][pick])
+        assert np.array_equal(cal["input"], np.moveaxis(z["spikes"][pick], 1, 0))
+    assert np.all(np.diff(pick) > 0) and calibration_pick(10, 16).tolist() == list(range(10))
     every = calibration_inputs(_snn(small_graph()), str(train), steps=1, rate=0.1, batch=1,
                                seed=3, samples=100)  # fmt: skip
     assert every["input"].shape[1] == 40 and "drawn" not in every.description

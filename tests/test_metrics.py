@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from nirc.metrics import mean_spike_count, outputs_agreement, spike_count_agreement
+from nirc.metrics import (
+    PairedAccuracy,
+    mcnemar_p,
+    mean_spike_count,
+    outputs_agreement,
+    paired_accuracy,
+    spike_count_agreement,
+)
 
 
 def test_spike_count_agreement_within_one():
@@ -35,3 +44,43 @@ def test_mean_spike_count_is_per_neuron_and_sample():
     out["y"][:6, 1, 0] = 2  # a multi-spike output: 12
     assert mean_spike_count(out) == pytest.approx(22 / 8)
     assert mean_spike_count({}) == 0.0
+
+
+def _binomial_p(a: int, b: int) -> float:
+    """The exact two-sided sign test, summed in integers."""
+    n, k = a + b, min(a, b)
+    return min(1.0, 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2**n)
+
+
+@pytest.mark.parametrize("a,b", [(10, 3), (1, 4), (5, 8), (0, 10), (7, 7), (40, 61)])
+def test_mcnemar_is_the_exact_sign_test_of_the_discordant_samples(a, b):
+    assert mcnemar_p(a, b) == pytest.approx(_binomial_p(a, b), rel=1e-9)
+    assert mcnemar_p(a, b) == mcnemar_p(b, a)
+
+
+def test_mcnemar_on_large_counts_and_none():
+    assert mcnemar_p(0, 0) == 1.0
+    assert mcnemar_p(5000, 5200) == pytest.approx(_binomial_p(5000, 5200), rel=1e-6)
+    assert mcnemar_p(0, 2000) < 1e-300 or mcnemar_p(0, 2000) == 0.0
+
+
+def test_paired_accuracy_counts_the_samples_only_one_gets_right():
+    y = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    ref = np.array([0, 1, 2, 0, 0, 1, 0, 0])  # right on 0, 1, 2, 4, 5
+    got = np.array([0, 1, 1, 3, 0, 2, 2, 0])  # right on 0, 1, 3, 4, 6
+    pa = paired_accuracy(y, ref, got)
+    assert (pa.samples, pa.only_other, pa.only_reference) == (8, 2, 2)
+    assert pa.difference == 0.0 and pa.p == 1.0
+    with pytest.raises(ValueError, match="lengths differ"):
+        paired_accuracy(y, ref, got[:7])
+
+
+def test_paired_accuracy_interval_and_text():
+    pa = PairedAccuracy(600, 3, 10)  # a chip 7 samples below its float network
+    assert pa.difference == pytest.approx(-7 / 600)
+    lo, hi = pa.ci95
+    assert lo < pa.difference < hi and hi == pytest.approx(0.0, abs=1e-3)
+    assert pa.to_dict()["mcnemar_p"] == pytest.approx(_binomial_p(3, 10), abs=1e-6)
+    text = pa.describe("loihi2")
+    assert "-1.17 points" in text and "not a significant difference" in text
+    assert PairedAccuracy(600, 0, 20).describe("x").endswith(": a significant difference at 5 %")

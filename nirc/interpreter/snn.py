@@ -695,6 +695,15 @@ def calibration_inputs(
     return out
 
 
+def calibration_pick(n: int, samples: int = CALIB_SAMPLES, seed: int = 0) -> np.ndarray:
+    """The indices (sorted) of the ``samples`` of a data set of ``n`` that a
+    calibration draws with ``seed``: all when there are no more (what a
+    held-out evaluation leaves out)."""
+    if n <= samples:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:samples])
+
+
 def _labelled_calibration(path, arrays, shapes, samples, seed) -> Calibration:
     """A labelled data set's samples, time-major (see :func:`calibration_inputs`)."""
     from nirc.evaluation import load_data
@@ -705,9 +714,7 @@ def _labelled_calibration(path, arrays, shapes, samples, seed) -> Calibration:
     if want < 1:
         raise NircError("calibration samples must be >= 1", found=str(want))
     n = ds.samples
-    pick = np.arange(n)
-    if n > want:
-        pick = np.sort(np.random.default_rng(seed).permutation(n)[:want])
+    pick = calibration_pick(n, want, seed)
     out = Calibration({
         k: np.ascontiguousarray(np.moveaxis(a[pick], 1, 0)) for k, a in ds.inputs.items()
     })  # fmt: skip
