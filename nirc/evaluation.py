@@ -1061,6 +1061,17 @@ def _short_report(report: Mapping[str, Any]) -> dict:
             cal += (f"; accuracy on their labels: float {100 * acc['float']:.2f} %, chip "
                     f"{100 * acc['chip']:.2f} %")  # fmt: skip
         out["calibration"] = cal
+    fid = (report.get("fidelity") or {}).get("calibration")
+    if "calibration" not in out and isinstance(fid, dict) and fid.get("inputs"):
+        # Loihi 2 keeps its calibration figures with its agreement figures
+        cal = f"{fid['inputs']}; predictions as the float network's on " \
+              f"{100 * fid['prediction_agreement']:.2f} % of them"
+        acc = fid.get("accuracy") or {}
+        chip = next((k for k in acc if k != "float"), None)
+        if chip is not None and "float" in acc:
+            cal += (f"; accuracy on their labels: float {100 * acc['float']:.2f} %, chip "
+                    f"{100 * acc[chip]:.2f} %")  # fmt: skip
+        out["calibration"] = cal
     return out
 
 

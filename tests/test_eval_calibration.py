@@ -46,6 +46,7 @@ def test_a_labelled_data_set_calibrates(train):
         assert np.array_equal(cal.labels, z["labels"][pick])
         assert np.array_equal(cal["input"], np.moveaxis(z["spikes"][pick], 1, 0))
     assert np.all(np.diff(pick) > 0) and calibration_pick(10, 16).tolist() == list(range(10))
+    assert set(calibration_pick(1800, 128).tolist()) < set(calibration_pick(1800, 256).tolist())
     every = calibration_inputs(_snn(small_graph()), str(train), steps=1, rate=0.1, batch=1,
                                seed=3, samples=100)  # fmt: skip
     assert every["input"].shape[1] == 40 and "drawn" not in every.description
@@ -95,6 +96,15 @@ def test_eval_calibrates_on_a_data_set(train, tmp_path):
     assert "train.npz" in r.runs["speck"].report["calibration"]
     arrays = evaluate(two_layers(), small_data(), "speck", calibrate=small_data(n=40, seed=1))
     assert arrays.runs["speck"].report["calibration"].startswith("calibrate.npz")
+
+
+def test_eval_gives_loihi2s_calibration_figures(train):
+    # Loihi 2 keeps them with its agreement figures; eval prints them as the others'
+    r = evaluate(two_layers(), small_data(), "loihi2", calibrate=str(train))
+    cal = r.runs["loihi2"].report["calibration"]
+    assert cal.startswith("train.npz: 40 of 40 samples x 20 steps, labelled; predictions as")
+    assert "accuracy on their labels: float" in cal
+    assert f"loihi2 calibration: {cal}" in "\n".join(r.lines())
 
 
 def test_what_each_approximation_costs():

@@ -698,7 +698,8 @@ def calibration_inputs(
 def calibration_pick(n: int, samples: int = CALIB_SAMPLES, seed: int = 0) -> np.ndarray:
     """The indices (sorted) of the ``samples`` of a data set of ``n`` that a
     calibration draws with ``seed``: all when there are no more (what a
-    held-out evaluation leaves out)."""
+    held-out evaluation leaves out). Draws of one seed are nested: a smaller
+    draw is part of a larger one (targets calibrate on 128 to 1,024)."""
     if n <= samples:
         return np.arange(n)
     return np.sort(np.random.default_rng(seed).permutation(n)[:samples])
