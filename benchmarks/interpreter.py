@@ -50,7 +50,12 @@ script, 3,360 in a warm loop), as measured here:
   With two threads (NIRC_THREADS=2) the fast runs cost 23.4 CPU-us per
   sample-step interleaved against 18.7 in the warm loop, and 20.5 interleaved
   with OPENBLAS_NUM_THREADS=1. The diagnosis line names such a difference in
-  CPU time.
+  CPU time. Measured again (NIRC_THREADS=2, 1,000 steps): a fast run right
+  after a 200-step numpy run made 3,800-3,900 steps/s at 14.3 CPU-us, the
+  same run 0.2 s later 5,000 at 12.1, as in the warm loop: the workers spin
+  for 0.1-0.2 s. So each interleaved run now starts after a pause
+  (``--settle``, 0.3 s; 0 measures the spinning as before), which is what
+  separates two engines measured in turn in one process, not part of either.
 
 What is left between the two is other processes' load (the ``load`` column).
 
@@ -61,12 +66,18 @@ sample-step (24k, 14k, 10k, 10k in the three convolutions and the first
 dense layer), each a read-modify-write of an accumulator (sums stay float64:
 the weights span 35-41 bits, so float32 or int32 sums would not be exact).
 At the best rate this machine reaches for ``acc += w * x`` (0.5 ns per 8,
-long runs in L1) that alone is 3.5 us, and the neuron updates over 9,000
-neurons another 1-2 us; the program takes about 16-17 CPU-us per
-sample-step, 85% of it in the three convolutions with their layers.
-6,000 steps/s at batch 32 needs 5.2 CPU-us per sample-step on one core, or
-10.4 on each of two idle cores: past this floor on one core, and on two
-only on a quiet machine with the program 1.6x faster than now.
+long runs in L1) that alone is 3.3-3.5 us, and the neuron updates over
+9,000 neurons another 1-2 us. The program took 16-17 CPU-us per
+sample-step; now 10.2-11.3 on one thread (--profile: input 0.55, the three
+convolutions with their layers 3.4-3.8, 2.4-2.7 and 1.5-1.6, pools 0.8,
+the dense layers 1.3-1.7), 10.8-11.4 on each of two threads. The convolutions'
+additions are what is left: replayed alone, one event at a time, their
+8-wide adds cost 0.73-0.79 ns each against 0.26 ns streaming through L1
+(see :mod:`nirc.interpreter.program_kernels`). 6,000 steps/s at batch 32
+needs 5.2 CPU-us per sample-step on one core, or 10.4 on each of two idle
+cores: past this floor on one core, and on two at the edge of it (5,750
+steps/s measured in the warm loop at 10.75 CPU-us, with one other
+process's load of 1.0-1.2 on the machine).
 
     python benchmarks/interpreter.py                  # the issue's cases
     python benchmarks/interpreter.py --quick          # fewer repeats, shorter runs
@@ -159,10 +170,15 @@ class Timed:
         return "/".join(map(str, sorted(set(self.threads))))
 
 
-def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int) -> dict[str, Timed]:
+SETTLE = 0.3  # seconds between interleaved runs (--settle): the previous engine's BLAS workers sleep
+
+
+def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int,
+                 settle: float = SETTLE) -> dict[str, Timed]:
     """Several engines measured in turn, so that all see the same machine load
     (shared machines drift by 2x within minutes); those named in ``few`` (the
-    slow oracle) get ``few_repeats`` repeats."""
+    slow oracle) get ``few_repeats`` repeats. Each run starts ``settle``
+    seconds after the previous one ended (see the module doc)."""
     for fn in runs.values():
         fn()  # warm up (allocations, compiled kernels)
     out = {k: Timed() for k in runs}
@@ -170,11 +186,13 @@ def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int) -> dict[s
         for key, fn in runs.items():
             if key in few and r >= few_repeats:
                 continue
+            time.sleep(settle)
             out[key].run(fn)
     return out
 
 
-def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_repeats: int):
+def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_repeats: int,
+               settle: float = SETTLE):
     from nirc.diagnostics import collecting
     from nirc.interpreter import prepare
     from nirc.interpreter.io import RandomSpec, random_inputs
@@ -196,7 +214,7 @@ def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_r
         runs = {"fast+jit": on(True), "chunked+jit": on(False)}
     runs["fast-numpy"] = lambda: sim.run(inputs, jit="off")
     runs["step"] = lambda: sim.run(inputs, mode="step")
-    times = _interleaved(runs, repeats, {"step"}, step_repeats)
+    times = _interleaved(runs, repeats, {"step"}, step_repeats, settle)
     oracle = sim.run(inputs, mode="step")
     same = {
         k: all(np.array_equal(a, oracle[n]) for n, a in fn().items())
@@ -321,7 +339,7 @@ def _op_groups(code: np.ndarray, kernels) -> list[tuple[int, str]]:
     for row, c in enumerate(code):
         kind = names.get(int(c[0]), "?")
         label.append(kind)
-        if (kind == "conv" and c[13] < 0) or (kind == "conv_block" and c[14] < 0):
+        if (kind == "conv" and c[13] < 0) or (kind == "conv_block" and c[9] < 0):
             continue  # fused: its layer follows
         size = {"input": c[3], "layer": c[1], "dense": c[4], "pool_events": c[5], "neuron": c[1]}
         groups.append((row + 1, "+".join(label) + (f" ({size[kind]})" if kind in size else "")))
@@ -452,7 +470,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torch-env", help="a virtual environment (or site-packages) with torch and "
                     "the frameworks, for their rows")  # fmt: skip
     ap.add_argument("--compile", action="store_true",
-                    help="also time compiling the kernel into an empty cache (~15 s)")  # fmt: skip
+                    help="also time compiling the kernel into an empty cache (~35 s)")  # fmt: skip
+    ap.add_argument("--settle", type=float, default=SETTLE,
+                    help="seconds of pause before each interleaved run (0: none)")  # fmt: skip
     ap.add_argument("--profile", action="store_true",
                     help="where the CNN's time goes, op by op, and its activity (then exit)")  # fmt: skip
     args = ap.parse_args(argv)
@@ -480,7 +500,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"first compiled run in a new process (Braille, T = 1,000): {compile_cost(False)}")
         if args.compile:
             print(f"the same with an empty kernel cache (compiling): {compile_cost(True)}")
-    print(f"input Bernoulli p = {args.p}; medians of {repeats} (step: {step_repeats}); CPU-us: "
+    print(f"input Bernoulli p = {args.p}; medians of {repeats} (step: {step_repeats}), each run "
+          f"{args.settle:g} s after the previous (--settle); CPU-us: "
           "process CPU time per sample-step; load: the 1-minute load average, own: this "
           "process's share of it (jit.own_load; free_cores leaves it out)")  # fmt: skip
     print(f"  {'engine':13s} {'steps/s':>12s}  {'threads':>7s}  {'CPU-us':>10s}  {'load':>5s}  "
@@ -492,7 +513,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.quick:
             steps = min(steps, 1000)
         print(f"{name}, batch {batch}, T = {steps}")
-        times, same, inputs = bench_nirc(name, batch, steps, args.p, repeats, step_repeats)
+        times, same, inputs = bench_nirc(name, batch, steps, args.p, repeats, step_repeats,
+                                         max(0.0, args.settle))
         for key, t in times.items():
             print(_row(key, steps, batch, t, same.get(key)))
         for lib, t in bench_torch(name, batch, steps, inputs, max(1, repeats // 2)):

@@ -483,15 +483,17 @@ def _block_net(rng) -> Graph:
     return Graph(nodes, edges, {"dt": 1e-3})
 
 
-@pytest.mark.parametrize("batch", [1, 3])
-def test_block_convolutions_equal_the_oracle(runs, batch):
+@pytest.mark.parametrize(("batch", "reset"), [(1, "zero"), (3, "zero"), (3, "subtract")])
+def test_block_convolutions_equal_the_oracle(runs, batch, reset):
     """Strides, paddings and kernels of several shapes, fused and unfused,
-    1-D, over spikes and pooled counts: the blocks (zero taps past the
-    kernel, the additions in another order) give the oracle's sums bit for
+    1-D, over spikes and pooled counts, resets to zero and by subtraction: the
+    blocks (zero taps past the kernel, the additions in another order) and
+    the fused layers' 8-wide update give the oracle's sums and states bit for
     bit; every convolution ran as blocks."""
     rng = np.random.default_rng(11)
     with collecting():
-        sim = nirc.interpreter.prepare(_block_net(rng), record=["n1.v", "sp", "n2.v", "n4.v"])
+        sim = nirc.interpreter.prepare(_block_net(rng), reset=reset,
+                                       record=["n1.v", "sp", "n2.v", "n4.v"])  # fmt: skip
     x = {"in": rng.random((40, batch, 2, 10, 8)) < 0.3, "in1": rng.random((40, batch, 3, 10)) < 0.3}
     a = same_as_oracle(sim, x, 40, batch, runs=runs)
     for key in ("out", "out2", "out3", "sp", "n4.v"):
@@ -502,6 +504,64 @@ def test_block_convolutions_equal_the_oracle(runs, batch):
     k = jit.program_kernels()
     assert np.count_nonzero(ops == k.OP_CONV_BLOCK) == 4
     assert not np.any(ops == k.OP_CONV)
+
+
+def test_block_tables_are_packed_and_aligned():
+    """An event's block is one int64 (accumulator offset, weight offset, rows);
+    the weight and table pools start on a 64-byte boundary (whole cache
+    lines per 8-wide load)."""
+    rng = np.random.default_rng(11)
+    with collecting():
+        sim = nirc.interpreter.prepare(_block_net(rng))
+    k = sim.plan.nodes["c1"].kernel
+    b = program.conv_blocks(k)
+    idx = np.arange(b.tab.size)
+    ch, pos = np.divmod(idx, b.hw)
+    assert np.array_equal(b.tab & 0xFFFFFFFF, b.tab_a[pos])
+    assert np.array_equal((b.tab >> 32) & 0xFFFFFF, ch * b.wstride + b.tab_w[pos])
+    assert np.array_equal(b.tab >> 56, b.tab_r[pos])
+    exact = engine.exact_sums(sim.plan, {"in": 1.0, "in1": 1.0})
+    prog = program.compile_program(sim.plan, exact, 1)
+    assert prog.fp.ctypes.data % 64 == 0 and prog.ip.ctypes.data % 64 == 0
+
+
+def test_block_tables_that_do_not_fit_their_bits_take_the_segments(monkeypatch):
+    """A convolution whose accumulator or weights outgrow the packed fields
+    (here 2**24 weights: 4,096 x 4,096 channels, never allocated) is no block
+    convolution; with block_fits false, every convolution of the block graph
+    runs as segments."""
+    from types import SimpleNamespace
+
+    def conv(c, o, hw):
+        return SimpleNamespace(in2d=(c, hw, hw), out2d=(o, hw, hw), pads=((0, 0), (0, 0)),
+                               stride=(1, 1), weight4=np.broadcast_to(0.0, (o, c, 1, 1)))  # fmt: skip
+
+    assert program.block_fits(conv(4095, 4096, 4))
+    assert not program.block_fits(conv(4096, 4096, 4))  # weights: 2**24
+    assert not program.block_fits(conv(8, 8, 2**15))  # accumulator: 2**33 elements
+    monkeypatch.setattr(program, "block_fits", lambda k: False)
+    with collecting():
+        sim = nirc.interpreter.prepare(_block_net(np.random.default_rng(11)))
+    exact = engine.exact_sums(sim.plan, {"in": 1.0, "in1": 1.0})
+    ops = program.compile_program(sim.plan, exact, 1).code[:, 0]
+    k = jit.program_kernels()
+    assert not np.any(ops == k.OP_CONV_BLOCK) and np.count_nonzero(ops == k.OP_CONV) == 4
+
+
+def test_fused_spikes_keep_their_storage_index_for_table_readers():
+    """A fused layer read only by a block convolution and a pool of events
+    (n1) sends storage (channels-last) indices, the readers' tables permuted
+    instead; one read through a Flatten by a Linear (n4) sends layer indices,
+    which the weight rows need."""
+    with collecting():
+        sim = nirc.interpreter.prepare(_block_net(np.random.default_rng(11)))
+    exact = engine.exact_sums(sim.plan, {"in": 1.0, "in1": 1.0})
+    code = program.compile_program(sim.plan, exact, 1).code
+    k = jit.program_kernels()
+    layers = {int(c[1]): c for c in code if c[0] == k.OP_LAYER and c[14] >= 0}
+    n1, n4 = layers[8 * 5 * 6], layers[8 * 5]
+    assert n1[15] == -1 and n1[9] >= 0  # storage-order events; states still mapped
+    assert n4[15] == n4[9] >= 0  # layer-order events
 
 
 def test_convolutions_that_blocks_do_not_fit_keep_their_segments(runs, monkeypatch):

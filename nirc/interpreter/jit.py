@@ -31,7 +31,7 @@ Compiled functions are cached on disk (numba's ``cache=True``) in a per-user
 directory (:func:`cache_dir`: ``$NIRC_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nirc`` or ``~/.cache/nirc``; never inside the installed
 package, and no cache at all when none of these is writable): only the first
-run compiles (the program's kernel about 15 s, the chunked ones a few); later
+run compiles (the program's kernel about 35 s, the chunked ones a few); later
 processes load them in a third of a second, which is why
 :class:`~nirc.interpreter.engine.Simulator` uses them by default only on runs
 (or a process's runs together) long enough to repay that.

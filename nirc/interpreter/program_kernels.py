@@ -18,10 +18,12 @@ the neuron update of a layer branch-free over the layer with layer-wide
 parameters in registers. Measured here, on the paper CNN's layers (CPU time
 per sample and step, one thread):
 
-- Events leave a byte mask 64 bytes at a time: one multiply gathers a
-  word's 8 bytes into 8 bits, then one trailing-zero count per event
-  (:func:`_byte_events`). A test per 8-byte word mispredicted on a third of
-  the words and cost 2-3.7 us per 4,096 neurons; this costs 0.8 us.
+- Events leave a byte mask 64 bytes at a time: one compare of 64 bytes
+  into a mask register (:func:`_nonzero64`), then one trailing-zero count
+  per event (:func:`_byte_events`). A test per 8-byte word mispredicted on
+  a third of the words and cost 2-3.7 us per 4,096 neurons; a multiply
+  gathering each word's 8 bytes into 8 bits cost 0.8 us, and 3% more of
+  the CNN than the compare.
 - A convolution's additions run at 0.15-0.25 ns each; what limits them is
   the cost per weight segment (about 4 ns), not the arithmetic. Tried and
   not kept: lookup tables of the first layer's 5-input patterns (1.5x
@@ -38,6 +40,29 @@ per sample and step, one thread):
   the rest. Also tried, slower: the runs' exact lengths per column phase
   (mispredicted loop ends), no margin rows (a row count per input row),
   clearing the margins apart from the interior.
+- Then (CPU-us per sample-step, one thread, the CNN at batch 32, T = 1,000,
+  medians of runs alternating with the previous version): one packed int64
+  per event instead of four dependent table loads (:func:`_conv_block`) and
+  the runs unrolled (:func:`_add_run`), 64-byte aligned weights and
+  accumulator: 16.2 -> 14.7; the spikes of a fused layer as bits straight
+  from its 8-wide compares (:func:`_layer_bits`) instead of a byte per
+  neuron gathered again: 14.7 -> 12.9; the next step's input row prefetched
+  (the inputs are ``[T, B, n]``: a page per step, which the hardware
+  prefetcher does not follow): 12.9 -> 12.3; events in storage order for
+  readers whose tables are permuted instead: 12.3 -> 11.8; a 64-byte
+  compare for the event masks (:func:`_nonzero64`): 12.2 -> 11.9; the run
+  length a constant of the event loop: 11.8 -> 11.4; two events at a time,
+  half the list apart (:func:`_block_events`): 11.6 -> 10.5 (with the run
+  a variable instead, 11.0-11.3).
+- What bounds the convolutions: their recorded events replayed alone
+  through the one-event-at-a-time loop cost 0.73-0.79 ns per 8-wide add
+  (conv1: 3,466 adds of 8 per sample-step in 2.6-2.9 us) against 0.26 ns
+  for the same number streaming through L1. Shuffling the events or an
+  8 KB accumulator hardly changed that; six consecutive events on disjoint
+  lines of an L1-resident band cut it by 18-31%, two events interleaved
+  (half the list apart) by 8-20%: part of it is each block's
+  read-modify-writes waiting for the previous event's stores to the same
+  lines, the rest the per-run loads and loop ends of short runs.
 """
 
 from __future__ import annotations
@@ -80,10 +105,7 @@ F_UNIFORM = 512  # parameters are layer-wide (one value each): the vectorized lo
 # it spiked), snnTorch's undecayed subtraction and refractory zero
 R_ZERO, R_SUB_ALWAYS, R_SUB_WHERE, R_SUB_UNDECAYED, R_ZERO_REFRACTORY = 0, 1, 2, 3, 4
 
-# bytes of 0 or 1 -> bits: (word * GATHER) >> 56 has bit i set when byte i is 1
-GATHER = np.uint64(0x0102040810204080)
-LOW_BITS = np.uint64(0x0101010101010101)
-U1, U2, U4, U56 = np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
+U1 = np.uint64(1)
 
 
 @intrinsic
@@ -113,6 +135,67 @@ def _add8(typingctx, acc, ao, w, wo, fv):  # pragma: no cover - compiled
     return types.void(acc, ao, w, wo, fv), codegen
 
 
+@intrinsic
+def _layer8(typingctx, v, vo, a, ao, b, bo, has_bias, d, cc, kk, thr, r, sub):  # pragma: no cover
+    """Eight neurons of :func:`_layer_rows`'s uniform update at once:
+    ``x = v*d + ((a (+ b))*cc + kk)``, spike where ``x > thr``, ``v = x - thr``
+    (``sub``) or ``r`` where it spiked, else ``x``; returns the spikes as the
+    low 8 bits of an int (bit i: neuron ``vo + i``). The compare gives a
+    mask register directly (no byte per neuron to store and gather again);
+    separate multiplies and adds, as the scalar code (no contraction)."""
+
+    def codegen(context, builder, signature, args):
+        v_v, vo_v, a_v, ao_v, b_v, bo_v, hb, d_v, c_v, k_v, t_v, r_v, s_v = args
+        vt = ir.VectorType(ir.DoubleType(), 8)
+
+        def ptr(arr, ty, off):
+            data = context.make_array(ty)(context, builder, arr).data
+            return builder.bitcast(builder.gep(data, [off]), vt.as_pointer())
+
+        def splat(x):
+            undef = ir.Constant(vt, ir.Undefined)
+            lane = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
+            return builder.shuffle_vector(lane, undef, ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))
+
+        vp = ptr(v_v, signature.args[0], vo_v)
+        vv = builder.load(vp, align=8)
+        av = builder.load(ptr(a_v, signature.args[2], ao_v), align=8)
+        bv = builder.load(ptr(b_v, signature.args[4], bo_v), align=8)
+        # booleans are i1 values in numba's data model
+        sums = builder.select(context.cast(builder, hb, signature.args[6], types.boolean),
+                              builder.fadd(av, bv), av)  # fmt: skip
+        drive = builder.fadd(builder.fmul(sums, splat(c_v)), splat(k_v))
+        x = builder.fadd(builder.fmul(vv, splat(d_v)), drive)
+        tv = splat(t_v)
+        z = builder.fcmp_ordered(">", x, tv)
+        is_sub = context.cast(builder, s_v, signature.args[12], types.boolean)
+        y = builder.select(is_sub, builder.fsub(x, tv), splat(r_v))
+        builder.store(builder.select(z, y, x), vp, align=8)
+        bits = builder.bitcast(z, ir.IntType(8))
+        return builder.zext(bits, ir.IntType(64))
+
+    sig = types.int64(v, vo, a, ao, b, bo, has_bias, d, cc, kk, thr, r, sub)
+    return sig, codegen
+
+
+@intrinsic
+def _prefetch(typingctx, arr, off):  # pragma: no cover - compiled
+    """Ask for the cache line of ``arr[off]`` ahead of its use (LLVM's
+    prefetch: read, keep in all levels); changes no value."""
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        p = builder.bitcast(builder.gep(a.data, [args[1]]), i8p)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = builder.module.declare_intrinsic("llvm.prefetch", [i8p], fnty)
+        builder.call(fn, [p, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, off), codegen
+
+
 @_inline
 def _copy(dst, src):  # pragma: no cover - compiled
     """``dst[:] = src`` as a loop: numba's array assignment checks for overlap
@@ -121,31 +204,29 @@ def _copy(dst, src):  # pragma: no cover - compiled
         dst[j] = src[j]
 
 
-@_inline
-def _mask64(words, nonzero):  # pragma: no cover - compiled
-    """The 64 bytes of ``words`` (8 uint64) as one bit each, set where the byte
-    is nonzero (``nonzero``; else the bytes must be 0 or 1)."""
-    mask = np.uint64(0)
-    for q in range(8):
-        w = words[q]
-        if nonzero:
-            w |= w >> U4
-            w |= w >> U2
-            w |= w >> U1
-            w &= LOW_BITS
-        mask |= ((w * GATHER) >> U56) << np.uint64(8 * q)
-    return mask
+@intrinsic
+def _nonzero64(typingctx, x, off):  # pragma: no cover - compiled
+    """The 64 bytes ``x[off:off+64]`` as one bit each, set where the byte is
+    nonzero (bit i: byte ``off + i``): one compare into a mask register."""
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        vt = ir.VectorType(ir.IntType(8), 64)
+        p = builder.bitcast(builder.gep(a.data, [args[1]]), vt.as_pointer())
+        ne = builder.icmp_unsigned("!=", builder.load(p, align=1), ir.Constant(vt, [0] * 64))
+        return builder.bitcast(ne, ir.IntType(64))
+
+    return types.uint64(x, off), codegen
 
 
 @_inline
-def _byte_events(x, n, nonzero, perm, ip, evi, evv, eoff):  # pragma: no cover - compiled
+def _byte_events(x, n, perm, ip, evi, evv, eoff):  # pragma: no cover - compiled
     """The nonzero bytes of ``x[:n]`` as events ``(index, value)`` in index order
     (through ``perm`` when >= 0), 64 bytes at a time: one bit mask per 64, then
     a trailing-zero count per event. ``n`` is a multiple of 64. Returns how many."""
-    words = x[:n].view(np.uint64)
     ne = 0
     for blk in range(n // 64):
-        mask = _mask64(words[blk * 8 : blk * 8 + 8], nonzero)
+        mask = _nonzero64(x, blk * 64)
         while mask != np.uint64(0):
             j = blk * 64 + np.int64(trailing_zeros(mask))
             mask &= mask - U1
@@ -168,13 +249,17 @@ def _input(c, t, t_data, b, xf, xn, ip, val, evi, evv, ecnt):  # pragma: no cove
         return
     if narrow:
         row = xn[t, b, col : col + n]
+        if t + 1 < t_data:  # the next step's row, a page away ([T, B, n]): 3-5% of the CNN
+            nxt = xn[t + 1, b, col : col + n]
+            for q in range(0, n, 64):
+                _prefetch(nxt, q)
         if dst >= 0:
             out = val[dst : dst + n]
             for j in range(n):
                 out[j] = row[j]
         if slot >= 0:
             whole = n - n % 64
-            ne = _byte_events(row, whole, True, -1, ip, evi, evv, eoff) if whole else 0
+            ne = _byte_events(row, whole, -1, ip, evi, evv, eoff) if whole else 0
             ecnt[slot] = _events_from(row, whole, n, ne, evi, evv, eoff)  # the rest
     else:
         rowf = xf[t, b, col : col + n]
@@ -297,36 +382,120 @@ def _conv(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - compiled
 
 
 @_inline
+def _add_run(acc, ao, w, wo, fv, run):  # pragma: no cover - compiled
+    """``acc[ao:ao+run] += w[wo:wo+run] * fv`` for ``run`` a multiple of 8, as
+    straight 8-wide adds (:func:`_add8`): 32 elements a turn, then 16 and 8,
+    branches that take the same way for every event of a convolution."""
+    q = 0
+    while q + 32 <= run:
+        _add8(acc, ao + q, w, wo + q, fv)
+        _add8(acc, ao + q + 8, w, wo + q + 8, fv)
+        _add8(acc, ao + q + 16, w, wo + q + 16, fv)
+        _add8(acc, ao + q + 24, w, wo + q + 24, fv)
+        q += 32
+    if q + 16 <= run:
+        _add8(acc, ao + q, w, wo + q, fv)
+        _add8(acc, ao + q + 8, w, wo + q + 8, fv)
+        q += 16
+    if q + 8 <= run:
+        _add8(acc, ao + q, w, wo + q, fv)
+
+
+@_inline
+def _block_rows(acc, ao, fp, wo, fv, rows, rstride, run):  # pragma: no cover - compiled
+    """One event's block: ``rows`` runs, one accumulator row apart."""
+    for _ in range(rows):
+        _add_run(acc, ao, fp, wo, fv, run)
+        ao -= rstride
+        wo += run
+
+
+@_inline
+def _block_events(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run):  # pragma: no cover
+    """:func:`_conv_block`'s loop over its ``ne`` events (``run`` a constant
+    where the call site passes one), two at a time, ``ne / 2`` apart in the
+    list (far apart in the layer, so rarely on the same accumulator lines),
+    their rows interleaved: two independent chains of loads and stores."""
+    half = (ne + 1) // 2
+    for i in range(half):
+        pa = ip[tab + evi[eoff + i]]
+        fa = evv[eoff + i]
+        aa = pa & 0xFFFFFFFF
+        wa = w0 + ((pa >> 32) & 0xFFFFFF)
+        ra = pa >> 56
+        if i + half < ne:
+            pb = ip[tab + evi[eoff + i + half]]
+            fb = evv[eoff + i + half]
+        else:  # an odd count: the last event alone
+            pb = np.int64(0)
+            fb = 0.0
+        ab = pb & 0xFFFFFFFF
+        wb = w0 + ((pb >> 32) & 0xFFFFFF)
+        rb = pb >> 56
+        both = min(ra, rb)
+        for _ in range(both):
+            _add_run(acc, aa, fp, wa, fa, run)
+            _add_run(acc, ab, fp, wb, fb, run)
+            aa -= rstride
+            wa += run
+            ab -= rstride
+            wb += run
+        _block_rows(acc, aa, fp, wa, fa, ra - both, rstride, run)
+        _block_rows(acc, ab, fp, wb, fb, rb - both, rstride, run)
+
+
+@_config.njit()
+def _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run):  # pragma: no cover
+    """:func:`_block_events` as a function of its own, compiled once for each
+    ``run`` a call site passes as a literal (numba types a constant argument
+    ``Literal[int]`` and specializes on it): the adds of a run unrolled."""
+    _block_events(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run)
+
+
+@_inline
 def _conv_block(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - compiled
     """An exact convolution (one group, no dilation, output channels a multiple
     of 8) from its input's events, into a padded channels-last accumulator
     (rows and columns of margin take every event's reach): each event adds
     a block of its (channel, stride phase)'s weights, runs of ``run``
-    elements one accumulator row apart, 8 at a time (:func:`_add8`). The
+    elements one accumulator row apart, 8 at a time (:func:`_add_run`; runs
+    of 8-48 and 64 elements by loops compiled with the length a constant,
+    each a function of its own: inlined, the seven copies took the kernel's
+    first compile from 28 s to 95 s, now 37 s, for 3% of the CNN's time),
+    two events at once (:func:`_block_events`). The
     runs all have one length (taps past the kernel have zero weights): with
     the lengths of the kernel's columns at each stride phase (the x of
     consecutive events alternates phases), the mispredicted loop ends cost
-    more than the additions saved; the rows of a phase (``tab_r``, the same
-    for a whole input row of events) leave those out: 10% of the CNN's time.
+    more than the additions saved; the rows of a phase (the same for a whole
+    input row of events) leave those out: 10% of the CNN's time. An event's
+    block (accumulator and weight offsets, rows) is one packed int64 of
+    ``tab`` (:func:`nirc.interpreter.program.pack_block`).
     Sums are exact, so their order (and the zero products) cannot change
     them. Then, like :func:`_conv`, either left for
     the fused layer (``dst < 0``, which reads the interior and clears all)
     or written to ``val`` in layer order with the bias, and cleared."""
-    slot, eoff, hw, tab_a, tab_w, tab_r, w0, wstride, chan, run, rstride, geo, bias, dst = (
-        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]
+    slot, eoff, tab, w0, run, rstride, geo, bias, dst = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
     )  # fmt: skip
-    for e in range(ecnt[slot]):
-        idx = evi[eoff + e]
-        fv = evv[eoff + e]
-        ch = ip[chan + idx]
-        pos = idx - ch * hw
-        ao = ip[tab_a + pos]
-        wo = w0 + ch * wstride + ip[tab_w + pos]
-        for _ in range(ip[tab_r + pos]):
-            for q in range(0, run, 8):
-                _add8(acc, ao + q, fp, wo + q, fv)
-            ao -= rstride
-            wo += run
+    ne = ecnt[slot]
+    # the run a constant of the event loop (straight adds, no loop control),
+    # each such loop compiled as a specialization of its own (_events_of_run)
+    if run == 8:
+        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 8)
+    elif run == 16:
+        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 16)
+    elif run == 24:
+        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 24)
+    elif run == 32:
+        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 32)
+    elif run == 40:
+        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 40)
+    elif run == 48:
+        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 48)
+    elif run == 64:
+        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 64)
+    else:
+        _block_events(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run)
     if dst < 0:
         return
     n_rows, rlen, rs, base, total, n_o = (
@@ -554,16 +723,23 @@ def _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no
     ``v = d*v + ((sum + bias)*c + k)``, spike where ``v > thr``, reset (a
     select, so that the loop is branch-free and vectorizes), all neurons at
     once in storage order (clearing the accumulator in the same pass); then
-    the spikes leave as layer-order events (``perm``: storage -> layer index;
-    :func:`_byte_events`) and, when asked, as dense values; recorded states
-    are written in layer order. A padded accumulator (:func:`_conv_block`,
-    ``geo`` >= 0: rows, elements per row, row stride, first element, size in
-    ``ip``) is read row by row and then cleared whole.
+    the spikes leave as events (:func:`_byte_events`), their index mapped by
+    ``eperm`` (storage -> layer index) or, when -1, the storage index (the
+    readers' tables are permuted instead), and, when asked, as dense values
+    in layer order (``perm``); recorded states are written in layer order. A
+    padded accumulator (:func:`_conv_block`, ``geo`` >= 0: rows, elements per
+    row, row stride, first element, size in ``ip``) is read row by row and
+    then cleared whole; with layer-wide parameters, 8 neurons at a time
+    (:func:`_layer_bits`).
     Multiplying by 1 and adding 0 change nothing here (a sum starts at +0.0
     and is never -0.0), so the same loop serves every parameter value."""
-    m, from_acc, src, bias, uniform, p0, sub, sv, perm, slot, eoff, dst, rv, geo = (
-        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14]
+    m, from_acc, src, bias, uniform, p0, sub, sv, perm, slot, eoff, dst, rv, geo, eperm = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14],
+        c[15],
     )  # fmt: skip
+    if geo >= 0 and uniform:  # spikes as bits straight from the compares
+        _layer_bits(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc)
+        return
     if geo >= 0:
         n_rows, rlen, rs, base, total = ip[geo], ip[geo + 1], ip[geo + 2], ip[geo + 3], ip[geo + 4]
         for r in range(n_rows):
@@ -578,7 +754,7 @@ def _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no
     if slot >= 0:
         whole = m + (-m) % 64
         zc[m:whole] = 0
-        ecnt[slot] = _byte_events(zc, whole, False, perm, ip, evi, evv, eoff)
+        ecnt[slot] = _byte_events(zc, whole, eperm, ip, evi, evv, eoff)
     if dst >= 0:
         if perm < 0:
             for j in range(m):
@@ -594,6 +770,55 @@ def _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no
         else:
             for j in range(m):
                 rt[rv + ip[perm + j]] = v[j]
+
+
+@_inline
+def _layer_bits(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no cover
+    """:func:`_layer` for a padded accumulator and layer-wide parameters: the
+    neurons 8 at a time (:func:`_layer8`, rows of ``rlen``, a multiple of 8),
+    their spikes stored as bits, 8 per byte of ``zc`` (bit ``j % 8`` of byte
+    ``j // 8`` for neuron ``j`` in storage order), which are read 64 at a
+    time for the events: no byte per neuron written and gathered again."""
+    m, bias, p0, sub, sv, perm, slot, eoff, dst, rv, geo, eperm = (
+        c[1], c[4], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13], c[14], c[15]
+    )  # fmt: skip
+    n_rows, rlen, rs, base, total = ip[geo], ip[geo + 1], ip[geo + 2], ip[geo + 3], ip[geo + 4]
+    cc, kk, d, thr, r = fp[p0], fp[p0 + 1], fp[p0 + 2], fp[p0 + 3], fp[p0 + 4]
+    is_sub = sub != 0
+    has_bias = bias >= 0
+    bo = bias if has_bias else 0
+    bw = fp if has_bias else acc  # read (and not used) when there is no bias
+    nbytes = m // 8
+    whole = (nbytes + 7) // 8  # 64-bit words
+    for q in range(nbytes, whole * 8):
+        zc[q] = 0
+    for row in range(n_rows):
+        at = base + row * rs
+        j0 = row * rlen
+        for j in range(0, rlen, 8):
+            bits = _layer8(s, sv + j0 + j, acc, at + j, bw, (bo + j0 + j) if has_bias else at + j,
+                           has_bias, d, cc, kk, thr, r, is_sub)
+            zc[(j0 + j) >> 3] = bits
+    acc[:total] = 0.0
+    words = zc[: whole * 8].view(np.uint64)
+    if slot >= 0:
+        ne = 0
+        for blk in range(whole):
+            mask = words[blk]
+            while mask != np.uint64(0):
+                j = blk * 64 + np.int64(trailing_zeros(mask))
+                mask &= mask - U1
+                evi[eoff + ne] = j if eperm < 0 else ip[eperm + j]
+                evv[eoff + ne] = 1.0
+                ne += 1
+        ecnt[slot] = ne
+    if dst >= 0:
+        for j in range(m):
+            val[dst + ip[perm + j]] = np.float64((zc[j >> 3] >> (j & 7)) & 1)
+    if rv >= 0:
+        rt = rec[t, b]
+        for j in range(m):
+            rt[rv + ip[perm + j]] = s[sv + j]
 
 
 @_inline
@@ -724,7 +949,9 @@ def run_program(code, fp, ip, sizes, xf, xn, t0, t1, t_data, st, rec, b0, b1):  
     evi = np.zeros(sizes[1], np.int64)
     evv = np.zeros(sizes[1])
     ecnt = np.zeros(sizes[2], np.int64)
-    acc = np.zeros(sizes[3])
+    raw = np.zeros(sizes[3] + 8)  # the accumulator 64-byte aligned (whole cache lines per _add8)
+    skew = (-raw.ctypes.data % 64) // 8
+    acc = raw[skew : skew + sizes[3]]
     zc = np.zeros(sizes[4], np.uint8)
     for b in range(b0, b1):
         val[:] = 0.0
