@@ -37,14 +37,12 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
+from timing import cold_and_warm
 
 from nirc.interpreter import jit
 from nirc.targets.speck import Destination, SpeckLayer, SpeckSimulator, place
@@ -165,18 +163,10 @@ print(t2 - t1, t3 - t2)
 """
 
 
-def one_off_costs() -> list[tuple[float, float]]:
+def one_off_costs() -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(import numba and the kernels' module, first run) in seconds, in a
     fresh process with an empty cache (compiling), then with that cache."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NIRC_CACHE_DIR=cache)
-        env.pop("NUMBA_CACHE_DIR", None)
-        out = []
-        for _ in range(2):
-            run = subprocess.run([sys.executable, "-c", _ONE_OFF], env=env, check=True,
-                                 capture_output=True, text=True)  # fmt: skip
-            out.append(tuple(float(x) for x in run.stdout.split()))
-    return out
+    return cold_and_warm(_ONE_OFF)
 
 
 # -- synthetic networks ------------------------------------------------------------------

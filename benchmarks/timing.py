@@ -20,3 +20,23 @@ def median_time(fn: Callable[[], object], repeats: int = 5, warm_up: bool = Fals
         fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def cold_and_warm(snippet: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Run ``snippet`` (Python printing its figures, in seconds, on one line)
+    in a fresh process twice with one new, empty kernel cache: the first run
+    compiles the numba kernels, the second loads them."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NIRC_CACHE_DIR=cache)
+        env.pop("NUMBA_CACHE_DIR", None)
+        out = []
+        for _ in range(2):
+            run = subprocess.run([sys.executable, "-c", snippet], env=env, check=True,
+                                 capture_output=True, text=True)  # fmt: skip
+            out.append(tuple(float(x) for x in run.stdout.split()))
+    return out[0], out[1]

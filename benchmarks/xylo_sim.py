@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 
 import numpy as np
+from timing import cold_and_warm
 
 from nirc.interpreter import jit
 from nirc.targets.xylo import VARIANTS, XyloSimulator, XyloSpecification
@@ -149,19 +147,10 @@ print(t2 - t1, t3 - t2)
 """
 
 
-def one_off_costs() -> tuple[tuple[float, float], tuple[float, float]]:
-    """(import numba and the kernels' module, first call) in seconds, in a
-    fresh process with an empty cache (compiling) and then with that cache
-    (loading)."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NIRC_CACHE_DIR=cache)
-        env.pop("NUMBA_CACHE_DIR", None)
-        out = []
-        for _ in range(2):
-            run = subprocess.run([sys.executable, "-c", _ONE_OFF], env=env, check=True,
-                                 capture_output=True, text=True)  # fmt: skip
-            out.append(tuple(float(x) for x in run.stdout.split()))
-    return out[0], out[1]
+def one_off_costs() -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(import numba and the kernels' module, first run) in seconds, in a
+    fresh process with an empty cache (compiling), then with that cache."""
+    return cold_and_warm(_ONE_OFF)
 
 
 def main() -> None:

@@ -52,11 +52,11 @@ pads every target alike.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,33 +143,10 @@ def _expected(shapes: Mapping[str, tuple], classes: int | None, output: str | No
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    from nirc.atomic import note_input
+    from nirc.interpreter.io import load_npz
 
-    if not path.exists():
-        raise NircError("no such data file", where=str(path))
-    if path.is_dir():
-        raise NircError("the data path is a directory, expected an .npz file", where=str(path))
-    note_input(path)
-    try:
-        z = np.load(path, allow_pickle=False)
-        if not hasattr(z, "files"):  # an .npy: one array
-            raise NircError(
-                "the data file holds a single array, not named arrays",
-                where=str(path),
-                expected="an .npz with `spikes` [N, T, ...] and `labels` [N]",
-                hint="save it with np.savez(path, spikes=x, labels=y)",
-            )
-        with z:
-            return {k: z[k] for k in z.files}
-    except NircError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise NircError(
-            "cannot read the data file",
-            where=str(path),
-            expected="an .npz written by np.savez",
-            found=str(e).splitlines()[0] if str(e) else type(e).__name__,
-        ) from None
+    return load_npz(path, "data", expected="an .npz with `spikes` [N, T, ...] and `labels` [N]",
+                    hint="save it with np.savez(path, spikes=x, labels=y)")  # fmt: skip
 
 
 def load_data(
@@ -763,6 +740,40 @@ def _calibration_path(calibrate, tmpdir: Path) -> str | None:
     return str(path)
 
 
+def _deduplicated_warnings(fn):
+    """Run ``fn`` collecting its diagnostics (``strict`` as given); the float
+    reference and each target read the file, so each warning is passed on
+    once, and, called from a script (nobody prints them otherwise), also
+    as a Python warning."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        from nirc import diagnostics
+
+        outer = diagnostics.current_sink()
+        with diagnostics.collecting(strict=kwargs.get("strict", False) or outer.strict) as sink:
+            result = fn(*args, **kwargs)
+        seen: set[tuple] = set()
+        unique = []
+        for w in sink.warnings:
+            key = (w.message, w.where, w.kind)
+            if key not in seen:
+                seen.add(key)
+                unique.append(w)
+        outer.warnings.extend(unique)
+        if outer is diagnostics._SINKS[0]:
+            import warnings
+
+            from nirc.interpreter import NircWarning
+
+            for w in unique:
+                warnings.warn(w.render(), NircWarning, stacklevel=2)
+        return result
+
+    return run
+
+
+@_deduplicated_warnings
 def evaluate(
     model: Any,
     data: Any,
@@ -804,61 +815,6 @@ def evaluate(
     Dask. ``progress(done, total)`` is called as samples complete. ``costs``:
     with labels, also run the float network with each approximation a target
     made (its ``float_approximations``), to say what each costs."""
-    from nirc import diagnostics
-
-    outer = diagnostics.current_sink()
-    with diagnostics.collecting(strict=strict or outer.strict) as sink:
-        result = _evaluate(
-            model, data, target, source=source, dt=dt, reset=reset, integrator=integrator,
-            calibrate=calibrate, limit=limit, readout=readout, labels=labels,
-            pad_steps=pad_steps, allow_approximate=allow_approximate, variant=variant,
-            seed=seed, strict=strict, chunk=chunk, workers=workers, scheduler=scheduler,
-            progress=progress, compile_options=compile_options, costs=costs,
-        )  # fmt: skip
-    # the float reference and each target read the file: one warning of each
-    seen: set[tuple] = set()
-    unique = []
-    for w in sink.warnings:
-        key = (w.message, w.where, w.kind)
-        if key not in seen:
-            seen.add(key)
-            unique.append(w)
-    outer.warnings.extend(unique)
-    if outer is diagnostics._SINKS[0]:  # a script: nobody prints them otherwise
-        import warnings
-
-        from nirc.interpreter import NircWarning
-
-        for w in unique:
-            warnings.warn(w.render(), NircWarning, stacklevel=2)
-    return result
-
-
-def _evaluate(
-    model: Any,
-    data: Any,
-    target: str | Iterable[str] | None = None,
-    *,
-    source: str = "nir",
-    dt: float | None = None,
-    reset: str | None = None,
-    integrator: str | None = None,
-    calibrate: Any = None,
-    limit: int | None = None,
-    readout: str = "counts",
-    labels: Any = None,
-    pad_steps: int | str = "auto",
-    allow_approximate: bool = False,
-    variant: str | None = None,
-    seed: int = 0,
-    strict: bool = False,
-    chunk: int | None = None,
-    workers: int | None = None,
-    scheduler: str | None = None,
-    progress: Callable[[int, int], None] | None = None,
-    compile_options: Mapping[str, Any] | None = None,
-    costs: bool = True,
-) -> EvalResult:
     from nirc.interpreter import prepare
     from nirc.profiles import parse_source
 
@@ -1043,6 +999,23 @@ def _evaluate(
 ESTIMATE_SAMPLES = 64
 
 
+def _calibration_figures(report: Mapping[str, Any]) -> tuple[str, Any, Any] | None:
+    """A target report's calibration: what it ran on, the predictions that
+    agree with the float network's, the accuracies ``{float, chip}`` on its
+    labels. Speck, Xylo and SpiNNaker2 keep them with their quantization,
+    Loihi 2 with its agreement figures (``fidelity.calibration``)."""
+    q = report.get("quantization") or {}
+    if isinstance(q, dict) and q.get("calibration"):
+        return str(q["calibration"]), q.get("prediction_agreement"), q.get("calibration_accuracy")
+    fid = (report.get("fidelity") or {}).get("calibration")
+    if isinstance(fid, dict) and fid.get("inputs"):
+        acc = fid.get("accuracy") or {}
+        chip = next((v for k, v in acc.items() if k != "float"), None)
+        both = {"float": acc["float"], "chip": chip} if "float" in acc and chip is not None else None
+        return str(fid["inputs"]), fid.get("prediction_agreement"), both
+    return None
+
+
 def _short_report(report: Mapping[str, Any]) -> dict:
     """What an evaluation keeps of a target's compile report: the quantization
     and calibration figures, the approximations, the options."""
@@ -1050,27 +1023,14 @@ def _short_report(report: Mapping[str, Any]) -> dict:
     for key in ("options", "quantization", "approximations", "output_latency"):
         if key in report:
             out[key] = report[key]
-    q = report.get("quantization") or {}
-    if isinstance(q, dict) and q.get("calibration"):
-        cal = str(q["calibration"])
-        pa = q.get("prediction_agreement")
+    figures = _calibration_figures(report)
+    if figures is not None:
+        cal, pa, acc = figures
         if pa is not None:
             cal += f"; predictions as the float network's on {100 * pa:.2f} % of them"
-        acc = q.get("calibration_accuracy")
         if acc:
             cal += (f"; accuracy on their labels: float {100 * acc['float']:.2f} %, chip "
                     f"{100 * acc['chip']:.2f} %")  # fmt: skip
-        out["calibration"] = cal
-    fid = (report.get("fidelity") or {}).get("calibration")
-    if "calibration" not in out and isinstance(fid, dict) and fid.get("inputs"):
-        # Loihi 2 keeps its calibration figures with its agreement figures
-        cal = f"{fid['inputs']}; predictions as the float network's on " \
-              f"{100 * fid['prediction_agreement']:.2f} % of them"
-        acc = fid.get("accuracy") or {}
-        chip = next((k for k in acc if k != "float"), None)
-        if chip is not None and "float" in acc:
-            cal += (f"; accuracy on their labels: float {100 * acc['float']:.2f} %, chip "
-                    f"{100 * acc[chip]:.2f} %")  # fmt: skip
         out["calibration"] = cal
     return out
 

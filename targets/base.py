@@ -173,6 +173,27 @@ def load_fused(model: Any, options: CompileOptions):
     return module
 
 
+def neuron_variants(module: Any, edits: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``(what, float module)`` for each ``(what, edit)``: a clone of the float
+    `snn` module with ``edit(op)`` applied to every neuron op, and ``all of
+    them`` together when there are several (what ``nirc eval`` prices as each
+    approximation's cost, from a target's ``float_approximations``)."""
+    from nirc.dialects import snn
+
+    def variant(fns) -> Any:
+        m = module.clone()
+        for op in snn.flat_ops(snn.top_graph(m)):
+            if isinstance(op, snn.NeuronOp):
+                for fn in fns:
+                    fn(op)
+        return m
+
+    out = [(label, variant([fn])) for label, fn in edits]
+    if len(edits) > 1:
+        out.append(("all of them", variant([fn for _, fn in edits])))
+    return out
+
+
 def agreement_summary(report: Mapping[str, Any], note: str = "") -> list[str]:
     """The compile summary's last lines, the same for every target: the
     measured agreement (calibration, fresh inputs, how often the float outputs

@@ -491,3 +491,16 @@ def test_warnings_reach_python_callers():
         __import__("warnings").simplefilter("error")
         nirc.simulate(_snn_lif(), np.ones((2, 2)))  # collected: no Python warning
     assert any(w.kind == "inference" for w in sink.warnings)
+
+
+def test_input_files_that_are_not_npz_archives(tmp_path):
+    from nirc.interpreter.io import load_npz
+
+    with pytest.raises(NircError, match="the input path is a directory, expected an .npz file"):
+        load_npz(tmp_path)
+    with pytest.raises(NircError, match="no such input file"):
+        load_npz(tmp_path / "missing.npz")
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    with pytest.raises(NircError, match="the input file holds a single array") as e:
+        load_npz(tmp_path / "one.npy")
+    assert "one array per Input node" in str(e.value.expected)

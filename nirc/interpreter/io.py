@@ -96,19 +96,26 @@ def random_inputs(
     return out
 
 
-def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+def load_npz(path: str | os.PathLike, what: str = "input",
+             expected: str = "an .npz with one array per Input node, keyed by its name",
+             hint: str = "save it with np.savez(path, input_name=array)",
+             ) -> dict[str, np.ndarray]:  # fmt: skip
+    """The named arrays of an .npz (``what``: the file's role in the messages;
+    ``expected`` / ``hint``: what it should hold and how to write it)."""
     p = Path(path)
     if not p.exists():
-        raise NircError("no such input file", where=str(p))
+        raise NircError(f"no such {what} file", where=str(p))
+    if p.is_dir():
+        raise NircError(f"the {what} path is a directory, expected an .npz file", where=str(p))
     note_input(p)
     try:
         data = np.load(p, allow_pickle=False)
         if not hasattr(data, "files"):  # a .npy (whatever its name): one bare array
             raise NircError(
-                "the input file holds a single array, not named arrays",
+                f"the {what} file holds a single array, not named arrays",
                 where=str(p),
-                expected="an .npz with one array per Input node, keyed by its name",
-                hint="save it with np.savez(path, input_name=array)",
+                expected=expected,
+                hint=hint,
             )
         with data:
             return {k: data[k] for k in data.files}
@@ -116,7 +123,7 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise NircError(
-            "cannot read the input file",
+            f"cannot read the {what} file",
             where=str(p),
             expected="an .npz written by np.savez",
             found=str(e).splitlines()[0] if str(e) else type(e).__name__,

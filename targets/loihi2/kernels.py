@@ -62,6 +62,21 @@ def _membrane(v, v_decay, uu, eff):  # pragma: no cover - compiled
     return vv
 
 
+@_inline
+def _fire(u, v, i, i_decay, v_decay, eff, thr, drive):  # pragma: no cover - compiled
+    """Neuron ``i``'s step on the current ``drive``: the current, the membrane,
+    a spike where it passes ``thr`` (then reset to 0); ``u`` and ``v``
+    updated, ``(u, v, fired)`` returned for the records."""
+    uu = _current(u[i], i_decay[i], drive)
+    u[i] = uu
+    vv = _membrane(v[i], v_decay[i], uu, eff[i])
+    fired = vv > thr
+    if fired:
+        vv = 0
+    v[i] = vv
+    return uu, vv, fired
+
+
 @_jit
 def lif_loop(a, rec_start, rec_target, rec_weight, exp, i_decay, v_decay, v_th, bias, resets,
              spikes, us, vs, record):  # pragma: no cover - compiled
@@ -92,17 +107,12 @@ def lif_loop(a, rec_start, rec_target, rec_weight, exp, i_decay, v_decay, v_th, 
                     if prev[bb, j]:
                         for p in range(rec_start[j], rec_start[j + 1]):
                             rec[rec_target[p]] += rec_weight[p]
+            ub, vb = u[bb], v[bb]
             for i in range(n):
                 drive = a[t, bb, i]
                 if has_rec:
                     drive = _wrap32(drive + _wrap32(_shift(rec[i], exp)))
-                uu = _current(u[bb, i], i_decay[i], drive)
-                u[bb, i] = uu
-                vv = _membrane(v[bb, i], v_decay[i], uu, eff[i])
-                fired = vv > thr
-                if fired:
-                    vv = 0
-                v[bb, i] = vv
+                uu, vv, fired = _fire(ub, vb, i, i_decay, v_decay, eff, thr, drive)
                 spikes[t, bb, i] = fired
                 if record:
                     us[t, bb, i] = uu
@@ -239,13 +249,7 @@ def dense_lif_loop(x, wt, exp, graded, rec_start, rec_target, rec_weight, i_deca
                 drive = _wrap32(_shift(a, exp))
                 if has_rec:
                     drive = _wrap32(drive + _wrap32(_shift(rec[i], exp)))
-                uu = _current(u[i], i_decay[i], drive)
-                u[i] = uu
-                vv = _membrane(v[i], v_decay[i], uu, eff[i])
-                fired = vv > thr
-                if fired:
-                    vv = 0
-                v[i] = vv
+                uu, vv, fired = _fire(u, v, i, i_decay, v_decay, eff, thr, drive)
                 spikes[t, bb, i] = fired
                 if record:
                     us[t, bb, i] = uu
@@ -295,13 +299,7 @@ def conv_lif_loop(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th,
                     for xx in range(wo):
                         i = o * hw + y * wo + xx
                         drive = _wrap24(cl[y, xx, o])
-                        uu = _current(u[i], i_decay[i], drive)
-                        u[i] = uu
-                        vv = _membrane(v[i], v_decay[i], uu, eff[i])
-                        fired = vv > thr
-                        if fired:
-                            vv = 0
-                        v[i] = vv
+                        uu, vv, fired = _fire(u, v, i, i_decay, v_decay, eff, thr, drive)
                         spikes[t, bb, o, y, xx] = fired
                         if record:
                             us[t, bb, o, y, xx] = uu

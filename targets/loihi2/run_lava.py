@@ -143,30 +143,7 @@ def run(x, hardware):
     return out
 
 
-def check_output(path, inputs):
-    """Refuse an output that is one of the inputs (same path or same file)."""
-    for src in inputs:
-        if os.path.abspath(path) == os.path.abspath(src) or (
-                os.path.exists(path) and os.path.exists(src) and os.path.samefile(path, src)):
-            sys.exit(f"error: -o {{path}} would overwrite the input {{src}}")
-
-
-def write_npz(path, arrays):
-    """np.savez through a temporary file beside ``path``, renamed over it:
-    never a half-written file (devices and pipes are written directly)."""
-    if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
-        return
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{{os.path.basename(path)}}.{{os.getpid()}}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
+{script_io}
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -205,7 +182,10 @@ def run_lava_script(network, model: str = "model.nir") -> str:
                  for layer in network.layers)  # fmt: skip
     shape = tuple(int(d) for d in network.input_shape)
     outputs = [(name, tuple(int(d) for d in s)) for name, s in network.outputs]
+    from nirc.targets import script_io
+
     return _TEMPLATE.format(
+        script_io=script_io.source(),
         model=model,
         input=network.input_name,
         input_shape=shape,

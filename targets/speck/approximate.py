@@ -14,12 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from nirc.dialects.nir import array_to_attr
-
-
-def _neurons(module):
-    from nirc.dialects import snn
-
-    return [op for op in snn.flat_ops(snn.top_graph(module)) if isinstance(op, snn.NeuronOp)]
+from nirc.targets.base import neuron_variants
 
 
 def _no_leak(op) -> None:
@@ -53,20 +48,7 @@ def float_variants(module, report: dict) -> list[tuple[str, object]]:
         edits.append(("the threshold subtracted in the step of the spike", _subtract_now))
     if "spikes per step dropped" in notes:
         edits.append(("no cap on the spikes per step", _no_cap))
-    out: list[tuple[str, object]] = []
-
-    def variant(fns) -> object:
-        m = module.clone()
-        for op in _neurons(m):
-            for fn in fns:
-                fn(op)
-        return m
-
-    for label, fn in edits:
-        out.append((label, variant([fn])))
-    if len(edits) > 1:
-        out.append(("all of them", variant([fn for _, fn in edits])))
-    return out
+    return neuron_variants(module, edits)
 
 
 __all__ = ["float_variants"]

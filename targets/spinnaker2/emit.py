@@ -26,7 +26,8 @@ Everything is printed from the ``spinnaker2`` dialect (:func:`~.dialect.read_net
   parameters; ``neurons/<population>/<pe>`` int64, the neurons of a split
   population on one PE. Member timestamps are fixed: the same network gives
   the same bytes.
-- ``run_spinnaker2.py``: :mod:`.runner`, verbatim.
+- ``run_spinnaker2.py``: :mod:`.runner`, with the output guard of
+  :mod:`nirc.targets.script_io` pasted in as source.
 """
 
 from __future__ import annotations
@@ -164,7 +165,14 @@ def network_files(module, *, steps: int) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def runner_source() -> str:
-    return (Path(__file__).with_name("runner.py")).read_text()
+    """:mod:`.runner`'s text with the output guard pasted in (the script
+    needs only numpy and py-spinnaker2)."""
+    from nirc.targets import script_io
+
+    text = (Path(__file__).with_name("runner.py")).read_text()
+    line = "from nirc.targets.script_io import check_output, write_npz  # noqa: E402 - nirc pastes their source here on copy\n"
+    assert line in text, "runner.py lost its script_io line"
+    return text.replace(line, script_io.source(), 1)
 
 
 def artifacts(module, *, steps: int) -> dict[str, str | bytes]:

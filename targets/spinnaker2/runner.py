@@ -172,29 +172,7 @@ def hardware_for(args):
     return brian2_sim.Brian2Backend()
 
 
-def check_output(path, inputs):
-    """Refuse an output that is one of the inputs (same path or same file)."""
-    for src in inputs:
-        if os.path.abspath(path) == os.path.abspath(src) or (
-                os.path.exists(path) and os.path.exists(src) and os.path.samefile(path, src)):
-            sys.exit(f"error: -o {path} would overwrite the input {src}")
-
-
-def write_npz(path, arrays):
-    """np.savez through a temporary file beside ``path``, renamed over it:
-    never a half-written file (devices and pipes are written directly)."""
-    if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "wb") as f:
-            np.savez(f, **arrays)
-        return
-    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+from nirc.targets.script_io import check_output, write_npz  # noqa: E402 - nirc pastes their source here on copy
 
 
 def main(argv=None):

@@ -15,18 +15,13 @@ from __future__ import annotations
 import numpy as np
 
 from nirc.dialects.nir import array_to_attr
+from nirc.targets.base import neuron_variants
 
 from .lower import dash_of, tau_steps
 from .spec import XyloSpec
 
 # a Xylo hidden neuron's spikes per step
 HIDDEN_CAP = 31
-
-
-def _neurons(module):
-    from nirc.dialects import snn
-
-    return [op for op in snn.flat_ops(snn.top_graph(module)) if isinstance(op, snn.NeuronOp)]
 
 
 def _set(op, name: str, value) -> None:
@@ -156,20 +151,7 @@ def float_variants(module, report: dict, spec: XyloSpec) -> list[tuple[str, obje
     if "output neurons spike at most once per step" in notes:
         edits.append(("one spike per step in output layers",
                       lambda op: _output_binary(op) if op.node_name.data in outputs else None))  # fmt: skip
-    out: list[tuple[str, object]] = []
-
-    def variant(fns) -> object:
-        m = module.clone()
-        for op in _neurons(m):
-            for fn in fns:
-                fn(op)
-        return m
-
-    for label, fn in edits:
-        out.append((label, variant([fn])))
-    if len(edits) > 1:
-        out.append(("all of them", variant([fn for _, fn in edits])))
-    return out
+    return neuron_variants(module, edits)
 
 
 __all__ = ["float_variants"]
