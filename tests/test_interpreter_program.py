@@ -582,3 +582,104 @@ def test_convolutions_that_blocks_do_not_fit_keep_their_segments(runs, monkeypat
     monkeypatch.setattr(program, "BLOCKS", False)
     x = {"in": rng.random((20, 2, 2, 10, 8)) < 0.3, "in1": rng.random((20, 2, 3, 10)) < 0.3}
     same_as_oracle(real, x, 20, 2, runs=runs)
+
+
+# --- weights read as float32, dense sums in registers, samples shared by threads ----------
+
+
+def test_float32_weights_are_recognized_and_packed_two_to_a_slot():
+    w = np.array([[0.1, -2.5], [3e38, 0.0]], np.float32).astype(np.float64)
+    assert program.float32_weights(w)
+    assert not program.float32_weights(w + 1e-12)  # a float64 of more bits
+    assert not program.float32_weights(np.array([1e300]))  # beyond float32's range
+    assert not program.float32_weights(np.array([np.nan]))
+    p = program.packed32(np.arange(5.0))
+    assert p.dtype == np.float64 and p.size == 3  # 5 float32s and one of padding
+    np.testing.assert_array_equal(p.view(np.float32), [0, 1, 2, 3, 4, 0])
+
+
+def _dense_net(rng, width: int, as_float32: bool) -> Graph:
+    """Spikes into Linear/Affine layers whose widths take every path of the
+    dense op: 128-, 32- and 8-wide register tiles and the scalar rest (300 =
+    2*128 + 32 + 8 + 4), a single tile (8), the rest alone (5), and a matrix
+    on an input of two dimensions (rows of events: no tiles)."""
+    cast = (lambda a: a.astype(np.float32)) if as_float32 else (lambda a: a)  # noqa: E731
+    w = lambda *s: cast(rng.standard_normal(s) * 0.4)  # noqa: E731
+
+    def if_(shape):
+        return Node("", "IF", {"r": np.full(shape, 1e3), "v_threshold": np.full(shape, 0.8)})
+
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([24])}),
+        "a": Node("a", "Affine", {"weight": w(width, 24), "bias": w(width)}),
+        "na": if_((width,)),
+        "b": Node("b", "Linear", {"weight": w(8, width)}),
+        "nb": if_((8,)),
+        "c": Node("c", "Linear", {"weight": w(5, width)}),
+        "in3": Node("in3", "Input", {"shape": np.array([3, 6])}),
+        "d": Node("d", "Linear", {"weight": w(4, 6)}),
+        "out_a": Node("out_a", "Output", {"shape": np.array([width])}),
+        "out_b": Node("out_b", "Output", {"shape": np.array([8])}),
+        "out_c": Node("out_c", "Output", {"shape": np.array([5])}),
+        "out_d": Node("out_d", "Output", {"shape": np.array([3, 4])}),
+    }  # fmt: skip
+    nodes["na"].name, nodes["nb"].name = "na", "nb"
+    edges = [("in", "a"), ("a", "na"), ("na", "b"), ("b", "nb"), ("nb", "out_b"), ("na", "c"),
+             ("c", "out_c"), ("na", "out_a"), ("in3", "d"), ("d", "out_d")]  # fmt: skip
+    return Graph(nodes, edges, {"dt": 1e-3})
+
+
+@pytest.mark.parametrize("as_float32", [True, False])
+@pytest.mark.parametrize("width", [300, 40])
+def test_dense_tiles_and_float32_weights_equal_the_oracle(runs, as_float32, width):
+    """Sums of a dense layer kept in vector registers, weights read as float32
+    where every weight is one: the oracle's bits (the order of the additions
+    is the events' order, exact or not), whatever the width."""
+    rng = np.random.default_rng(width)
+    with collecting():
+        sim = nirc.interpreter.prepare(_dense_net(rng, width, as_float32), record=["na.v", "a"])
+    x = {"in": rng.random((30, 3, 24)) < 0.4, "in3": rng.standard_normal((30, 3, 3, 6))}
+    a = same_as_oracle(sim, x, 30, 3, runs=runs)
+    for key in ("out_a", "out_b", "out_c", "out_d"):
+        assert a[key].any(), key
+    code = program.compile_program(sim.plan, {}, 3).code
+    dense = code[code[:, 0] == jit.program_kernels().OP_DENSE]
+    assert len(dense) == 4 and np.all(dense[:, 9] == int(as_float32))
+
+
+def test_block_convolutions_need_float32_weights(monkeypatch):
+    """Blocks read their weights as float32: a convolution whose weights are
+    wider (exact sums all the same) runs as segments, bit for bit."""
+    rng = np.random.default_rng(11)
+    g = _block_net(rng)
+    g.nodes["c1"].params["weight"] = g.nodes["c1"].params["weight"].astype(np.float64) + 2.0**-30
+    with collecting():
+        sim = nirc.interpreter.prepare(g)
+    exact = engine.exact_sums(sim.plan, {"in": 1.0, "in1": 1.0})
+    assert exact["c1"]
+    ops = program.compile_program(sim.plan, exact, 1).code[:, 0]
+    k = jit.program_kernels()
+    assert np.count_nonzero(ops == k.OP_CONV_BLOCK) == 3 and np.count_nonzero(ops == k.OP_CONV) == 1
+
+
+def test_threads_take_pieces_of_samples_until_none_are_left(monkeypatch):
+    """Every sample runs once, in pieces of the given size, whichever thread
+    takes them; a slow thread takes fewer."""
+    import threading
+    import time
+
+    taken: list[tuple[int, int, str]] = []
+
+    def run(*args):
+        b0, b1 = args[-2:]
+        name = threading.current_thread().name
+        taken.append((b0, b1, name))
+        time.sleep(0.02 if name == threading.main_thread().name else 0.002)
+
+    program._shared(run, ("x",), 23, 3, 2)
+    pieces = sorted((b0, b1) for b0, b1, _ in taken)
+    assert pieces == [(b, min(23, b + 2)) for b in range(0, 23, 2)]
+    by_thread: dict[str, int] = {}
+    for _, _, name in taken:
+        by_thread[name] = by_thread.get(name, 0) + 1
+    assert by_thread[threading.main_thread().name] < max(by_thread.values())

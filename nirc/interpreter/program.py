@@ -45,6 +45,7 @@ weights of more than two axes, non-finite weights.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -178,19 +179,14 @@ class Program:
             st[:, off : off + m] = layer if perm is None else layer[:, perm]
         rec = np.zeros((steps, batch, max(self.rec_size, 1)), F64)
         parts = max(1, min(int(threads), batch))
-        bounds = [batch * i // parts for i in range(parts + 1)]
         size = max(1, int(chunk) if chunk else PROGRESS_CHUNK if progress is not None else steps)
         for t0 in range(0, steps, size):
             t1 = min(steps, t0 + size)
             args = (code, self.fp, self.ip, self.sizes, xf, xn, t0, t1, t_data, st, rec)
             if parts == 1:
                 run(*args, 0, batch)
-            else:  # the kernel releases the GIL: one range of samples per thread
-                pool = _executor()
-                futures = [pool.submit(run, *args, bounds[i], bounds[i + 1]) for i in range(1, parts)]
-                run(*args, bounds[0], bounds[1])
-                for f in futures:
-                    f.result()
+            else:
+                _shared(run, args, batch, parts, max(1, -(-SHARE_SAMPLE_STEPS // (t1 - t0))))
             if progress is not None:
                 progress(t1)
         for kernel, attr, off, m, perm in self.states:
@@ -240,7 +236,27 @@ class Program:
 
 
 PROGRESS_CHUNK = 1024  # steps per call when a progress callback wants to hear
+SHARE_SAMPLE_STEPS = 2000  # at least this many sample-steps per piece the threads take
 _EXECUTOR = None
+
+
+def _shared(run, args: tuple, batch: int, parts: int, piece: int) -> None:
+    """``run(*args, b0, b1)`` over the samples ``0 .. batch-1`` in pieces of
+    ``piece`` samples, taken in turn by ``parts`` threads (the calling one and
+    :func:`_executor`'s; the kernel releases the GIL) until none are left. A
+    thread that shares its core with another process takes fewer pieces
+    instead of holding the others up at the end, as fixed ranges did."""
+    taken = itertools.count()  # next() of a count is atomic: one piece per taker
+
+    def take() -> None:
+        while (b0 := next(taken) * piece) < batch:
+            run(*args, b0, min(batch, b0 + piece))
+
+    pool = _executor()
+    futures = [pool.submit(take) for _ in range(1, parts)]
+    take()
+    for f in futures:
+        f.result()
 
 
 def _executor():
@@ -319,6 +335,21 @@ def _layer_params(k) -> tuple | None:
             return None
         return k.cm, k.km, k.d, k.thr, k.v_reset, k.reset_mode == "subtract"
     return None
+
+
+def float32_weights(w: np.ndarray) -> bool:
+    """Whether every weight is a float32 (what PyTorch exporters write): the
+    kernels may then read them as float32, widened exactly."""
+    w = np.asarray(w, F64)
+    with np.errstate(over="ignore"):  # beyond float32's range: inf, so not equal
+        return bool(np.array_equal(w.astype(np.float32).astype(F64), w))
+
+
+def packed32(w: np.ndarray) -> np.ndarray:
+    """Float32 weights two to a float64 slot, to be added to ``fp``: the op
+    reads ``fp`` as float32 from twice the slot's offset."""
+    flat = np.asarray(w, np.float32).reshape(-1)
+    return np.concatenate([flat, np.zeros(flat.size % 2, np.float32)]).view(F64)
 
 
 BLOCKS = True  # exact convolutions as OP_CONV_BLOCK (False: OP_CONV; for tests and timing)
@@ -708,10 +739,11 @@ class _Builder:
                      out.events if out.need_events and not out.compact else -1, out.event_at)  # fmt: skip
         elif kind == "dense":
             bias = -1 if k.bias is None else self.fp.add(k.bias)
-            w = self.fp.add(k.weight_t)
+            f32 = float32_weights(k.weight_t)  # half the bytes to read, the same sums
+            w = 2 * self.fp.add(packed32(k.weight_t)) if f32 else self.fp.add(k.weight_t)
             lead = _size(node.in_shape) // k.fan_in
             self._op(K.OP_DENSE, inp.events, inp.event_at, k.fan_in, k.weight_t.shape[1], lead, w,
-                     out.dense, bias)  # fmt: skip
+                     out.dense, bias, int(f32))  # fmt: skip
         elif kind == "conv":
             if name not in self.fused_conv:
                 self._emit_conv(name, -1 if out is None else out.dense)
@@ -769,7 +801,7 @@ class _Builder:
             bias = -1 if k.bias is None else self.fp.add(k.bias[:, 0])
             tab = b.tab if inp.storage is None else b.tab[inp.storage]
             self._op(K.OP_CONV_BLOCK, inp.events, inp.event_at, self.ip.add(tab),
-                     self.fp.add(b.weights), b.run, b.rstride, geo, bias if dst >= 0 else -1,
+                     2 * self.fp.add(packed32(b.weights)), b.run, b.rstride, geo, bias if dst >= 0 else -1,
                      dst)  # fmt: skip
             return geo
         chan = self.ip.add(np.repeat(np.arange(c, dtype=I64), k.in2d[1] * k.in2d[2]))
@@ -789,13 +821,16 @@ class _Builder:
         cannot change them), one group, no dilation, output channels a
         multiple of 8 (whole 8-wide runs), strides no larger than the kernel
         (else most of a block would be zeros), tables that fit
-        :func:`pack_block`."""
+        :func:`pack_block`, float32 weights (read as such: exact sums of
+        weights wider than float32 are rare, and a second compiled copy of
+        the event loops would cost the first compile 15-20 s)."""
         k = self.plan.nodes[name].kernel
         _, _, kh, kw = k.weight4.shape
         return (
             BLOCKS and self.exact.get(name, False) and k.groups == 1
             and tuple(k.dilation) == (1, 1) and k.og % 8 == 0
             and k.stride[0] <= kh and k.stride[1] <= kw and block_fits(k)
+            and float32_weights(k.weight4)
         )  # fmt: skip
 
     def _emit_pool_events(self, name: str) -> None:

@@ -54,6 +54,12 @@ per sample and step, one thread):
   length a constant of the event loop: 11.8 -> 11.4; two events at a time,
   half the list apart (:func:`_block_events`): 11.6 -> 10.5 (with the run
   a variable instead, 11.0-11.3).
+- Then (2026-12-07, same measure, one thread): a dense layer's sums in
+  vector registers over all its events (:func:`_dense_tile_of`: no load and
+  store of the sums per event), weights read as float32 where every weight
+  is one (dense and block convolutions: half the bytes, widened exactly),
+  the fused layer clearing the sums it reads (:func:`_layer8`) and only the
+  margins apart: 10.9-11.2 -> 10.0-10.5.
 - What bounds the convolutions: their recorded events replayed alone
   through the one-event-at-a-time loop cost 0.73-0.79 ns per 8-wide add
   (conv1: 3,466 adds of 8 per sample-step in 2.6-2.9 us) against 0.26 ns
@@ -108,31 +114,107 @@ R_ZERO, R_SUB_ALWAYS, R_SUB_WHERE, R_SUB_UNDECAYED, R_ZERO_REFRACTORY = 0, 1, 2,
 U1 = np.uint64(1)
 
 
+_VT = ir.VectorType(ir.DoubleType(), 8)
+_I64 = ir.IntType(64)
+
+
+def _load8(context, builder, arr_ty, arr, off):
+    """``arr[off : off+8]`` as 8 float64: one 8-wide load, widened when the
+    array holds float32 (exactly: every float32 is a float64)."""
+    data = context.make_array(arr_ty)(context, builder, arr).data
+    if arr_ty.dtype == types.float32:
+        ft = ir.VectorType(ir.FloatType(), 8)
+        p = builder.bitcast(builder.gep(data, [off]), ft.as_pointer())
+        return builder.fpext(builder.load(p, align=4), _VT)
+    return builder.load(builder.bitcast(builder.gep(data, [off]), _VT.as_pointer()), align=8)
+
+
+def _splat(builder, x):
+    undef = ir.Constant(_VT, ir.Undefined)
+    lane = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
+    return builder.shuffle_vector(lane, undef, ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))
+
+
 @intrinsic
 def _add8(typingctx, acc, ao, w, wo, fv):  # pragma: no cover - compiled
     """``acc[ao:ao+8] += w[wo:wo+8] * fv`` as one 8-wide load, multiply, add and
-    store. Separate multiply and add, as the scalar code does (no contraction). The
-    loop vectorizer would check ``acc`` and ``w`` for overlap at run time and
-    keep scalar and 4-wide remainder loops: on runs of 16-48 elements those
-    cost more than the additions."""
+    store (``w`` float64, or float32 widened). Separate multiply and add, as
+    the scalar code does (no contraction). The loop vectorizer would check
+    ``acc`` and ``w`` for overlap at run time and keep scalar and 4-wide
+    remainder loops: on runs of 16-48 elements those cost more than the
+    additions."""
 
     def codegen(context, builder, signature, args):
         acc_v, ao_v, w_v, wo_v, fv_v = args
         a = context.make_array(signature.args[0])(context, builder, acc_v)
-        b = context.make_array(signature.args[2])(context, builder, w_v)
-        vt = ir.VectorType(ir.DoubleType(), 8)
-        ap = builder.bitcast(builder.gep(a.data, [ao_v]), vt.as_pointer())
-        wp = builder.bitcast(builder.gep(b.data, [wo_v]), vt.as_pointer())
-        wv = builder.load(wp, align=8)
-        undef = ir.Constant(vt, ir.Undefined)
-        lane = builder.insert_element(undef, fv_v, ir.Constant(ir.IntType(32), 0))
-        zeros = ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8)
-        splat = builder.shuffle_vector(lane, undef, zeros)
-        prod = builder.fmul(wv, splat)
+        ap = builder.bitcast(builder.gep(a.data, [ao_v]), _VT.as_pointer())
+        prod = builder.fmul(_load8(context, builder, signature.args[2], w_v, wo_v), _splat(builder, fv_v))
         builder.store(builder.fadd(builder.load(ap, align=8), prod), ap, align=8)
         return context.get_dummy_value()
 
     return types.void(acc, ao, w, wo, fv), codegen
+
+
+def _dense_tile_of(nv: int):
+    """An intrinsic ``tile(out, o0, w, w0, n_out, evi, evv, eoff, ne)``: the
+    ``8 * nv`` outputs ``out[o0 : o0 + 8*nv]`` of a dense synapse from its
+    ``ne`` events (event ``e`` reads the weights ``w[w0 + evi[eoff+e]*n_out :]``,
+    float64 or float32), summed in ``nv`` vector registers: per event and
+    register one 8-wide multiply and add, in the events' order from +0.0 (the
+    scalar loop's sums, bit for bit), then stored once. The sums never leave
+    the registers (numba keeps no loop-carried vectors in registers, hence
+    the hand-written loop): the paper CNN's 128 -> 256 layer went from 0.9
+    to 0.5 CPU-us per sample-step."""
+
+    @intrinsic
+    def tile(typingctx, out, o0, w, w0, n_out, evi, evv, eoff, ne):  # pragma: no cover - compiled
+        def codegen(context, builder, signature, args):
+            out_v, o0_v, w_v, w0_v, nout_v, evi_v, evv_v, eoff_v, ne_v = args
+            sa = signature.args
+            outd = context.make_array(sa[0])(context, builder, out_v).data
+            evid = context.make_array(sa[5])(context, builder, evi_v).data
+            evvd = context.make_array(sa[6])(context, builder, evv_v).data
+            zero = ir.Constant(_VT, [0.0] * 8)
+            pre = builder.block
+            body = builder.append_basic_block("tile.body")
+            done = builder.append_basic_block("tile.done")
+            builder.cbranch(builder.icmp_signed(">", ne_v, ir.Constant(_I64, 0)), body, done)
+            builder.position_at_end(body)
+            i = builder.phi(_I64)
+            sums = [builder.phi(_VT) for _ in range(nv)]
+            at = builder.add(eoff_v, i)
+            fv = _splat(builder, builder.load(builder.gep(evvd, [at])))
+            base = builder.add(w0_v, builder.mul(builder.load(builder.gep(evid, [at])), nout_v))
+            new = [
+                builder.fadd(s, builder.fmul(_load8(context, builder, sa[2], w_v,
+                                                    builder.add(base, ir.Constant(_I64, 8 * q))), fv))
+                for q, s in enumerate(sums)
+            ]  # fmt: skip
+            nxt = builder.add(i, ir.Constant(_I64, 1))
+            last = builder.block
+            builder.cbranch(builder.icmp_signed("<", nxt, ne_v), body, done)
+            i.add_incoming(ir.Constant(_I64, 0), pre)
+            i.add_incoming(nxt, last)
+            for s, n in zip(sums, new):
+                s.add_incoming(zero, pre)
+                s.add_incoming(n, last)
+            builder.position_at_end(done)
+            final = [builder.phi(_VT) for _ in range(nv)]
+            for q, (f, n) in enumerate(zip(final, new)):
+                f.add_incoming(zero, pre)
+                f.add_incoming(n, last)
+                p = builder.gep(outd, [builder.add(o0_v, ir.Constant(_I64, 8 * q))])
+                builder.store(f, builder.bitcast(p, _VT.as_pointer()), align=8)
+            return context.get_dummy_value()
+
+        return types.void(out, o0, w, w0, n_out, evi, evv, eoff, ne), codegen
+
+    return tile
+
+
+_dense_tile16 = _dense_tile_of(16)  # 128 outputs: half of the 32 vector registers
+_dense_tile4 = _dense_tile_of(4)
+_dense_tile1 = _dense_tile_of(1)
 
 
 @intrinsic
@@ -140,36 +222,34 @@ def _layer8(typingctx, v, vo, a, ao, b, bo, has_bias, d, cc, kk, thr, r, sub):  
     """Eight neurons of :func:`_layer_rows`'s uniform update at once:
     ``x = v*d + ((a (+ b))*cc + kk)``, spike where ``x > thr``, ``v = x - thr``
     (``sub``) or ``r`` where it spiked, else ``x``; returns the spikes as the
-    low 8 bits of an int (bit i: neuron ``vo + i``). The compare gives a
+    low 8 bits of an int (bit i: neuron ``vo + i``), and clears the eight sums
+    ``a[ao : ao+8]`` (read: their lines are in L1; a separate pass over the
+    accumulator cost 0.15-0.2 us more per 4,096 neurons). The compare gives a
     mask register directly (no byte per neuron to store and gather again);
     separate multiplies and adds, as the scalar code (no contraction)."""
 
     def codegen(context, builder, signature, args):
         v_v, vo_v, a_v, ao_v, b_v, bo_v, hb, d_v, c_v, k_v, t_v, r_v, s_v = args
-        vt = ir.VectorType(ir.DoubleType(), 8)
 
         def ptr(arr, ty, off):
             data = context.make_array(ty)(context, builder, arr).data
-            return builder.bitcast(builder.gep(data, [off]), vt.as_pointer())
-
-        def splat(x):
-            undef = ir.Constant(vt, ir.Undefined)
-            lane = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
-            return builder.shuffle_vector(lane, undef, ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))
+            return builder.bitcast(builder.gep(data, [off]), _VT.as_pointer())
 
         vp = ptr(v_v, signature.args[0], vo_v)
         vv = builder.load(vp, align=8)
-        av = builder.load(ptr(a_v, signature.args[2], ao_v), align=8)
+        ap = ptr(a_v, signature.args[2], ao_v)
+        av = builder.load(ap, align=8)
         bv = builder.load(ptr(b_v, signature.args[4], bo_v), align=8)
+        builder.store(ir.Constant(_VT, [0.0] * 8), ap, align=8)
         # booleans are i1 values in numba's data model
         sums = builder.select(context.cast(builder, hb, signature.args[6], types.boolean),
                               builder.fadd(av, bv), av)  # fmt: skip
-        drive = builder.fadd(builder.fmul(sums, splat(c_v)), splat(k_v))
-        x = builder.fadd(builder.fmul(vv, splat(d_v)), drive)
-        tv = splat(t_v)
+        drive = builder.fadd(builder.fmul(sums, _splat(builder, c_v)), _splat(builder, k_v))
+        x = builder.fadd(builder.fmul(vv, _splat(builder, d_v)), drive)
+        tv = _splat(builder, t_v)
         z = builder.fcmp_ordered(">", x, tv)
         is_sub = context.cast(builder, s_v, signature.args[12], types.boolean)
-        y = builder.select(is_sub, builder.fsub(x, tv), splat(r_v))
+        y = builder.select(is_sub, builder.fsub(x, tv), _splat(builder, r_v))
         builder.store(builder.select(z, y, x), vp, align=8)
         bits = builder.bitcast(z, ir.IntType(8))
         return builder.zext(bits, ir.IntType(64))
@@ -308,16 +388,27 @@ def _compact(c, val, evi, evv, ecnt):  # pragma: no cover - compiled
 
 
 @_inline
-def _dense(c, fp, val, evi, evv, ecnt):  # pragma: no cover - compiled
-    """``y = W x (+ b)`` from the events of ``x``: each adds its weight row
-    times its value, in the events' order (layer order unless the sums are
-    exact, when any order gives the same)."""
-    slot, eoff, k_in, n_out, lead, w0, dst, bias = (
-        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
-    )  # fmt: skip
-    out = val[dst : dst + lead * n_out]
-    out[:] = 0.0
-    for e in range(ecnt[slot]):
+def _dense_from(out, w, w0, k_in, n_out, lead, evi, evv, eoff, ne):  # pragma: no cover - compiled
+    """``out = W x`` from the events of ``x`` (``w`` float64, or float32 when
+    the builder found every weight a float32: half the bytes to read, the same
+    sums), each event's weight row times its value added in the events'
+    order: 128, 32 and 8 outputs at a time in vector registers when the weight
+    is a matrix (:func:`_dense_tile_of`), the rest in a loop."""
+    o = 0
+    if lead == 1:
+        while o + 128 <= n_out:
+            _dense_tile16(out, o, w, w0 + o, n_out, evi, evv, eoff, ne)
+            o += 128
+        while o + 32 <= n_out:
+            _dense_tile4(out, o, w, w0 + o, n_out, evi, evv, eoff, ne)
+            o += 32
+        while o + 8 <= n_out:
+            _dense_tile1(out, o, w, w0 + o, n_out, evi, evv, eoff, ne)
+            o += 8
+        if o == n_out:
+            return
+    out[o:] = 0.0
+    for e in range(ne):
         idx = evi[eoff + e]
         fv = evv[eoff + e]
         if lead == 1:
@@ -327,16 +418,32 @@ def _dense(c, fp, val, evi, evv, ecnt):  # pragma: no cover - compiled
             row = idx // k_in
             r = idx - row * k_in
             base = row * n_out
-        w = fp[w0 + r * n_out : w0 + (r + 1) * n_out]
+        wr = w[w0 + r * n_out : w0 + (r + 1) * n_out]
         a = out[base : base + n_out]
-        for o in range(n_out):
-            a[o] += w[o] * fv
+        for j in range(o, n_out):
+            a[j] += np.float64(wr[j]) * fv
+
+
+@_inline
+def _dense(c, fp, val, evi, evv, ecnt):  # pragma: no cover - compiled
+    """``y = W x (+ b)`` from the events of ``x``: each adds its weight row
+    times its value, in the events' order (layer order unless the sums are
+    exact, when any order gives the same). ``f32``: the weights are float32,
+    two to a slot of ``fp`` (``w0`` counts float32s)."""
+    slot, eoff, k_in, n_out, lead, w0, dst, bias, f32 = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
+    )  # fmt: skip
+    out = val[dst : dst + lead * n_out]
+    if f32:
+        _dense_from(out, fp.view(np.float32), w0, k_in, n_out, lead, evi, evv, eoff, ecnt[slot])
+    else:
+        _dense_from(out, fp, w0, k_in, n_out, lead, evi, evv, eoff, ecnt[slot])
     if bias >= 0:
         bv = fp[bias : bias + n_out]
         for q in range(lead):
             a = out[q * n_out : (q + 1) * n_out]
-            for o in range(n_out):
-                a[o] = a[o] + bv[o]
+            for j in range(n_out):
+                a[j] = a[j] + bv[j]
 
 
 @_inline
@@ -469,33 +576,36 @@ def _conv_block(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - comp
     more than the additions saved; the rows of a phase (the same for a whole
     input row of events) leave those out: 10% of the CNN's time. An event's
     block (accumulator and weight offsets, rows) is one packed int64 of
-    ``tab`` (:func:`nirc.interpreter.program.pack_block`).
+    ``tab`` (:func:`nirc.interpreter.program.pack_block`). The weights are
+    float32 (the builder takes blocks only then), two to a slot of ``fp``
+    (``w0`` counts float32s), widened as they are loaded: half the bytes.
     Sums are exact, so their order (and the zero products) cannot change
-    them. Then, like :func:`_conv`, either left for
-    the fused layer (``dst < 0``, which reads the interior and clears all)
-    or written to ``val`` in layer order with the bias, and cleared."""
+    them. Then, like :func:`_conv`, either left for the fused layer (``dst <
+    0``, which reads the interior, clearing it, and clears the margins) or
+    written to ``val`` in layer order with the bias, and cleared."""
     slot, eoff, tab, w0, run, rstride, geo, bias, dst = (
         c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
     )  # fmt: skip
     ne = ecnt[slot]
+    w32 = fp.view(np.float32)
     # the run a constant of the event loop (straight adds, no loop control),
     # each such loop compiled as a specialization of its own (_events_of_run)
     if run == 8:
-        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 8)
+        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 8)
     elif run == 16:
-        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 16)
+        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 16)
     elif run == 24:
-        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 24)
+        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 24)
     elif run == 32:
-        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 32)
+        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 32)
     elif run == 40:
-        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 40)
+        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 40)
     elif run == 48:
-        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 48)
+        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 48)
     elif run == 64:
-        _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, 64)
+        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 64)
     else:
-        _block_events(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run)
+        _block_events(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, run)
     if dst < 0:
         return
     n_rows, rlen, rs, base, total, n_o = (
@@ -773,6 +883,16 @@ def _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no
 
 
 @_inline
+def _clear_margins(acc, n_rows, rlen, rs, base, total):  # pragma: no cover - compiled
+    """Zero a padded accumulator's margins (its interior, ``n_rows`` rows of
+    ``rlen`` from ``base``, ``rs`` apart, is cleared as it is read)."""
+    acc[:base] = 0.0
+    for r in range(n_rows - 1):
+        acc[base + r * rs + rlen : base + (r + 1) * rs] = 0.0
+    acc[base + (n_rows - 1) * rs + rlen : total] = 0.0
+
+
+@_inline
 def _layer_bits(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no cover
     """:func:`_layer` for a padded accumulator and layer-wide parameters: the
     neurons 8 at a time (:func:`_layer8`, rows of ``rlen``, a multiple of 8),
@@ -799,7 +919,7 @@ def _layer_bits(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragm
             bits = _layer8(s, sv + j0 + j, acc, at + j, bw, (bo + j0 + j) if has_bias else at + j,
                            has_bias, d, cc, kk, thr, r, is_sub)
             zc[(j0 + j) >> 3] = bits
-    acc[:total] = 0.0
+    _clear_margins(acc, n_rows, rlen, rs, base, total)
     words = zc[: whole * 8].view(np.uint64)
     if slot >= 0:
         ne = 0
