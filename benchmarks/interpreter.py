@@ -147,7 +147,9 @@ def _schedule(program: bool):
 class Timed:
     """Wall and CPU time, threads and load of one engine's runs."""
 
-    def __init__(self) -> None:
+    def __init__(self, pieces: bool = False, batch: int | None = None) -> None:
+        self.pieces = pieces  # the compiled program's threads (free_cores(pieces=True))
+        self.batch = batch  # and no more threads than samples
         self.wall: list[float] = []
         self.cpu: list[float] = []
         self.threads: list[int] = []
@@ -155,7 +157,7 @@ class Timed:
         self.own: list[float] = []
 
     def run(self, fn) -> None:
-        self.threads.append(_jit.free_cores())
+        self.threads.append(min(_jit.free_cores(self.pieces), self.batch or 1 << 30))
         self.load.append(os.getloadavg()[0])
         self.own.append(_jit.own_load())
         c, t = _cpu(), time.perf_counter()
@@ -173,7 +175,7 @@ class Timed:
 SETTLE = 0.3  # seconds between interleaved runs (--settle): the previous engine's BLAS workers sleep
 
 
-def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int,
+def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int, batch: int,
                  settle: float = SETTLE) -> dict[str, Timed]:
     """Several engines measured in turn, so that all see the same machine load
     (shared machines drift by 2x within minutes); those named in ``few`` (the
@@ -181,7 +183,7 @@ def _interleaved(runs: dict, repeats: int, few: set, few_repeats: int,
     seconds after the previous one ended (see the module doc)."""
     for fn in runs.values():
         fn()  # warm up (allocations, compiled kernels)
-    out = {k: Timed() for k in runs}
+    out = {k: Timed(k == "fast+jit", batch) for k in runs}
     for r in range(repeats):
         for key, fn in runs.items():
             if key in few and r >= few_repeats:
@@ -214,7 +216,7 @@ def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_r
         runs = {"fast+jit": on(True), "chunked+jit": on(False)}
     runs["fast-numpy"] = lambda: sim.run(inputs, jit="off")
     runs["step"] = lambda: sim.run(inputs, mode="step")
-    times = _interleaved(runs, repeats, {"step"}, step_repeats, settle)
+    times = _interleaved(runs, repeats, {"step"}, step_repeats, batch, settle)
     oracle = sim.run(inputs, mode="step")
     same = {
         k: all(np.array_equal(a, oracle[n]) for n, a in fn().items())
@@ -235,7 +237,7 @@ def warm_loop(name: str, inputs, repeats: int) -> Timed:
     with collecting():
         for _ in range(2):
             nirc.simulate(CORPUS / file, inputs, dt=dt)  # warm up
-        t = Timed()
+        t = Timed(True, next(iter(inputs.values())).shape[1])
         for _ in range(repeats):
             t.run(lambda: nirc.simulate(CORPUS / file, inputs, dt=dt))
     return t
@@ -506,10 +508,14 @@ def main(argv: list[str] | None = None) -> int:
           "process's share of it (jit.own_load; free_cores leaves it out)")  # fmt: skip
     print(f"  {'engine':13s} {'steps/s':>12s}  {'threads':>7s}  {'CPU-us':>10s}  {'load':>5s}  "
           f"{'own':>4s}")  # fmt: skip
-    verdicts = []
+    cases = []
     for case in args.cases.split(","):
-        name, batch, steps = case.split(":")
-        batch, steps = int(batch), int(steps)
+        parts = case.split(":")
+        if len(parts) != 3 or parts[0] not in GRAPHS or not all(p.isdigit() for p in parts[1:]):
+            ap.error(f"--cases: {case!r} is not GRAPH:BATCH:STEPS (GRAPH one of {', '.join(GRAPHS)})")
+        cases.append((parts[0], int(parts[1]), int(parts[2])))
+    verdicts = []
+    for name, batch, steps in cases:
         if args.quick:
             steps = min(steps, 1000)
         print(f"{name}, batch {batch}, T = {steps}")

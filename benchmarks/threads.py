@@ -1,7 +1,8 @@
 """Thread counts under CPU contention: the numpy (BLAS) and compiled paths of the
 interpreter on the paper CNN, with 1 thread, with every core, and with nirc's
 choice (:func:`nirc.interpreter.jit.free_cores`: the cores the load average
-leaves free), on a quiet machine and with busy processes competing.
+leaves free, one more for the compiled program, whose threads take samples
+in turn), on a quiet machine and with busy processes competing.
 
     python benchmarks/threads.py [--steps 200] [--batch 16] [--hogs 2]
 
@@ -70,7 +71,7 @@ def main() -> None:
                 one = _rate(x, jit, "1")
                 many = _rate(x, jit, str(cores))
                 auto = _rate(x, jit, None)
-                chose = jit_mod.free_cores()
+                chose = jit_mod.free_cores(pieces=path == "compiled")
                 print(f"{label + f' (load {os.getloadavg()[0]:.1f})':<22} {path:<9} {one:>9.0f} "
                       f"{many:>10.0f} {auto:>9.0f}  ({chose})")  # fmt: skip
         finally:

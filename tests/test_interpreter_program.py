@@ -414,6 +414,9 @@ def test_free_cores_leaves_out_this_process_own_load(monkeypatch):
     assert jit.free_cores() == 2
     monkeypatch.setattr(jit, "_OWN", [cpu, time.monotonic(), 0.0])  # other processes' load
     assert jit.free_cores() == 1
+    assert jit.free_cores(pieces=True) == 2  # one more for threads that never wait
+    monkeypatch.setattr(jit.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert jit.free_cores() == jit.free_cores(pieces=True) == 2  # never more than the cores
     level = jit.own_load()
     assert 0.0 <= level < 0.5  # decays: this test has been idle, not two busy threads
 
@@ -683,3 +686,60 @@ def test_threads_take_pieces_of_samples_until_none_are_left(monkeypatch):
     for _, _, name in taken:
         by_thread[name] = by_thread.get(name, 0) + 1
     assert by_thread[threading.main_thread().name] < max(by_thread.values())
+
+
+def _pool_bits_net(rng) -> Graph:
+    """A fused layer read by a sum pool alone (windows 2 x 3 over 11 x 9 cells,
+    the last row and column in no window): its pool counts the layer's spike
+    bits (OP_POOL_BITS); a layer read by a pool and an output keeps the
+    pool of events; 16 and 8 channels."""
+    w = lambda *s: (rng.standard_normal(s) * 0.6).astype(np.float32)  # noqa: E731
+
+    def conv(o, c):
+        return Node("", "Conv2d", {"weight": w(o, c, 3, 3), "stride": np.array([1, 1]),
+                                   "padding": np.array([1, 1]), "dilation": np.array([1, 1]),
+                                   "groups": np.array(1), "bias": w(o) * 0.2})  # fmt: skip
+
+    def pool(k):
+        return Node("", "SumPool2d", {"kernel_size": np.array(k), "stride": np.array(k),
+                                      "padding": np.array([0, 0])})  # fmt: skip
+
+    def if_(shape, thr):
+        return Node("", "IF", {"r": np.full(shape, 1e3), "v_threshold": np.full(shape, thr)})
+
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([2, 11, 9])}),
+        "c1": conv(16, 2), "n1": if_((16, 11, 9), 0.5), "sp1": pool([2, 3]),
+        "c2": conv(8, 16), "n2": if_((8, 5, 3), 0.7), "sp2": pool([2, 2]),
+        "f": Node("f", "Flatten", {"start_dim": np.array(0), "end_dim": np.array(-1)}),
+        "fc": Node("fc", "Linear", {"weight": w(6, 16)}), "n3": if_((6,), 0.4),
+        "out": Node("out", "Output", {"shape": np.array([6])}),
+        "out2": Node("out2", "Output", {"shape": np.array([8, 5, 3])}),
+    }  # fmt: skip
+    for name, node in nodes.items():
+        node.name = name
+    edges = [("in", "c1"), ("c1", "n1"), ("n1", "sp1"), ("sp1", "c2"), ("c2", "n2"),
+             ("n2", "sp2"), ("n2", "out2"), ("sp2", "f"), ("f", "fc"), ("fc", "n3"),
+             ("n3", "out")]  # fmt: skip
+    return Graph(nodes, edges, {"dt": 1e-3})
+
+
+@pytest.mark.parametrize("record", [[], ["sp1", "n1.v"]])
+def test_pools_of_spike_bits_equal_the_oracle(runs, record):
+    """A pool counted from its layer's spike bits: the oracle's counts, states
+    and outputs, whether its counts are also recorded (written in layer
+    order) or only sent on as events."""
+    rng = np.random.default_rng(3)
+    with collecting():
+        sim = nirc.interpreter.prepare(_pool_bits_net(rng), record=record)
+    x = {"in": rng.random((40, 3, 2, 11, 9)) < 0.3}
+    a = same_as_oracle(sim, x, 40, 3, runs=runs)
+    assert a["out"].any() and a["out2"].any()
+    if record:
+        assert a["sp1"].max() > 1
+    exact = engine.exact_sums(sim.plan, {"in": 1.0})
+    code = program.compile_program(sim.plan, exact, 3).code
+    k = jit.program_kernels()
+    bits = code[code[:, 0] == k.OP_POOL_BITS]
+    assert len(bits) == 1 and np.count_nonzero(code[:, 0] == k.OP_POOL_EVENTS) == 1
+    assert (bits[0, 13] >= 0) == bool(record)  # counts into `val` only when read

@@ -146,8 +146,9 @@ class Simulator:
                 for n in self.plan.nodes.values():
                     if isinstance(n.kernel, (Neuron, Delay)):
                         n.kernel.reset(batch)
+                threads = jit.free_cores(pieces=True)  # samples taken in turn: no waiting
                 return prog.run(
-                    inputs, steps, batch, chunk=chunk, progress=progress, threads=cores
+                    inputs, steps, batch, chunk=chunk, progress=progress, threads=threads
                 )
         if not use:
             start = time.perf_counter()

@@ -501,6 +501,7 @@ class _Builder:
         self.event_space = 0
         self.acc = 0
         self.zc = 0
+        self.spread = -1  # ip offset of OP_POOL_BITS's table: a byte's bits, one per byte
 
     # --- analysis ---------------------------------------------------------------
     def build(self) -> Program:
@@ -558,6 +559,20 @@ class _Builder:
             if self.kinds[src] != "neuron" or not self._binary(src):
                 continue
             self.pool_events.add(name)
+        # a pool that alone reads a fused layer's channels-last spikes counts
+        # them from the layer's spike bits (OP_POOL_BITS, emitted right after
+        # the layer: `zc` holds them until the next layer)
+        self.pool_bits: dict[str, str] = {}  # layer -> its pool
+        for name in self.pool_events:
+            src = plan.nodes[name].preds[0]
+            syn = plan.nodes[src].preds[0] if src in self.layer else None
+            if syn not in self.fused_conv or self.users[src] != [name]:
+                continue
+            ck = plan.nodes[syn].kernel
+            kh, kw = plan.nodes[name].kernel.kernel
+            if (ck.groups * ck.og) % 8 or kh * kw > 255 or src in self.out_probes | self.fb_sources:
+                continue
+            self.pool_bits[src] = name
 
     def _binary(self, name: str) -> bool:
         """A neuron layer whose outputs are 0 or 1 (a spiking, binary layer)."""
@@ -618,7 +633,7 @@ class _Builder:
                 if not self.exact.get(name, False):
                     inp.need_order = True
             elif kind == "pool" and name in self.pool_events:
-                inp.need_events = True
+                inp.need_events = name not in self.pool_bits.values()
             elif kind == "neuron" and name in self.layer:
                 if self.kinds[plan.nodes[name].preds[0]] == "dense":
                     inp.need_dense = True
@@ -634,7 +649,8 @@ class _Builder:
             if name in self.layer and plan.nodes[name].preds[0] in self.fused_conv:
                 slot.native_order = False  # channels-last spikes
             if kind in ("dense", "conv", "pool", "scale", "threshold", "delay"):
-                slot.need_dense = True  # these write only dense values
+                # these write only dense values (a pool of spike bits: events too)
+                slot.need_dense |= name not in self.pool_bits.values()
             if name in self.pool_events:
                 slot.native_order = False  # windows in the order first reached
             native = kind in ("input", "neuron") or name in self.pool_events
@@ -749,7 +765,9 @@ class _Builder:
                 self._emit_conv(name, -1 if out is None else out.dense)
             # a fused convolution runs right before its layer (they share `acc`)
         elif kind == "pool":
-            if name in self.pool_events:
+            if name in self.pool_bits.values():
+                pass  # emitted with its layer
+            elif name in self.pool_events:
                 self._emit_pool_events(name)
             else:
                 c, h, w = node.in_shape
@@ -769,6 +787,8 @@ class _Builder:
         elif kind == "neuron":
             if name in self.layer:
                 self._emit_layer(name)
+                if name in self.pool_bits:
+                    self._emit_pool_bits(self.pool_bits[name])
             else:
                 self._emit_neuron(name)
         if out is not None and out.compact and kind != "identity":
@@ -832,6 +852,27 @@ class _Builder:
             and k.stride[0] <= kh and k.stride[1] <= kw and block_fits(k)
             and float32_weights(k.weight4)
         )  # fmt: skip
+
+    def _emit_pool_bits(self, name: str) -> None:
+        """OP_POOL_BITS of pool ``name``, right after its layer's OP_LAYER."""
+        node = self.plan.nodes[name]
+        c, h, w = node.in_shape
+        kh, kw = node.kernel.kernel
+        _, ph, pw = node.out_shape
+        out = self.out[name]
+        n = out.size
+        nbytes = -(-h * w * c // 8)  # the layer's bits, in whole words
+        cnt = -(-(nbytes + 8) // 64) * 64  # then the counts
+        self.zc = max(self.zc, cnt + -(-n // 64) * 64)
+        storage = np.arange(n).reshape(c, ph * pw).T.reshape(-1)  # (window, channel) -> layer
+        if self.spread < 0:
+            b = np.arange(256, dtype=np.uint64)
+            bytes8 = sum(((b >> np.uint64(i)) & np.uint64(1)) << np.uint64(8 * i) for i in range(8))
+            self.spread = self.ip.add(bytes8.astype(I64))
+        native = out.need_events and not out.compact
+        self._op(K.OP_POOL_BITS, w, c // 8, kh, kw, ph, pw, cnt, n, self.spread,
+                 self.ip.add(storage), out.events if native else -1, out.event_at,
+                 out.dense if out.need_dense else -1)  # fmt: skip
 
     def _emit_pool_events(self, name: str) -> None:
         node = self.plan.nodes[name]

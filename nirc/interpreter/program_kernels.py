@@ -102,6 +102,7 @@ OP_DELAY = 12
 OP_SAVE = 13  # a feedback source's value, kept for the next step
 OP_RECORD = 14  # a value into the recorded outputs
 OP_CONV_BLOCK = 15  # an exact convolution from events, fixed blocks into a padded accumulator
+OP_POOL_BITS = 16  # a sum pool of the spike bits a fused layer just left in `zc`
 # OP_NEURON's flags
 F_SYN, F_SAME, F_D_ZERO, F_FIRES, F_GE, F_MULTI, F_CAP, F_RESET_MUL, F_VMIN = (
     1, 2, 4, 8, 16, 32, 64, 128, 256,
@@ -678,6 +679,46 @@ def _pool_events(c, ip, val, evi, evv, ecnt):  # pragma: no cover - compiled
 
 
 @_inline
+def _pool_bits(c, ip, val, evi, evv, ecnt, zc):  # pragma: no cover - compiled
+    """A sum pool (windows ``kh`` x ``kw``, as far apart, no padding) of the
+    spikes the fused layer before it left as bits in ``zc`` (channels last:
+    ``c8`` bytes per cell, ``w`` cells per row): each window's counts of 8
+    channels at a time as the 8 bytes of one int64, the sum of its cells'
+    spike bytes spread to a bit per byte (``spread``: a table of 256), no
+    carries (a count is at most ``kh*kw`` < 256); the counts, one byte each in
+    ``zc`` from ``cnt``, then leave as events in storage (window, channel)
+    order, the index mapped through ``perm`` (the pool's layer order), the
+    value the count; and into ``val`` (layer order) when ``dst >= 0``. In
+    place of a spike event per neuron and a table lookup per spike
+    (:func:`_pool_events`)."""
+    w, c8, kh, kw, ph, pw, cnt, n, spread, perm, slot, eoff, dst = (
+        c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11], c[12], c[13]
+    )  # fmt: skip
+    n64 = (n + 63) // 64 * 64
+    counts = zc[cnt : cnt + n64]
+    words = counts.view(np.uint64)
+    q = 0
+    for py in range(ph):
+        for px in range(pw):
+            first = (py * kh * w + px * kw) * c8
+            for g in range(c8):
+                s = np.uint64(0)
+                for dy in range(kh):
+                    at = first + dy * w * c8 + g
+                    for dx in range(kw):
+                        s += np.uint64(ip[spread + zc[at + dx * c8]])
+                words[q] = s
+                q += 1
+    for j in range(n, n64):  # bytes past the counts: no events
+        counts[j] = 0
+    if slot >= 0:
+        ecnt[slot] = _byte_events(counts, n64, perm, ip, evi, evv, eoff)
+    if dst >= 0:
+        for j in range(n):
+            val[dst + ip[perm + j]] = counts[j]
+
+
+@_inline
 def _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec):  # pragma: no cover - compiled
     """A layer of neurons of any kind (the `snn` neuron's options; NIR's
     neurons are special cases), performing the float64 operations of
@@ -1037,6 +1078,8 @@ def _sample(
                 _pool(c, val)
             elif op == OP_POOL_EVENTS:
                 _pool_events(c, ip, val, evi, evv, ecnt)
+            elif op == OP_POOL_BITS:
+                _pool_bits(c, ip, val, evi, evv, ecnt, zc)
             elif op == OP_SCALE:
                 src, dst, n, so = c[1], c[2], c[3], c[4]
                 for j in range(n):
