@@ -226,7 +226,7 @@ def bench_nirc(name: str, batch: int, steps: int, p: float, repeats: int, step_r
     return times, same, inputs
 
 
-def warm_loop(name: str, inputs, repeats: int) -> Timed:
+def warm_loop(name: str, inputs, repeats: int, batch: int) -> Timed:
     """``nirc.simulate`` on the file, repeated with nothing in between (default
     options: the plan is kept while the file is unchanged, the compiled
     kernels are used once loaded)."""
@@ -237,7 +237,7 @@ def warm_loop(name: str, inputs, repeats: int) -> Timed:
     with collecting():
         for _ in range(2):
             nirc.simulate(CORPUS / file, inputs, dt=dt)  # warm up
-        t = Timed(True, next(iter(inputs.values())).shape[1])
+        t = Timed(True, batch)
         for _ in range(repeats):
             t.run(lambda: nirc.simulate(CORPUS / file, inputs, dt=dt))
     return t
@@ -530,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
         if "fast+jit" not in times:
             continue
         loop = warm_loop(name, inputs if batch > 1 else {k: v[:, 0] for k, v in inputs.items()},
-                         repeats)  # fmt: skip
+                         repeats, batch)  # fmt: skip
         print(_row("warm loop", steps, batch, loop))
         print(f"  warm loop vs fast+jit interleaved: "
               f"{_diagnose(times['fast+jit'], loop, steps, batch)}")  # fmt: skip

@@ -523,6 +523,17 @@ def test_block_tables_are_packed_and_aligned():
     assert np.array_equal(b.tab & 0xFFFFFFFF, b.tab_a[pos])
     assert np.array_equal((b.tab >> 32) & 0xFFFFFF, ch * b.wstride + b.tab_w[pos])
     assert np.array_equal(b.tab >> 56, b.tab_r[pos])
+    # blocks add only to output rows (rows the padding makes up are left out),
+    # and the accumulator is the output's rows, their margins shared
+    rows = b.rstride
+    top, last = b.tab_a // rows, (b.tab_a - (b.tab_r - 1) * rows) // rows
+    some = b.tab_r > 0
+    assert top[some].max() == b.out_rows - 1 and last[some].min() == 0
+    (pt, _), _ = k.pads
+    sh, kh = k.stride[0], k.weight4.shape[2]
+    py = (np.arange(b.hw) // k.in2d[2] + pt) % sh
+    assert np.all(b.tab_r <= -((py - kh) // sh)) and b.tab_r.sum() < (-((py - kh) // sh)).sum()
+    assert b.total <= (b.out_rows * b.rstride + b.run)
     exact = engine.exact_sums(sim.plan, {"in": 1.0, "in1": 1.0})
     prog = program.compile_program(sim.plan, exact, 1)
     assert prog.fp.ctypes.data % 64 == 0 and prog.ip.ctypes.data % 64 == 0

@@ -236,7 +236,7 @@ class Program:
 
 
 PROGRESS_CHUNK = 1024  # steps per call when a progress callback wants to hear
-SHARE_SAMPLE_STEPS = 2000  # at least this many sample-steps per piece the threads take
+SHARE_SAMPLE_STEPS = 1000  # at least this many sample-steps per piece the threads take
 _EXECUTOR = None
 
 
@@ -364,8 +364,9 @@ class ConvBlocks:
     pt, sh)`` and ``X0, px = divmod(x + pl, sw)`` (PyTorch's output ``oy``
     reads input ``oy*sh - pt + ky``); taps past the kernel get zero weights,
     so that every input adds runs of one length (rows past the kernel at a
-    phase ``py`` are left out: ``tab_r``).
-    The accumulator holds the output cells from ``(-(rows-1), -(cols-1))`` on,
+    phase ``py`` are left out: ``tab_r``, and so are rows of outputs past the
+    edges: 4-8% of the paper CNN's additions).
+    The accumulator holds the output rows, each from column ``-(cols-1)`` on,
     channels last: a block row (its ``cols`` cells, every channel) is one run
     of ``run = cols * n_o`` elements, the weights of a (channel, phase, i) stored
     in the run's order (``j`` descending). The kernel reads one int64 per event,
@@ -405,8 +406,9 @@ def pack_block(acc_at: np.ndarray, w_at: np.ndarray, rows: np.ndarray) -> np.nda
 @dataclass(frozen=True)
 class _BlockGeometry:
     """A convolution's block layout: the block of a (channel, stride phase) is
-    ``rows`` x ``cols`` taps of ``n_o`` outputs; the padded accumulator is
-    ``hp`` x ``wp`` cells (margins take every event's reach)."""
+    ``rows`` x ``cols`` taps of ``n_o`` outputs; the accumulator is ``hp``
+    (the output's) rows, ``wp`` cells apart (margins take every event's
+    reach)."""
 
     c: int
     h: int
@@ -431,8 +433,11 @@ def _block_geometry(k: Conv) -> _BlockGeometry:
     sh, sw = k.stride
     n_o, _, kh, kw = k.weight4.shape
     rows, cols = -(-kh // sh), -(-kw // sw)
-    hp = max((h - 1 + pt) // sh, oh - 1) + rows
-    wp = max((w - 1 + pl) // sw, ow - 1) + cols
+    hp = oh  # the blocks leave out rows past the output (conv_blocks)
+    # cells from one row to the next: past the farthest an input reaches, and
+    # past the row's outputs and the next row's left margin (the margins of
+    # two rows may share cells: neither is read)
+    wp = max((w - 1 + pl) // sw + 1, ow + cols - 1)
     return _BlockGeometry(c, h, w, pt, pl, sh, sw, n_o, kh, kw, rows, cols, hp, wp)
 
 
@@ -441,22 +446,28 @@ def block_fits(k: Conv) -> bool:
     g = _block_geometry(k)
     c, sh, sw, rows, cols, n_o, hp, wp = g.c, g.sh, g.sw, g.rows, g.cols, g.n_o, g.hp, g.wp
     weights = c * sh * sw * rows * cols * n_o
-    return hp * wp * n_o < 1 << PACK_W and weights < 1 << (PACK_R - PACK_W) and rows < 1 << 7
+    return (hp * wp + cols) * n_o < 1 << PACK_W and weights < 1 << (PACK_R - PACK_W) and rows < 1 << 7
 
 
 def conv_blocks(k: Conv) -> ConvBlocks:
     """The blocks of convolution ``k`` (one group, no dilation)."""
     g = _block_geometry(k)
     c, h, w, pt, pl, sh, sw = g.c, g.h, g.w, g.pt, g.pl, g.sh, g.sw
-    n_o, kh, kw, rows, cols, hp, wp = g.n_o, g.kh, g.kw, g.rows, g.cols, g.hp, g.wp
+    n_o, kh, kw, rows, cols, wp = g.n_o, g.kh, g.kw, g.rows, g.cols, g.wp
     _, oh, ow = k.out2d
     y, x = np.divmod(np.arange(h * w, dtype=I64), w)
     y0, py = np.divmod(y + pt, sh)
     x0, px = np.divmod(x + pl, sw)
     run = cols * n_o
-    tab_a = ((y0 + rows - 1) * wp + x0) * n_o
     tab_w = (py * sw + px) * rows * run
     tab_r = -((py - kh) // sh)  # the rows of py's taps inside the kernel: ceil((kh - py) / sh)
+    # and of those, the rows of outputs (oy = y0 - i in [0, oh)): taps of an
+    # input near an edge that reach outputs the padding makes up are left out,
+    # so the accumulator's rows are the output's (only columns of margin)
+    skip = np.maximum(0, y0 - oh + 1)
+    tab_r = np.maximum(0, np.minimum(tab_r, y0 + 1) - skip)
+    tab_a = np.where(tab_r > 0, ((y0 - skip) * wp + x0) * n_o, 0)
+    tab_w = tab_w + skip * run
     blk = np.zeros((c, sh, sw, rows, cols, n_o), F64)
     for a in range(sh):
         for i in range(rows):
@@ -469,13 +480,14 @@ def conv_blocks(k: Conv) -> ConvBlocks:
                     if kx < kw:
                         blk[:, a, b, i, cols - 1 - j, :] = k.weight4[:, :, ky, kx].T
     lowest = tab_a - (tab_r - 1) * wp * n_o  # every run inside the accumulator
-    assert lowest.min() >= 0 and tab_a.max() + run <= hp * wp * n_o, "block outside its accumulator"
+    total = (oh * wp + cols) * n_o
+    assert lowest.min() >= 0 and tab_a.max() + run <= total, "block outside its accumulator"
     chan_w = np.arange(c, dtype=I64)[:, None] * blk[0].size
     tab = pack_block(tab_a[None, :], chan_w + tab_w[None, :], tab_r[None, :]).reshape(-1)
     return ConvBlocks(
         hw=h * w, rows=rows, run=run, rstride=wp * n_o, tab_a=tab_a, tab_w=tab_w, tab_r=tab_r,
         tab=tab, weights=blk.reshape(-1), wstride=blk[0].size, out_rows=oh, rlen=ow * n_o,
-        base=((rows - 1) * wp + cols - 1) * n_o, total=hp * wp * n_o, n_o=n_o,
+        base=(cols - 1) * n_o, total=total, n_o=n_o,
     )  # fmt: skip
 
 
