@@ -690,7 +690,7 @@ def test_threads_take_pieces_of_samples_until_none_are_left(monkeypatch):
         taken.append((b0, b1, name))
         time.sleep(0.02 if name == threading.main_thread().name else 0.002)
 
-    program._shared(run, ("x",), 23, 3, 2)
+    program.share_samples(run, ("x",), 23, 3, program.SHARE_SAMPLE_STEPS // 2)  # 2 a piece
     pieces = sorted((b0, b1) for b0, b1, _ in taken)
     assert pieces == [(b, min(23, b + 2)) for b in range(0, 23, 2)]
     by_thread: dict[str, int] = {}

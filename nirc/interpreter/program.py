@@ -186,7 +186,7 @@ class Program:
             if parts == 1:
                 run(*args, 0, batch)
             else:
-                _shared(run, args, batch, parts, max(1, -(-SHARE_SAMPLE_STEPS // (t1 - t0))))
+                share_samples(run, args, batch, parts, t1 - t0)
             if progress is not None:
                 progress(t1)
         for kernel, attr, off, m, perm in self.states:
@@ -240,12 +240,15 @@ SHARE_SAMPLE_STEPS = 1000  # at least this many sample-steps per piece the threa
 _EXECUTOR = None
 
 
-def _shared(run, args: tuple, batch: int, parts: int, piece: int) -> None:
+def share_samples(run, args: tuple, batch: int, parts: int, steps: int) -> None:
     """``run(*args, b0, b1)`` over the samples ``0 .. batch-1`` in pieces of
-    ``piece`` samples, taken in turn by ``parts`` threads (the calling one and
-    :func:`_executor`'s; the kernel releases the GIL) until none are left. A
-    thread that shares its core with another process takes fewer pieces
-    instead of holding the others up at the end, as fixed ranges did."""
+    at least :data:`SHARE_SAMPLE_STEPS` sample-steps (runs of ``steps``
+    steps), taken in turn by ``parts`` threads (the calling one and
+    :func:`_executor`'s; the kernel must release the GIL) until none are
+    left. A thread that shares its core with another process takes fewer
+    pieces instead of holding the others up at the end, as fixed ranges did.
+    Also the Speck simulator's threads."""
+    piece = max(1, -(-SHARE_SAMPLE_STEPS // max(1, steps)))
     taken = itertools.count()  # next() of a count is atomic: one piece per taker
 
     def take() -> None:

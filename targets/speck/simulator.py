@@ -499,19 +499,14 @@ class _CompiledNetwork:
         tables = (self.segs, self.dec, weights, biases, self.perm, self.route, self.iperm)
         modes = (multi, overflow, lo, hi, feed.dtype == np.uint8)
         args = (self.order, P, tables, feed, v, out, rec, record, modes)
-        # samples are independent: idle cores take a share (the kernel releases the GIL)
+        # samples are independent: threads take them in turn, as the float
+        # interpreter's do (the kernel releases the GIL)
         from nirc.interpreter.jit import free_cores
+        from nirc.interpreter.program import share_samples
 
-        threads = min(free_cores(), B)
+        threads = min(free_cores(pieces=True), B)
         if threads > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            cuts = np.linspace(0, B, threads + 1).astype(int)
-            with ThreadPoolExecutor(threads) as pool:
-                done = [pool.submit(k.run_network, *args, int(a), int(b))
-                        for a, b in zip(cuts[:-1], cuts[1:])]  # fmt: skip
-                for d in done:
-                    d.result()
+            share_samples(k.run_network, args, B, threads, T)
         else:
             k.run_network(*args, 0, B)
         dtype = np.int32 if batched else np.int64
