@@ -65,25 +65,43 @@ the benchmark's inputs (p = 0.1) the layers' inputs are 10%, 2.6%, 15.7%,
 sample-step (24k, 14k, 10k, 10k in the three convolutions and the first
 dense layer), each a read-modify-write of an accumulator (sums stay float64:
 the weights span 35-41 bits, so float32 or int32 sums would not be exact).
-At the best rate this machine reaches for ``acc += w * x`` (0.5 ns per 8,
-long runs in L1) that alone is 3.3-3.5 us, and the neuron updates over
-9,000 neurons another 1-2 us. The program took 16-17 CPU-us per
-sample-step; now 10.2-11.3 on one thread (--profile: input 0.55, the three
-convolutions with their layers 3.4-3.8, 2.4-2.7 and 1.5-1.6, pools 0.8,
-the dense layers 1.3-1.7), 10.8-11.4 on each of two threads. The convolutions'
-additions are what is left: replayed alone, one event at a time, their
-8-wide adds cost 0.73-0.79 ns each against 0.26 ns streaming through L1
-(see :mod:`nirc.interpreter.program_kernels`). 6,000 steps/s at batch 32
-needs 5.2 CPU-us per sample-step on one core, or 10.4 on each of two idle
-cores: past this floor on one core, and on two at the edge of it (5,750
-steps/s measured in the warm loop at 10.75 CPU-us, with one other
-process's load of 1.0-1.2 on the machine).
+The program took 16-17 CPU-us per sample-step, 10.2-11.3 after the last
+session, now 9.2-9.7 on one thread (2026-12-07; --profile: input 0.55, the
+three convolutions with their layers 3.4, 1.9 and 1.3, pools 0.4-1.0, the
+dense layers 0.7). What moved it (one thread, runs alternating with the
+previous version, each change bit-identical to the step oracle):
 
-    python benchmarks/interpreter.py                  # the issue's cases
-    python benchmarks/interpreter.py --quick          # fewer repeats, shorter runs
-    NIRC_THREADS=2 python benchmarks/interpreter.py   # a fixed thread count
-    python benchmarks/interpreter.py --torch-env /tmp/lab/venv-torch --compile
-    python benchmarks/interpreter.py --profile        # the CNN op by op, and its activity
+- a dense layer's sums kept in vector registers over all its events
+  (``program_kernels._dense_tile_of``), weights read as float32 where every
+  weight is one (exactly widened; half the bytes), the fused layer clearing
+  the sums it reads: 10.9-11.2 -> 10.0-10.5;
+- a sum pool that alone reads a fused layer counting that layer's spike bits
+  (OP_POOL_BITS) instead of a spike event and a table lookup per spike:
+  -0.2 to -0.4;
+- block convolutions leaving out the rows of outputs the padding makes up
+  (4-8% of the additions), so that the accumulator holds only the output's
+  rows, with the column margins of neighbouring rows shared (the first
+  convolution's 51 -> 37 KB): 10.0 -> 9.3-9.7. The working set matters as
+  much as the additions: the L1 cache holds 48 KB.
+
+Tried and not kept (no gain beyond the noise, or slower): events of the
+short column phases of a stride-2 kernel taken apart first (a sixth fewer
+additions in the first convolution, +0.5 us for the split), four events at
+a time for runs of 24, the third convolution's events in a stride order,
+input prefetch hints of other distances or levels, a branch-free input scan.
+
+Threads: the compiled program's threads take samples in turn
+(:func:`nirc.interpreter.program.share_samples`), so a thread whose core is
+busy elsewhere takes fewer; they may then use one core more than the load
+leaves idle (``free_cores(pieces=True)``): the CNN at batch 32 with one of
+the two cores kept busy by another process made 3,000 steps/s with one
+thread, 3,600-4,300 with two. 6,000 steps/s at batch 32 needs 10.4 CPU-us
+per sample-step on each of two idle cores; measured 9.6-10.3 with two
+threads: 5,860-6,280 steps/s interleaved and 5,690-6,250 in the warm loop
+on this shared machine (other processes' load 0.7-1.0), whose run-to-run
+spread is 3-5%. Running the numpy engines between fast runs costs the next
+fast run 1.5-4% more CPU time (cache and memory state, not spinning
+threads: also after a 2 s pause), within that spread.
 """
 
 from __future__ import annotations

@@ -59,7 +59,10 @@ per sample and step, one thread):
   store of the sums per event), weights read as float32 where every weight
   is one (dense and block convolutions: half the bytes, widened exactly),
   the fused layer clearing the sums it reads (:func:`_layer8`) and only the
-  margins apart: 10.9-11.2 -> 10.0-10.5.
+  margins apart: 10.9-11.2 -> 10.0-10.5; a pool counting its layer's spike
+  bits (:func:`_pool_bits`): -0.2 to -0.4; the blocks leaving out rows past
+  the output, so that the accumulator holds only the output's rows, with
+  shared column margins (the first convolution's 51 -> 37 KB): -> 9.2-9.7.
 - What bounds the convolutions: their recorded events replayed alone
   through the one-event-at-a-time loop cost 0.73-0.79 ns per 8-wide add
   (conv1: 3,466 adds of 8 per sample-step in 2.6-2.9 us) against 0.26 ns
