@@ -456,6 +456,30 @@ def test_compiled_batch_equals_numpy_batch(seed, modes):
 
 
 @COMPILED
+@pytest.mark.parametrize("modes", [{}, {"overflow": "none"}])
+def test_compiled_vector_adds_equal_numpy(modes):
+    """Layers of 16 and 8 features (runs of whole 16-element vectors, and of
+    8 features over one or two columns: vectors and the loop), events of one
+    spike and of several, int32 sums and (``overflow="none"``) int64: the
+    compiled network's vector adds give the numpy code's numbers."""
+    rng = np.random.default_rng(7)
+    layers = [
+        random_layer(rng, "a", (2, 9, 9), 16, 3, padding=1, threshold_high=60,
+                     dests=(Destination(1), Destination(2, 2))),
+        random_layer(rng, "b", (16, 9, 9), 8, 3, stride=2, padding=1, threshold_high=90),
+        random_layer(rng, "c", (16, 4, 4), 16, 2, threshold_high=70),
+    ]  # fmt: skip
+    x = np.stack([random_events(rng, 15, (2, 9, 9), 0.3, 3) for _ in range(2)], axis=1)
+    fast = SpeckSimulator(layers, jit=True, **modes).run({0: x}, record=True)
+    slow = SpeckSimulator(layers, jit=False, **modes).run({0: x}, record=True)
+    for key in ("spikes", "membrane", "state"):
+        for i in slow[key]:
+            assert np.array_equal(fast[key][i], slow[key][i]), (key, i)
+    assert all(fast["spikes"][i].sum() > 0 for i in range(3))
+    assert fast["spikes"][0].max() > 1  # several spikes: pooled counts above one
+
+
+@COMPILED
 def test_compiled_int64_path_for_counts_beyond_int32():
     """Host counts so large that a step's input overflows int32: the compiled
     network switches to int64 sums (with overflow="none", the membrane is

@@ -14,8 +14,9 @@ the chip is, by events:
   where one kernel row reaches a run of consecutive cells, all their
   features one contiguous slice of the outputs; the weights are laid out so
   that the slice's weights are contiguous too (:func:`.simulator._segments`):
-  an event is a few vectorized loops, and tabulated per input position, so
-  that no event needs a division;
+  an event is a few runs of 16-element vector adds (:func:`_lanes_of`; other
+  lengths a loop), tabulated per input position, so that no event needs a
+  division;
 - the neurons of a layer are one vectorized pass over its membranes, which
   also finds the largest; only when that reaches the threshold are the
   spiking neurons picked out (the same bit masks: they are few), reset,
@@ -32,7 +33,10 @@ integers, and the membrane saturates only once the step's input is summed.
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba import types
 from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from nirc.interpreter import jit as _config
 
@@ -83,16 +87,63 @@ def _set_bits(mask, first, idx, n):  # pragma: no cover - compiled
     return n
 
 
+LANES = 16  # elements per vector add: one AVX-512 register of int32, two of int64
+
+
+def _lanes_of(times_n: bool):
+    """An intrinsic ``add(acc, ao, w, wo, n)``: ``acc[ao : ao+16] += w[wo :
+    wo+16]`` (times ``n`` when ``times_n``) as one vector load, (multiply,)
+    add and store, integers of the arrays' one type (exact in any order). The
+    loop vectorizer would check ``acc`` and ``w`` for overlap at run time and
+    keep scalar remainder loops: on runs of 16-48 elements those cost more
+    than the additions (the paper CNN: 13.4 -> 11.6 CPU-us per sample-step)."""
+
+    @intrinsic
+    def add(typingctx, acc, ao, w, wo, n):  # pragma: no cover - compiled
+        def codegen(context, builder, signature, args):
+            acc_v, ao_v, w_v, wo_v, n_v = args
+            ty = context.get_value_type(signature.args[0].dtype)
+            vt = ir.VectorType(ty, LANES)
+            a = context.make_array(signature.args[0])(context, builder, acc_v)
+            b = context.make_array(signature.args[2])(context, builder, w_v)
+            ap = builder.bitcast(builder.gep(a.data, [ao_v]), vt.as_pointer())
+            wv = builder.load(builder.bitcast(builder.gep(b.data, [wo_v]), vt.as_pointer()), align=4)
+            if times_n:
+                nv = context.cast(builder, n_v, signature.args[4], signature.args[0].dtype)
+                undef = ir.Constant(vt, ir.Undefined)
+                lane = builder.insert_element(undef, nv, ir.Constant(ir.IntType(32), 0))
+                zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+                wv = builder.mul(wv, builder.shuffle_vector(lane, undef, zeros))
+            builder.store(builder.add(builder.load(ap, align=4), wv), ap, align=4)
+            return context.get_dummy_value()
+
+        return types.void(acc, ao, w, wo, n), codegen
+
+    return add
+
+
+_add_lanes = _lanes_of(False)
+_add_lanes_n = _lanes_of(True)
+
+
 @_inline
 def _scatter(acc, segs, dec, weights, q, n):  # pragma: no cover - compiled
-    """Add ``n`` events at input position ``q`` (its segments: ``dec``)."""
+    """Add ``n`` events at input position ``q`` (its segments: ``dec``):
+    segments of a multiple of 16 elements (16 features, or 8 over two
+    columns...) 16 at a time (:func:`_add_lanes`), the others by a loop."""
     s0, s1, w0 = dec[3 * q], dec[3 * q + 1], dec[3 * q + 2]
     for sg in range(s0, s1):
         # unsigned indices: numba then skips its negative-index wrap-around,
         # and the loop vectorizes
         o0, ln = np.uint64(segs[sg, 0]), np.uint64(segs[sg, 2])
         wo = np.uint64(w0 + segs[sg, 1])
-        if n == 1:  # most events: no multiplication
+        if ln % LANES == 0 and n == 1:  # most events
+            for j in range(0, ln, LANES):
+                _add_lanes(acc, o0 + j, weights, wo + j, n)
+        elif ln % LANES == 0:
+            for j in range(0, ln, LANES):
+                _add_lanes_n(acc, o0 + j, weights, wo + j, n)
+        elif n == 1:  # most events: no multiplication
             for j in range(ln):
                 acc[o0 + j] += weights[wo + j]
         else:
