@@ -8,8 +8,9 @@ the chip is, by events:
 - a layer's input is a list of events (positions with a nonzero count),
   appended as its sources' spikes are pooled into it, so no layer scans a
   dense map; the host's input is scanned 64 bytes at a time (a bit mask per
-  64, whose set bits are visited), and goes straight to the synapses of a
-  layer nothing else sends to;
+  64 from one vector compare, :func:`_nonzero_bytes`, whose set bits are
+  visited), and goes straight to the synapses of a layer nothing else sends
+  to;
 - each event adds its weights to the output cells it reaches, channels-last,
   where one kernel row reaches a run of consecutive cells, all their
   features one contiguous slice of the outputs; the weights are laid out so
@@ -44,10 +45,7 @@ from nirc.interpreter import jit as _config
 _jit = _config.njit()
 _inline = _config.njit(inline="always")
 
-# bytes of 0 or 1 -> bits: (word * GATHER) >> 56 has bit i set when byte i is 1
-GATHER = np.uint64(0x0102040810204080)
-LOW_BITS = np.uint64(0x0101010101010101)
-U0, U1, U2, U4, U56 = np.uint64(0), np.uint64(1), np.uint64(2), np.uint64(4), np.uint64(56)
+U0, U1 = np.uint64(0), np.uint64(1)
 
 # columns of the per-layer parameter table ``P`` (see simulator._CompiledNetwork)
 C, H, W, F, OH, OW, KY, KX = 0, 1, 2, 3, 4, 5, 6, 7
@@ -59,20 +57,19 @@ N_PARAMS = 25
 SATURATE, WRAP, NONE = 0, 1, 2
 
 
-@_inline
-def _bits(words, nonzero):  # pragma: no cover - compiled
-    """The 64 bytes of ``words`` (8 uint64) as a 64-bit mask, bit i set where
-    byte i is nonzero (``nonzero``; else the bytes must be 0 or 1)."""
-    mask = U0
-    for k in range(8):
-        x = words[k]
-        if nonzero:  # OR each byte's bits into its lowest
-            x |= x >> U4
-            x |= x >> U2
-            x |= x >> U1
-            x &= LOW_BITS
-        mask |= ((x * GATHER) >> U56) << np.uint64(8 * k)
-    return mask
+@intrinsic
+def _nonzero_bytes(typingctx, words, off):  # pragma: no cover - compiled
+    """The 64 bytes of ``words[off : off+8]`` as a 64-bit mask, bit i set where
+    byte i is nonzero: one vector compare into a mask register."""
+
+    def codegen(context, builder, signature, args):
+        a = context.make_array(signature.args[0])(context, builder, args[0])
+        vt = ir.VectorType(ir.IntType(8), 64)
+        p = builder.bitcast(builder.gep(a.data, [args[1]]), vt.as_pointer())
+        ne = builder.icmp_unsigned("!=", builder.load(p, align=1), ir.Constant(vt, [0] * 64))
+        return builder.bitcast(ne, ir.IntType(64))
+
+    return types.uint64(words, off), codegen
 
 
 @_inline
@@ -221,7 +218,7 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
                     if whole:
                         xw = xs[:whole].view(np.uint64)
                         for blk in range(whole // 64):
-                            bits = _bits(xw[8 * blk : 8 * blk + 8], True)
+                            bits = _nonzero_bytes(xw, 8 * blk)
                             n_host = _set_bits(bits, 64 * blk, idx, n_host)
                     for i in range(whole, n_in):
                         idx[n_host] = i
@@ -293,7 +290,7 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
                     mk[m : 64 * n_blk] = 0
                     ns = 0
                     for blk in range(n_blk):
-                        bits = _bits(words[8 * blk : 8 * blk + 8], False)
+                        bits = _nonzero_bytes(words, 8 * blk)
                         ns = _set_bits(bits, 64 * blk, idx, ns)
                     rtz = P[layer, RTZ] != 0
                     oo = P[layer, OUT_OFF]
