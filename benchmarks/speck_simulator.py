@@ -20,9 +20,11 @@ measured in turn, so that all see the same machine load (printed before and
 after; on this shared 2-core machine figures move by 2x with it): best and
 median of ``--repeats`` (numpy: fewer), steps/s (a batch of 32 advances 32
 samples a step), and the ratio of the best runs to the float fast path. Both
-compiled paths use the cores the load leaves idle (``NIRC_THREADS``
-overrides). The compiled network's one-off costs are reported apart:
-compiling into an empty cache and loading from the cache, in fresh processes.
+compiled paths use one core more than the load leaves idle, up to the CPU
+count (their threads take samples in turn, so a thread on a busy core only
+takes fewer; ``NIRC_THREADS`` overrides). The compiled network's one-off
+costs are reported apart: compiling into an empty cache and loading from the
+cache, in fresh processes.
 
 Then the two synthetic networks this benchmark always had (the worked
 example of TARGETS.md, 1000 steps, and a DVS-sized 2x128x128 network, 300
@@ -95,8 +97,8 @@ def bench_cnns(args) -> None:
     if (TASKS / "sinabs_cnn_digits.nir").exists():
         cnns.append(("digits", TASKS / "sinabs_cnn_digits.nir", "sinabs", "digits16 test spikes"))
     print(f"T = {args.steps}; best and median of {args.repeats} runs (Speck numpy: "
-          f"{args.numpy_repeats}); steps/s; {jit.free_cores()} idle core(s) for the compiled "
-          "paths")  # fmt: skip
+          f"{args.numpy_repeats}); steps/s; {jit.free_cores(pieces=True)} thread(s) for the "
+          "compiled paths (free_cores(pieces=True): samples taken in turn)")  # fmt: skip
     print(f"{'CNN':<10}{'B':>3}  {'engine':<22}{'best':>10}{'median':>10}  {'vs float jit':>12}"
           f"  output spikes")  # fmt: skip
     for name, path, source, what in cnns:
