@@ -391,13 +391,15 @@ def _compact(c, val, evi, evv, ecnt):  # pragma: no cover - compiled
     ecnt[slot] = _events_from(val[src : src + n], 0, n, 0, evi, evv, eoff)
 
 
-@_inline
+@_config.njit()
 def _dense_from(out, w, w0, k_in, n_out, lead, evi, evv, eoff, ne):  # pragma: no cover - compiled
     """``out = W x`` from the events of ``x`` (``w`` float64, or float32 when
     the builder found every weight a float32: half the bytes to read, the same
     sums), each event's weight row times its value added in the events'
     order: 128, 32 and 8 outputs at a time in vector registers when the weight
-    is a matrix (:func:`_dense_tile_of`), the rest in a loop."""
+    is a matrix (:func:`_dense_tile_of`), the rest in a loop. A function of
+    its own, like :func:`_pool_bits` (inlined, the two took the kernel's
+    first compile from 43 s to 53 s, for no speed)."""
     o = 0
     if lead == 1:
         while o + 128 <= n_out:
@@ -681,7 +683,7 @@ def _pool_events(c, ip, val, evi, evv, ecnt):  # pragma: no cover - compiled
         ecnt[oslot] = ne
 
 
-@_inline
+@_config.njit()
 def _pool_bits(c, ip, val, evi, evv, ecnt, zc):  # pragma: no cover - compiled
     """A sum pool (windows ``kh`` x ``kw``, as far apart, no padding) of the
     spikes the fused layer before it left as bits in ``zc`` (channels last:
