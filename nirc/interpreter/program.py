@@ -16,7 +16,10 @@ what a synapse reads: its cost is its input's activity, not its size. A
 spiking layer fed by a convolution keeps its neurons channels-last, the
 layout the convolution accumulates in (as :func:`engine._fused` does), and
 sends its spikes on as events, so that no dense spike map is written and
-scanned again; a sum pool of spikes counts them from the events.
+scanned again; a sum pool of spikes counts them from the events, or, when
+it alone reads such a layer, from the spike bits the layer leaves behind
+(OP_POOL_BITS). Weights that are all float32 values are stored and read as
+float32 (widening is exact: the same products, half the bytes).
 
 The arithmetic is the step oracle's, operation for operation (the tests run
 every corpus graph and generated ones against ``mode="step"``):
