@@ -591,6 +591,7 @@ class _Builder:
             if (ck.groups * ck.og) % 8 or kh * kw > 255 or src in self.out_probes | self.fb_sources:
                 continue
             self.pool_bits[src] = name
+        self.bit_pools = set(self.pool_bits.values())
 
     def _binary(self, name: str) -> bool:
         """A neuron layer whose outputs are 0 or 1 (a spiking, binary layer)."""
@@ -651,7 +652,7 @@ class _Builder:
                 if not self.exact.get(name, False):
                     inp.need_order = True
             elif kind == "pool" and name in self.pool_events:
-                inp.need_events = name not in self.pool_bits.values()
+                inp.need_events = name not in self.bit_pools
             elif kind == "neuron" and name in self.layer:
                 if self.kinds[plan.nodes[name].preds[0]] == "dense":
                     inp.need_dense = True
@@ -668,7 +669,7 @@ class _Builder:
                 slot.native_order = False  # channels-last spikes
             if kind in ("dense", "conv", "pool", "scale", "threshold", "delay"):
                 # these write only dense values (a pool of spike bits: events too)
-                slot.need_dense |= name not in self.pool_bits.values()
+                slot.need_dense |= name not in self.bit_pools
             if name in self.pool_events:
                 slot.native_order = False  # windows in the order first reached
             native = kind in ("input", "neuron") or name in self.pool_events
@@ -783,7 +784,7 @@ class _Builder:
                 self._emit_conv(name, -1 if out is None else out.dense)
             # a fused convolution runs right before its layer (they share `acc`)
         elif kind == "pool":
-            if name in self.pool_bits.values():
+            if name in self.bit_pools:
                 pass  # emitted with its layer
             elif name in self.pool_events:
                 self._emit_pool_events(name)

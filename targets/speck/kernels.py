@@ -8,9 +8,9 @@ the chip is, by events:
 - a layer's input is a list of events (positions with a nonzero count),
   appended as its sources' spikes are pooled into it, so no layer scans a
   dense map; the host's input is scanned 64 bytes at a time (a bit mask per
-  64 from one vector compare, :func:`_nonzero_bytes`, whose set bits are
-  visited), and goes straight to the synapses of a layer nothing else sends
-  to;
+  64 from one vector compare, the program's ``_nonzero64``, whose set bits
+  are visited), and goes straight to the synapses of a layer nothing else
+  sends to;
 - each event adds its weights to the output cells it reaches, channels-last,
   where one kernel row reaches a run of consecutive cells, all their
   features one contiguous slice of the outputs; the weights are laid out so
@@ -41,6 +41,10 @@ from numba.extending import intrinsic
 
 from nirc.interpreter import jit as _config
 
+# the program's compare of 64 bytes into a bit mask; numba caches this module's
+# machine code by this file's stamp: touch it when that intrinsic changes
+from nirc.interpreter.program_kernels import _nonzero64
+
 # cached in the per-user directory (jit.njit); no cache where none is writable
 _jit = _config.njit()
 _inline = _config.njit(inline="always")
@@ -55,21 +59,6 @@ N_DEST, D0, P0, D1, P1, ROUTE_OFF, FED_ONLY = 18, 19, 20, 21, 22, 23, 24
 N_PARAMS = 25
 # overflow modes
 SATURATE, WRAP, NONE = 0, 1, 2
-
-
-@intrinsic
-def _nonzero_bytes(typingctx, words, off):  # pragma: no cover - compiled
-    """The 64 bytes of ``words[off : off+8]`` as a 64-bit mask, bit i set where
-    byte i is nonzero: one vector compare into a mask register."""
-
-    def codegen(context, builder, signature, args):
-        a = context.make_array(signature.args[0])(context, builder, args[0])
-        vt = ir.VectorType(ir.IntType(8), 64)
-        p = builder.bitcast(builder.gep(a.data, [args[1]]), vt.as_pointer())
-        ne = builder.icmp_unsigned("!=", builder.load(p, align=1), ir.Constant(vt, [0] * 64))
-        return builder.bitcast(ne, ir.IntType(64))
-
-    return types.uint64(words, off), codegen
 
 
 @_inline
@@ -218,7 +207,7 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
                     if whole:
                         xw = xs[:whole].view(np.uint64)
                         for blk in range(whole // 64):
-                            bits = _nonzero_bytes(xw, 8 * blk)
+                            bits = _nonzero64(xw, 8 * blk)
                             n_host = _set_bits(bits, 64 * blk, idx, n_host)
                     for i in range(whole, n_in):
                         idx[n_host] = i
@@ -290,7 +279,7 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
                     mk[m : 64 * n_blk] = 0
                     ns = 0
                     for blk in range(n_blk):
-                        bits = _nonzero_bytes(words, 8 * blk)
+                        bits = _nonzero64(words, 8 * blk)
                         ns = _set_bits(bits, 64 * blk, idx, ns)
                     rtz = P[layer, RTZ] != 0
                     oo = P[layer, OUT_OFF]
