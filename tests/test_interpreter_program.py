@@ -735,22 +735,35 @@ def _pool_bits_net(rng) -> Graph:
     return Graph(nodes, edges, {"dt": 1e-3})
 
 
-@pytest.mark.parametrize("record", [[], ["sp1", "n1.v"]])
-def test_pools_of_spike_bits_equal_the_oracle(runs, record):
+@pytest.mark.parametrize(("record", "uniform", "real"),
+                         [([], True, False), (["sp1", "n1.v"], True, False), ([], False, False),
+                          ([], True, True)])  # fmt: skip
+def test_pools_of_spike_bits_equal_the_oracle(runs, record, uniform, real):
     """A pool counted from its layer's spike bits: the oracle's counts, states
     and outputs, whether its counts are also recorded (written in layer
-    order) or only sent on as events."""
+    order) or only sent on as events. A layer of per-neuron thresholds, or
+    after a convolution that is no block (real-valued inputs: sums not
+    exact), leaves a byte per neuron, not bits: its pool keeps the event
+    path."""
     rng = np.random.default_rng(3)
+    g = _pool_bits_net(rng)
+    if not uniform:
+        g.nodes["n1"].params["v_threshold"] = rng.uniform(0.3, 0.7, (16, 11, 9))
     with collecting():
-        sim = nirc.interpreter.prepare(_pool_bits_net(rng), record=record)
+        sim = nirc.interpreter.prepare(g, record=record)
     x = {"in": rng.random((40, 3, 2, 11, 9)) < 0.3}
+    if real:
+        x = {"in": x["in"] * rng.uniform(0.5, 2.0, x["in"].shape)}
     a = same_as_oracle(sim, x, 40, 3, runs=runs)
     assert a["out"].any() and a["out2"].any()
     if record:
         assert a["sp1"].max() > 1
-    exact = engine.exact_sums(sim.plan, {"in": 1.0})
+    exact = engine.exact_sums(sim.plan, {"in": None if real else 1.0})
     code = program.compile_program(sim.plan, exact, 3).code
     k = jit.program_kernels()
     bits = code[code[:, 0] == k.OP_POOL_BITS]
-    assert len(bits) == 1 and np.count_nonzero(code[:, 0] == k.OP_POOL_EVENTS) == 1
-    assert (bits[0, 13] >= 0) == bool(record)  # counts into `val` only when read
+    fused = uniform and not real
+    assert len(bits) == int(fused)
+    assert np.count_nonzero(code[:, 0] == k.OP_POOL_EVENTS) == 2 - int(fused)
+    if fused:
+        assert (bits[0, 13] >= 0) == bool(record)  # counts into `val` only when read

@@ -343,6 +343,12 @@ def _layer_params(k) -> tuple | None:
     return None
 
 
+def _uniform(params: tuple) -> bool:
+    """Whether a fused layer's parameters (:func:`_layer_params`) are
+    layer-wide, single values: its update is 8-wide and leaves spike bits."""
+    return all(isinstance(p, float) for p in params[:5])
+
+
 def float32_weights(w: np.ndarray) -> bool:
     """Whether every weight is a float32 (what PyTorch exporters write): the
     kernels may then read them as float32, widened exactly."""
@@ -579,12 +585,16 @@ class _Builder:
             self.pool_events.add(name)
         # a pool that alone reads a fused layer's channels-last spikes counts
         # them from the layer's spike bits (OP_POOL_BITS, emitted right after
-        # the layer: `zc` holds them until the next layer)
+        # the layer: `zc` holds them until the next layer); only a layer of
+        # layer-wide parameters after a block convolution leaves bits
+        # (_layer_bits; the others a byte per neuron)
         self.pool_bits: dict[str, str] = {}  # layer -> its pool
         for name in self.pool_events:
             src = plan.nodes[name].preds[0]
             syn = plan.nodes[src].preds[0] if src in self.layer else None
             if syn not in self.fused_conv or self.users[src] != [name]:
+                continue
+            if not _uniform(self.layer[src]) or not self._block(syn):
                 continue
             ck = plan.nodes[syn].kernel
             kh, kw = plan.nodes[name].kernel.kernel
@@ -931,7 +941,7 @@ class _Builder:
             geo = self._emit_conv(syn, -1)
             if ck.bias is not None:
                 bias = self.fp.add(np.tile(ck.bias[:, 0], m // n_o))
-        uniform = all(isinstance(p, float) for p in (c, kk, d, thr, vr))
+        uniform = _uniform(self.layer[name])
         if uniform:
             params = self.fp.add(np.array([c, kk, d, thr, vr], F64))
         else:
