@@ -563,3 +563,56 @@ def test_compiled_full_event_list_next_to_a_busy_one():
         assert np.array_equal(fast["spikes"][i], slow["spikes"][i]), i
         assert np.array_equal(fast["membrane"][i], slow["membrane"][i]), i
     assert (fast["spikes"][2] == 200).all() and (fast["spikes"][3] == 7).all()
+
+
+def test_blocks_are_chosen_where_they_add_little():
+    """A layer takes fixed blocks when its runs are whole 8-element vectors
+    and they add at most 1.5x the segments' elements; not when the kernel
+    covers its input (4x: each event reaches one output cell), nor for 6
+    features over 3 columns (runs of 18)."""
+    rng = np.random.default_rng(3)
+    paper = random_layer(rng, "p", (2, 34, 34), 16, 5, stride=2, padding=1)
+    whole = random_layer(rng, "w", (8, 4, 4), 32, 4)
+    odd = random_layer(rng, "o", (2, 9, 9), 6, 3, padding=1)
+    for layer, takes in ((paper, True), (whole, False), (odd, False)):
+        _, segs, _ = speck_simulator._segments(layer)
+        blocks = speck_simulator._blocks(layer, int(segs[:, 2].sum()))
+        assert (blocks is not None) == takes, layer.name
+    tab, weights, run, rstride, base, total = speck_simulator._blocks(paper, 1 << 40)
+    assert run == 3 * 16 and rstride == 18 * 16 and tab.shape == (34 * 34 * 2,)
+    # every kernel weight is in the blocks once, the taps past the kernel are zeros
+    assert np.count_nonzero(weights) == np.count_nonzero(paper.weights)
+    assert weights.sum() == np.asarray(paper.weights, np.int64).sum()
+
+
+@COMPILED
+@pytest.mark.parametrize("overflow", ["saturate", "wrap", "none"])
+@pytest.mark.parametrize("feed", [np.uint8, np.int64])
+def test_compiled_blocks_equal_numpy(overflow, feed):
+    """Layers of fixed blocks against the numpy code, every layer's spikes
+    and membranes: a stride-2 5 x 5 layer of 16 features that only the host
+    feeds (uint8 events are added as the scan finds them, over an input
+    that is not a multiple of 64 bytes; int64 ones through the event list),
+    counts above one, leaks and a low threshold; an 8-feature layer (runs of
+    16 + 8) fed by it pooled (counts up to 4) and by the host; int32 sums,
+    and int64 with ``overflow="none"``."""
+    rng = np.random.default_rng(11)
+    layers = [
+        random_layer(rng, "a", (2, 15, 15), 16, 5, stride=2, padding=1, threshold_high=70,
+                     leak_enable=True, dests=(Destination(1, 2),)),
+        random_layer(rng, "b", (16, 3, 3), 8, 3, padding=1, threshold_high=90, leak_enable=True),
+    ]  # fmt: skip
+    x = np.stack([random_events(rng, 14, (2, 15, 15), 0.3, 3) for _ in range(3)], axis=1)
+    x[4:6] = 0
+    y = np.stack([random_events(rng, 14, (16, 3, 3), 0.2) for _ in range(3)], 1)
+    feeds = {0: x.astype(feed), 1: y.astype(feed)}  # one type: uint8 events stay bytes
+    fast_sim = SpeckSimulator(layers, jit=True, overflow=overflow)
+    fast = fast_sim.run(feeds, record=True)
+    slow = SpeckSimulator(layers, jit=False, overflow=overflow).run(feeds, record=True)
+    k = speck_simulator.compiled_kernels()
+    assert (fast_sim._compiled_network.P[:, k.BLK_RUN] == (48, 24)).all()
+    for key in ("spikes", "membrane", "state"):
+        for i in slow[key]:
+            assert np.array_equal(fast[key][i], slow[key][i]), (key, i)
+    assert all(fast["spikes"][i].sum() > 0 for i in range(2))
+    assert fast["spikes"][0].max() > 1

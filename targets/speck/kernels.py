@@ -10,22 +10,31 @@ the chip is, by events:
   dense map; the host's input is scanned 64 bytes at a time (a bit mask per
   64 from one vector compare, the program's ``_nonzero64``, whose set bits
   are visited), and goes straight to the synapses of a layer nothing else
-  sends to;
-- each event adds its weights to the output cells it reaches, channels-last,
-  where one kernel row reaches a run of consecutive cells, all their
-  features one contiguous slice of the outputs; the weights are laid out so
-  that the slice's weights are contiguous too (:func:`.simulator._segments`):
-  an event is a few runs of 16-element vector adds (:func:`_lanes_of`; other
-  lengths a loop), tabulated per input position, so that no event needs a
-  division;
-- the neurons of a layer are one vectorized pass over its membranes, which
-  also finds the largest; only when that reaches the threshold are the
-  spiking neurons picked out (the same bit masks: they are few), reset,
-  counted and routed one by one;
+  sends to (with uint8 events, added as the scan finds them);
+- each event adds its weights to the output cells it reaches, channels-last.
+  Where the runs are whole vectors and add little beyond the kernel, as
+  fixed blocks (:func:`.simulator._blocks`, the float program's layout:
+  one packed table entry per event, then one run of ``cols * f`` elements
+  per kernel row into an accumulator of the output's rows with column
+  margins, taps past the kernel zero; no run lengths to mispredict: the
+  paper CNN 25.3 -> 19.7 CPU-us per sample-step on an AVX2 machine). Elsewhere by segments: one
+  kernel row reaches a run of consecutive cells, all their features one
+  contiguous slice of the outputs, the weights laid out so that the slice's
+  weights are contiguous too (:func:`.simulator._segments`). Either way
+  16-element vector adds (:func:`_lanes_of`; other lengths a loop),
+  tabulated per input position, so that no event needs a division;
+- the neurons of a layer are one pass over its membranes in their own
+  integer type (:func:`_integrate_of`), which also finds the largest; only
+  when that reaches the threshold are the spiking neurons picked out (a bit
+  per neuron, one compare per 16) and each visited once: reset, counted and
+  routed;
 - a layer without input and leak, with every membrane below threshold, is
   left alone: nothing in it can change;
 - sums are int32 (twice the vector width of int64) when the run's numbers
-  provably fit (see simulator._CompiledNetwork), else int64.
+  provably fit (see simulator._CompiledNetwork), else int64;
+- no inlined function with array arguments runs per spike: numba counts
+  references to them atomically (a fused spike loop calling one ran 40 %
+  slower than this one).
 
 The order of the additions within a step cannot matter: the sums are exact
 integers, and the membrane saturates only once the step's input is summed.
@@ -49,14 +58,19 @@ from nirc.interpreter.program_kernels import _nonzero64
 _jit = _config.njit()
 _inline = _config.njit(inline="always")
 
-U0, U1 = np.uint64(0), np.uint64(1)
+U0, U1, U16 = np.uint64(0), np.uint64(1), np.uint64(16)
 
 # columns of the per-layer parameter table ``P`` (see simulator._CompiledNetwork)
 C, H, W, F, OH, OW, KY, KX = 0, 1, 2, 3, 4, 5, 6, 7
 THR, LOW, RTZ, LEAK = 8, 9, 10, 11
 B_OFF, V_OFF, IN_OFF, FEED_OFF, OUT_OFF, REC_OFF = 12, 13, 14, 15, 16, 17
 N_DEST, D0, P0, D1, P1, ROUTE_OFF, FED_ONLY = 18, 19, 20, 21, 22, 23, 24
-N_PARAMS = 25
+# a layer of fixed blocks (BLK_RUN > 0; simulator._blocks): the run's length,
+# the accumulator's row stride, the blocks' weights, output cell (0, 0) and size
+# and where in ``tabs`` its table in layer order ``[c, h, w]`` is (for the
+# host's events: no permutation)
+BLK_RUN, BLK_RS, BLK_W, BLK_BASE, BLK_TOTAL, BLK_HOST = 25, 26, 27, 28, 29, 30
+N_PARAMS = 31
 # overflow modes
 SATURATE, WRAP, NONE = 0, 1, 2
 
@@ -76,9 +90,50 @@ def _set_bits(mask, first, idx, n):  # pragma: no cover - compiled
 LANES = 16  # elements per vector add: one AVX-512 register of int32, two of int64
 
 
-def _lanes_of(times_n: bool):
-    """An intrinsic ``add(acc, ao, w, wo, n)``: ``acc[ao : ao+16] += w[wo :
-    wo+16]`` (times ``n`` when ``times_n``) as one vector load, (multiply,)
+def _splat(builder, x, vt):
+    """The integer ``x`` in every lane of the vector type ``vt`` (truncated or
+    sign-extended to its elements)."""
+    ty = vt.element
+    if x.type.width > ty.width:
+        x = builder.trunc(x, ty)
+    elif x.type.width < ty.width:
+        x = builder.sext(x, ty)
+    undef = ir.Constant(vt, ir.Undefined)
+    lane = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
+    return builder.shuffle_vector(lane, undef, zeros)
+
+
+_I64 = ir.IntType(64)
+
+
+def _open_loop(builder, turns, name):
+    """Start a loop of ``turns`` (i64; none when <= 0) with the builder in its
+    body; returns ``(i, pre, done)`` for :func:`_close_loop`."""
+    pre = builder.block
+    body = builder.append_basic_block(f"{name}.body")
+    done = builder.append_basic_block(f"{name}.done")
+    builder.cbranch(builder.icmp_signed(">", turns, ir.Constant(_I64, 0)), body, done)
+    builder.position_at_end(body)
+    return builder.phi(_I64), pre, done
+
+
+def _close_loop(builder, loop, turns):
+    """End the body of :func:`_open_loop`'s ``loop``; the builder continues
+    after the loop. Returns the body's last block (for phis)."""
+    i, pre, done = loop
+    nxt = builder.add(i, ir.Constant(_I64, 1))
+    last = builder.block
+    builder.cbranch(builder.icmp_signed("<", nxt, turns), i.parent, done)
+    i.add_incoming(ir.Constant(_I64, 0), pre)
+    i.add_incoming(nxt, last)
+    builder.position_at_end(done)
+    return last
+
+
+def _lanes_of(times_n: bool, lanes: int = LANES):
+    """An intrinsic ``add(acc, ao, w, wo, n)``: ``acc[ao : ao+lanes] += w[wo :
+    wo+lanes]`` (times ``n`` when ``times_n``) as one vector load, (multiply,)
     add and store, integers of the arrays' one type (exact in any order). The
     loop vectorizer would check ``acc`` and ``w`` for overlap at run time and
     keep scalar remainder loops: on runs of 16-48 elements those cost more
@@ -89,17 +144,14 @@ def _lanes_of(times_n: bool):
         def codegen(context, builder, signature, args):
             acc_v, ao_v, w_v, wo_v, n_v = args
             ty = context.get_value_type(signature.args[0].dtype)
-            vt = ir.VectorType(ty, LANES)
+            vt = ir.VectorType(ty, lanes)
             a = context.make_array(signature.args[0])(context, builder, acc_v)
             b = context.make_array(signature.args[2])(context, builder, w_v)
             ap = builder.bitcast(builder.gep(a.data, [ao_v]), vt.as_pointer())
             wv = builder.load(builder.bitcast(builder.gep(b.data, [wo_v]), vt.as_pointer()), align=4)
             if times_n:
                 nv = context.cast(builder, n_v, signature.args[4], signature.args[0].dtype)
-                undef = ir.Constant(vt, ir.Undefined)
-                lane = builder.insert_element(undef, nv, ir.Constant(ir.IntType(32), 0))
-                zeros = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
-                wv = builder.mul(wv, builder.shuffle_vector(lane, undef, zeros))
+                wv = builder.mul(wv, _splat(builder, nv, vt))
             builder.store(builder.add(builder.load(ap, align=4), wv), ap, align=4)
             return context.get_dummy_value()
 
@@ -110,6 +162,43 @@ def _lanes_of(times_n: bool):
 
 _add_lanes = _lanes_of(False)
 _add_lanes_n = _lanes_of(True)
+_add_8 = _lanes_of(False, 8)
+_add_8_n = _lanes_of(True, 8)
+
+
+@_inline
+def _add_run(acc, ao, weights, wo, n, run):  # pragma: no cover - compiled
+    """``acc[ao : ao+run] += weights[wo : wo+run] * n``, ``run`` a multiple
+    of 8: 16 elements a vector add, then 8 (the same branches for every event
+    of a layer)."""
+    j = U0
+    if n == 1:
+        while j + U16 <= run:
+            _add_lanes(acc, ao + j, weights, wo + j, n)
+            j += U16
+        if j < run:
+            _add_8(acc, ao + j, weights, wo + j, n)
+    else:
+        while j + U16 <= run:
+            _add_lanes_n(acc, ao + j, weights, wo + j, n)
+            j += U16
+        if j < run:
+            _add_8_n(acc, ao + j, weights, wo + j, n)
+
+
+@_inline
+def _block(acc, tabs, weights, q, n, w0, run, rstride):  # pragma: no cover - compiled
+    """Add ``n`` events at input position ``q`` of a layer of fixed blocks:
+    one packed entry (accumulator offset, weight offset, rows), then a run of
+    ``run`` elements per row, one accumulator row apart (rows upward); ``w0``,
+    ``run`` and ``rstride`` uint64 (numba mixes uint64 and int64 as floats)."""
+    ent = tabs[q]
+    ao = np.uint64(ent & 0xFFFFFFFF)
+    wo = np.uint64(w0 + ((ent >> 32) & 0xFFFFFF))
+    for _ in range(ent >> 56):
+        _add_run(acc, ao, weights, wo, n, run)
+        ao -= rstride
+        wo += run
 
 
 @_inline
@@ -137,6 +226,127 @@ def _scatter(acc, segs, dec, weights, q, n):  # pragma: no cover - compiled
                 acc[o0 + j] += weights[wo + j] * n
 
 
+@_inline
+def _add_bias(al, bias, f):  # pragma: no cover - compiled
+    """A feature's bias to each of its cells, channels-last."""
+    for a0 in range(0, al.shape[0], f):
+        for j in range(f):
+            al[a0 + j] += bias[j]
+
+
+def _integrate_of(wrap: bool):
+    """An intrinsic ``step(vl, al, n, hi, lo, low, top)``: :func:`_integrate`
+    (saturating, or wrapping when ``wrap``; ``hi - lo`` then the mask) on the
+    first ``16 * (n // 16)`` neurons, in the arrays' integer type, 16 at a
+    time; returns the largest of ``top`` and the sums. numba widens int32
+    arithmetic to int64, whose min and max AVX2 lacks (a compare and a blend
+    each): the loop ran at a cycle per neuron."""
+
+    @intrinsic
+    def step(typingctx, vl, al, n, hi, lo, low, top):  # pragma: no cover - compiled
+        def codegen(context, builder, signature, args):
+            vl_v, al_v, n_v, hi_v, lo_v, low_v, top_v = args
+            sa = signature.args
+            ty = context.get_value_type(sa[0].dtype)
+            vt = ir.VectorType(ty, LANES)
+            vd = context.make_array(sa[0])(context, builder, vl_v).data
+            ad = context.make_array(sa[1])(context, builder, al_v).data
+            his, los, lows = _splat(builder, hi_v, vt), _splat(builder, lo_v, vt), _splat(builder, low_v, vt)
+            start = _splat(builder, top_v, vt)
+            turns = builder.sdiv(n_v, ir.Constant(_I64, LANES))
+            loop = _open_loop(builder, turns, "integrate")
+            i, pre = loop[0], loop[1]
+            tv = builder.phi(vt)
+            off = builder.mul(i, ir.Constant(_I64, LANES))
+            pv = builder.bitcast(builder.gep(vd, [off]), vt.as_pointer())
+            pa = builder.bitcast(builder.gep(ad, [off]), vt.as_pointer())
+            x = builder.add(builder.load(pv, align=4), builder.load(pa, align=4))
+            if wrap:
+                x = builder.add(builder.and_(builder.sub(x, los), builder.sub(his, los)), los)
+            else:
+                x = builder.select(builder.icmp_signed(">", x, his), his, x)
+            tv2 = builder.select(builder.icmp_signed(">", x, tv), x, tv)
+            builder.store(builder.select(builder.icmp_signed("<", x, lows), lows, x), pv, align=4)
+            builder.store(ir.Constant(vt, [0] * LANES), pa, align=4)
+            last = _close_loop(builder, loop, turns)
+            tv.add_incoming(start, pre)
+            tv.add_incoming(tv2, last)
+            fin = builder.phi(vt)
+            fin.add_incoming(start, pre)
+            fin.add_incoming(tv2, last)
+            best = builder.extract_element(fin, ir.Constant(ir.IntType(32), 0))
+            for q in range(1, LANES):
+                e = builder.extract_element(fin, ir.Constant(ir.IntType(32), q))
+                best = builder.select(builder.icmp_signed(">", e, best), e, best)
+            return builder.sext(best, _I64) if ty.width < 64 else best
+
+        return types.int64(vl, al, n, hi, lo, low, top), codegen
+
+    return step
+
+
+_saturate16 = _integrate_of(False)
+_wrap16 = _integrate_of(True)
+
+
+@intrinsic
+def _at_threshold(typingctx, vl, n, thr, half):  # pragma: no cover - compiled
+    """Bit i of ``half`` (uint16, 16 neurons each) set where ``vl[i] >=
+    thr``, for the first ``16 * (n // 16)`` neurons: one compare in the
+    membranes' type per 16 (numba's would widen int32 to int64)."""
+
+    def codegen(context, builder, signature, args):
+        vl_v, n_v, thr_v, half_v = args
+        sa = signature.args
+        ty = context.get_value_type(sa[0].dtype)
+        vt = ir.VectorType(ty, LANES)
+        vd = context.make_array(sa[0])(context, builder, vl_v).data
+        hd = context.make_array(sa[3])(context, builder, half_v).data
+        ts = _splat(builder, thr_v, vt)
+        turns = builder.sdiv(n_v, ir.Constant(_I64, LANES))
+        loop = _open_loop(builder, turns, "mask")
+        i = loop[0]
+        pv = builder.bitcast(builder.gep(vd, [builder.mul(i, ir.Constant(_I64, LANES))]), vt.as_pointer())
+        ge = builder.icmp_signed(">=", builder.load(pv, align=4), ts)
+        builder.store(builder.bitcast(ge, ir.IntType(LANES)), builder.gep(hd, [i]))
+        _close_loop(builder, loop, turns)
+        return context.get_dummy_value()
+
+    return types.void(vl, n, thr, half), codegen
+
+
+@_inline
+def _integrate(vl, al, overflow, lo, hi, low, mask, top):  # pragma: no cover - compiled
+    """``vl += al`` with the overflow mode, clamped below at ``low``, ``al``
+    cleared; returns the largest of ``top`` and the sums (before the clamp).
+    16 neurons at a time in the arrays' type (:func:`_integrate_of`), the
+    rest one by one. (Also setting the bits of the neurons at threshold here
+    saved no time: that pass runs only when some neuron is.)"""
+    n = vl.shape[0]
+    whole = n - n % LANES
+    if overflow == SATURATE:
+        top = _saturate16(vl, al, n, hi, lo, low, top)
+        for i in range(whole, n):
+            x = min(vl[i] + al[i], hi)
+            al[i] = 0
+            top = max(top, x)
+            vl[i] = max(x, low)
+    elif overflow == WRAP:
+        top = _wrap16(vl, al, n, hi, lo, low, top)
+        for i in range(whole, n):
+            x = ((vl[i] + al[i] - lo) & mask) + lo
+            al[i] = 0
+            top = max(top, x)
+            vl[i] = max(x, low)
+    else:
+        for i in range(n):
+            x = vl[i] + al[i]
+            al[i] = 0
+            top = max(top, x)
+            vl[i] = max(x, low)
+    return top
+
+
 @_jit
 def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # pragma: no cover
     """Simulate the samples ``b0:b1`` of ``feed[T, B, *]`` (each fed layer's
@@ -148,21 +358,26 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
     ``record`` every layer's membrane at the end of each step to ``rec[T, B,
     *]`` (at ``REC_OFF``). Sums are held in ``v``'s integer type.
 
-    ``tables``: ``(segs, dec, weights, biases, perm, route, iperm)``. A
+    ``tables``: ``(segs, dec, weights, biases, perm, route, iperm, tabs)``. A
     layer's input counts are channels-last ``[h, w, c]`` at its ``IN_OFF`` of
     one buffer (``iperm``, at ``IN_OFF``: each input's place there, from
     layer order); a layer with ``FED_ONLY`` takes the host's events directly;
     for position ``q`` of the buffer, ``dec[3 q : 3 q + 3]`` is the range of
     ``segs`` rows an event there adds and where its channel's weights start.
     A row of ``segs`` is ``(o0, w, n)``: ``acc[o0 + i] += weights[start + w +
-    i] * count`` for ``i < n`` (see simulator._segments). ``biases``: ``[f]``
+    i] * count`` for ``i < n`` (see simulator._segments). A layer with
+    ``BLK_RUN > 0`` takes blocks instead: ``tabs[q]`` packs the accumulator
+    offset, the weight offset (from ``BLK_W``) and the rows of position
+    ``q``'s block; ``tabs[BLK_HOST + i]`` the same for the host's input ``i``
+    in layer order; its accumulator's cell ``(oy, ox)`` is ``BLK_BASE +
+    oy BLK_RS + ox f`` (see simulator._blocks). ``biases``: ``[f]``
     at ``B_OFF``. ``perm``: each neuron's index in layer order ``[f, oh, ow]``
     (at ``V_OFF``). ``route``: where each neuron's spikes land in the input
     buffer (-1: dropped by the pooling), destination d's at ``ROUTE_OFF + d
     m`` (m: the layer's neurons). ``modes``: ``(multi, overflow, lo, hi,
     byte_feed)``, ``lo..hi`` the membrane's range (2**bits values: wrapping
     is a mask), ``byte_feed`` whether ``feed`` holds uint8."""
-    segs, dec, weights, biases, perm, route, iperm = tables
+    segs, dec, weights, biases, perm, route, iperm, tabs = tables
     multi, overflow, lo, hi, byte_feed = modes
     n_t = feed.shape[0]
     n_layers = P.shape[0]
@@ -171,7 +386,7 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
     max_feed = 1
     for layer in range(n_layers):
         in_size += P[layer, C] * P[layer, H] * P[layer, W]
-        max_acc = max(max_acc, P[layer, OH] * P[layer, OW] * P[layer, F])
+        max_acc = max(max_acc, P[layer, OH] * P[layer, OW] * P[layer, F], P[layer, BLK_TOTAL])
         if P[layer, FEED_OFF] >= 0:
             max_feed = max(max_feed, P[layer, C] * P[layer, H] * P[layer, W])
     in_buf = np.zeros(in_size, v.dtype)  # every layer's input counts, channels-last
@@ -183,8 +398,8 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
     idx = np.zeros(max(max_feed, max_acc), np.int64)
     # the counts of what idx lists (the host's events, or spikes)
     cnt = np.zeros(max(max_feed, max_acc), np.int64)
-    mk = np.zeros(64 * (max_acc // 64 + 1), np.uint8)
-    words = mk.view(np.uint64)
+    words = np.zeros(max_acc // 64 + 1, np.uint64)  # a bit per neuron at threshold
+    halves = words.view(np.uint16)
     above = np.zeros(n_layers, np.bool_)  # a membrane at or above threshold
     mask = hi - lo
     for b in range(b0, b1):
@@ -200,6 +415,28 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
                 # (uint8 counts), else compacted branch-free
                 fo = P[layer, FEED_OFF]
                 n_host = 0
+                run = np.uint64(P[layer, BLK_RUN])
+                w0, rsu = np.uint64(P[layer, BLK_W]), np.uint64(P[layer, BLK_RS])
+                if fo >= 0 and run and P[layer, FED_ONLY] and byte_feed:
+                    # a layer of blocks that only the host feeds: each event's
+                    # block added as the scan finds it (its table in input order)
+                    n_in = c * h * w
+                    xs = feed[t, b, fo : fo + n_in]
+                    ht = P[layer, BLK_HOST]
+                    whole = n_in - n_in % 64
+                    xw = xs[:whole].view(np.uint64)
+                    for blk in range(whole // 64):
+                        bits = _nonzero64(xw, 8 * blk)
+                        while bits != U0:
+                            i = 64 * blk + np.int64(trailing_zeros(bits))
+                            bits &= bits - U1
+                            _block(acc, tabs, weights, ht + i, xs[i], w0, run, rsu)
+                            n_host += 1
+                    for i in range(whole, n_in):
+                        if xs[i] != 0:
+                            _block(acc, tabs, weights, ht + i, xs[i], w0, run, rsu)
+                            n_host += 1
+                    fo = -1  # done
                 if fo >= 0:
                     n_in = c * h * w
                     xs = feed[t, b, fo : fo + n_in]
@@ -236,76 +473,100 @@ def run_network(order, P, tables, feed, v, out, rec, record, modes, b0, b1):  # 
                         _record(rec[t, b], P[layer, REC_OFF], vl, perm[vo : vo + m])
                     continue
                 # convolution: each event adds its weights to the cells it reaches,
-                # a segment (one kernel row's run of output cells) at a time
-                for e in range(n_host):
-                    _scatter(acc, segs, dec, weights, idx[e], cnt[e])
-                for e in range(ne):
-                    q = evl[base + layer + e]
-                    _scatter(acc, segs, dec, weights, q, in_buf[q])
-                    in_buf[q] = 0
-                nev[layer] = 0
-                # neurons: one vectorized pass, then the spiking ones
-                al = acc[:m]
-                if leak:
-                    bias = biases[P[layer, B_OFF] :][:f]
-                    for a0 in range(0, m, f):
-                        for j in range(f):
-                            al[a0 + j] += bias[j]
-                top = lo
-                if overflow == SATURATE:
-                    for i in range(m):
-                        x = min(vl[i] + al[i], hi)
-                        al[i] = 0
-                        top = max(top, x)
-                        vl[i] = max(x, low)
-                elif overflow == WRAP:
-                    for i in range(m):
-                        x = ((vl[i] + al[i] - lo) & mask) + lo
-                        al[i] = 0
-                        top = max(top, x)
-                        vl[i] = max(x, low)
+                # a segment (one kernel row's run of output cells) or a block row at a time
+                if run:
+                    if P[layer, FEED_OFF] >= 0 and P[layer, FED_ONLY] and byte_feed:
+                        n_host = 0  # added by the scan
+                    for e in range(n_host):
+                        _block(acc, tabs, weights, idx[e], cnt[e], w0, run, rsu)
+                    for e in range(ne):
+                        q = evl[base + layer + e]
+                        _block(acc, tabs, weights, q, in_buf[q], w0, run, rsu)
+                        in_buf[q] = 0
                 else:
-                    for i in range(m):
-                        x = vl[i] + al[i]
-                        al[i] = 0
-                        top = max(top, x)
-                        vl[i] = max(x, low)
+                    for e in range(n_host):
+                        _scatter(acc, segs, dec, weights, idx[e], cnt[e])
+                    for e in range(ne):
+                        q = evl[base + layer + e]
+                        _scatter(acc, segs, dec, weights, q, in_buf[q])
+                        in_buf[q] = 0
+                nev[layer] = 0
+                # neurons: one vectorized pass (a block layer's: row by row, its
+                # margins cleared after), then the spiking ones
+                bias = biases[P[layer, B_OFF] :][:f]
+                if run:
+                    a0, rs, rlen = P[layer, BLK_BASE], P[layer, BLK_RS], ow * f
+                    top = lo
+                    for r in range(oh):
+                        al = acc[a0 + r * rs : a0 + r * rs + rlen]
+                        if leak:
+                            _add_bias(al, bias, f)
+                        top = _integrate(vl[r * rlen : (r + 1) * rlen], al, overflow, lo, hi,
+                                         low, mask, top)  # fmt: skip
+                    acc[:a0] = 0
+                    for r in range(oh):
+                        end = a0 + (r + 1) * rs if r < oh - 1 else P[layer, BLK_TOTAL]
+                        acc[a0 + r * rs + rlen : end] = 0
+                else:
+                    al = acc[:m]
+                    if leak:
+                        _add_bias(al, bias, f)
+                    top = _integrate(vl, al, overflow, lo, hi, low, mask, lo)
                 if top >= thr:
-                    # the neurons at threshold: a byte mask, then a bit mask per
-                    # 64 neurons, whose set bits are visited (they are few)
-                    for i in range(m):
-                        mk[i] = vl[i] >= thr
+                    # the neurons at threshold: a bit each (one compare per 16),
+                    # whose set bits are visited 64 at a time (they are few)
                     n_blk = (m + 63) // 64
-                    mk[m : 64 * n_blk] = 0
-                    ns = 0
-                    for blk in range(n_blk):
-                        bits = _nonzero64(words, 8 * blk)
-                        ns = _set_bits(bits, 64 * blk, idx, ns)
+                    words[n_blk - 1] = 0
+                    _at_threshold(vl, m, thr, halves)
+                    for i in range(m - m % LANES, m):
+                        words[i >> 6] |= np.uint64(vl[i] >= thr) << np.uint64(i & 63)
+                    # each spiking neuron in one visit: reset, output, routing
+                    # (at most two destinations, their list lengths in registers;
+                    # one list when both are the same layer)
                     rtz = P[layer, RTZ] != 0
                     oo = P[layer, OUT_OFF]
+                    n_dest, r0 = P[layer, N_DEST], P[layer, ROUTE_OFF]
+                    d0, d1 = P[layer, D0], P[layer, D1] if n_dest > 1 else -1
+                    e0 = P[d0, IN_OFF] + d0 if n_dest > 0 else 0
+                    e1 = P[d1, IN_OFF] + d1 if n_dest > 1 else 0
+                    ne0 = nev[d0] if n_dest > 0 else 0
+                    ne1 = nev[d1] if n_dest > 1 else 0
+                    same = d1 == d0
                     top = lo  # the others are below threshold
-                    for e in range(ns):
-                        i = idx[e]
-                        x = vl[i]
-                        n = x // thr if multi else 1
-                        cnt[e] = n
-                        x = max(0 if rtz else x - n * thr, low)
-                        vl[i] = x
-                        top = max(top, x)
-                    if oo >= 0:
-                        for e in range(ns):
-                            out[t, b, oo + perm[vo + idx[e]]] = cnt[e]
-                    for d in range(P[layer, N_DEST]):
-                        rt = route[P[layer, ROUTE_OFF] + d * m :][:m]
-                        dest = P[layer, D0 + 2 * d]
-                        ebase, ne = P[dest, IN_OFF] + dest, nev[dest]
-                        for e in range(ns):
-                            q = rt[idx[e]]
-                            if q >= 0:
-                                evl[ebase + ne] = q  # listed once: when it was empty
-                                ne += in_buf[q] == 0
-                                in_buf[q] += cnt[e]
-                        nev[dest] = ne
+                    for blk in range(n_blk):
+                        bits = words[blk]
+                        while bits != U0:
+                            i = 64 * blk + np.int64(trailing_zeros(bits))
+                            bits &= bits - U1
+                            x = vl[i]
+                            n = x // thr if multi else 1
+                            x = max(0 if rtz else x - n * thr, low)
+                            vl[i] = x
+                            top = max(top, x)
+                            if oo >= 0:
+                                out[t, b, oo + perm[vo + i]] = n
+                            # (written out: an inlined function's array arguments
+                            # cost atomic reference counts per spike)
+                            if n_dest > 0:
+                                q = route[r0 + i]
+                                if q >= 0:
+                                    evl[e0 + ne0] = q  # listed once: when it was empty
+                                    ne0 += in_buf[q] == 0
+                                    in_buf[q] += n
+                            if n_dest > 1:
+                                q = route[r0 + m + i]
+                                if q >= 0 and same:
+                                    evl[e0 + ne0] = q
+                                    ne0 += in_buf[q] == 0
+                                    in_buf[q] += n
+                                elif q >= 0:
+                                    evl[e1 + ne1] = q
+                                    ne1 += in_buf[q] == 0
+                                    in_buf[q] += n
+                    if n_dest > 0:
+                        nev[d0] = ne0
+                    if n_dest > 1 and not same:
+                        nev[d1] = ne1
                 above[layer] = top >= thr
                 if record:
                     _record(rec[t, b], P[layer, REC_OFF], vl, perm[vo : vo + m])

@@ -356,10 +356,49 @@ def _segments(layer: SpeckLayer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return start, np.array(segs, np.int64).reshape(-1, 3), wr.ravel()
 
 
+# A layer takes fixed blocks instead of segments when they add at most this
+# many times the segments' elements (the taps past the kernel: the paper CNN's
+# stride-2 5 x 5 kernel adds 1.2x; a kernel as large as its input, 4x).
+_BLOCK_EXTRA = 1.5
+
+
+def _blocks(layer: SpeckLayer, seg_elements: int):
+    """The layer as fixed blocks (:func:`nirc.interpreter.program.conv_blocks`:
+    every event adds runs of one length, ``cols * f`` elements, one per
+    kernel row that reaches the output, into an accumulator of the output's
+    rows with column margins), or None when its segments (``seg_elements``
+    over all input positions) are cheaper or the runs are not whole 8-element
+    vectors. Returns ``(tab, weights, run,
+    rstride, base, total)``: ``tab`` one packed int64 per input position,
+    channels-last ``[h, w, c]`` like the layer's input buffer (accumulator
+    offset, weight offset, rows: :func:`~nirc.interpreter.program.pack_block`),
+    the blocks' weights (int64, flat), the accumulator's row stride, where its
+    output cell (0, 0) is and its size."""
+    from types import SimpleNamespace
+
+    from nirc.interpreter.program import block_fits, conv_blocks
+
+    c, h, w = layer.input_shape
+    f, oh, ow = layer.output_shape
+    (sx, sy), (px, py) = layer.stride, layer.padding
+    conv = SimpleNamespace(in2d=(c, h, w), out2d=(f, oh, ow), pads=((py, py), (px, px)),
+                           stride=(sy, sx), weight4=np.asarray(layer.weights, np.float64))  # fmt: skip
+    if (f * -(-layer.kernel_size[1] // sx)) % 8 or not block_fits(conv):
+        return None
+    blocks = conv_blocks(conv)
+    if int(blocks.tab_r.sum()) * blocks.run > _BLOCK_EXTRA * seg_elements:
+        return None
+    tab = blocks.tab.reshape(c, h * w).T.ravel()  # [c, h w] -> channels-last
+    weights = np.rint(blocks.weights).astype(np.int64)
+    return tab, weights, blocks.run, blocks.rstride, blocks.base, blocks.total
+
+
 class _CompiledNetwork:
     """A network laid out for :func:`.kernels.run_network`: the per-layer
     parameter table; the segments of every layer (:func:`_segments`), and for
-    each input position which segments and which weights are its; the
+    each input position which segments and which weights are its; the blocks
+    of the layers that take them (:func:`_blocks`: one packed entry per input
+    position, channels-last, and for the host's events in its order too); the
     rearranged weights (int64, and int32 for runs whose numbers fit) and
     biases; the permutations between layer order and channels-last; the
     routing of every neuron's spikes; all flat, with each layer's offsets."""
@@ -369,6 +408,8 @@ class _CompiledNetwork:
         layers = sim.layers
         P = np.zeros((len(layers), k.N_PARAMS), np.int64)
         segs, dec, weights, biases, perm, route, iperm = [], [], [], [], [], [], []
+        tabs: list[np.ndarray] = []
+        in_order: dict[int, np.ndarray] = {}
         at = {"seg": 0, "w": 0, "b": 0, "v": 0, "in": 0}
         ins = np.cumsum([0] + [int(np.prod(x.input_shape)) for x in layers])
         for i, layer in enumerate(layers):
@@ -404,6 +445,17 @@ class _CompiledNetwork:
             biases.append(np.asarray(layer.biases, np.int64).ravel())
             at["seg"] += len(sg)
             at["w"] += wr.size
+            blocks = _blocks(layer, int(sg[:, 2].sum()))
+            if blocks is None:
+                tabs.append(np.zeros(c * h * w, np.int64))
+            else:
+                tab, wb, run, rstride, base, total = blocks
+                P[i, [k.BLK_RUN, k.BLK_RS, k.BLK_W, k.BLK_BASE, k.BLK_TOTAL]] = (
+                    run, rstride, at["w"], base, total)  # fmt: skip
+                tabs.append(tab)
+                in_order[i] = tab.reshape(h * w, c).T.ravel()  # for the host's events
+                weights.append(wb)
+                at["w"] += wb.size
             at["b"] += f
             at["v"] += f * oh * ow
             at["in"] += c * h * w
@@ -418,6 +470,10 @@ class _CompiledNetwork:
                              .sum(axis=1).max(initial=0.0)) for x in layers]  # fmt: skip
         self.perm = np.concatenate(perm).astype(np.int64)
         self.iperm = np.concatenate(iperm).astype(np.int64)
+        for i, tab in in_order.items():  # after every layer's channels-last table
+            P[i, k.BLK_HOST] = sum(x.size for x in tabs)
+            tabs.append(tab)
+        self.tabs = np.concatenate(tabs)
         self.route = np.concatenate(route).astype(np.int64) if route else np.zeros(0, np.int64)
         self.order = np.array(sim.order, np.int64)
         self.state_size = at["v"]
@@ -496,7 +552,7 @@ class _CompiledNetwork:
         overflow = {"saturate": k.SATURATE, "wrap": k.WRAP, "none": k.NONE}[sim.overflow]
         lo, hi = sim.spec.state_range
         weights, biases = (self.weights32, self.biases32) if narrow else (self.weights, self.biases)
-        tables = (self.segs, self.dec, weights, biases, self.perm, self.route, self.iperm)
+        tables = (self.segs, self.dec, weights, biases, self.perm, self.route, self.iperm, self.tabs)
         modes = (multi, overflow, lo, hi, feed.dtype == np.uint8)
         args = (self.order, P, tables, feed, v, out, rec, record, modes)
         # samples are independent: threads take them in turn, as the float
