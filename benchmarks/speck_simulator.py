@@ -44,7 +44,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from timing import cold_and_warm
+from timing import cold_and_warm, machine
 
 from nirc.interpreter import jit
 from nirc.targets.speck import Destination, SpeckLayer, SpeckSimulator, place
@@ -264,7 +264,7 @@ def main() -> None:
     p.add_argument("--numpy-repeats", type=int, default=2)
     p.add_argument("--skip-synthetic", action="store_true")
     args = p.parse_args()
-    print(f"load average before: {load()} ({os.cpu_count()} cores)")
+    print(f"load average before: {load()} ({machine()})")
     bench_cnns(args)
     if jit.ENABLED:
         (imp_c, first_c), (imp_w, first_w) = one_off_costs()

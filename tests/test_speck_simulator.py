@@ -588,18 +588,20 @@ def test_blocks_are_chosen_where_they_add_little():
 @COMPILED
 @pytest.mark.parametrize("overflow", ["saturate", "wrap", "none"])
 @pytest.mark.parametrize("feed", [np.uint8, np.int64])
-def test_compiled_blocks_equal_numpy(overflow, feed):
+@pytest.mark.parametrize("leak", [True, False])
+def test_compiled_blocks_equal_numpy(overflow, feed, leak):
     """Layers of fixed blocks against the numpy code, every layer's spikes
     and membranes: a stride-2 5 x 5 layer of 16 features that only the host
     feeds (uint8 events are added as the scan finds them, over an input
     that is not a multiple of 64 bytes; int64 ones through the event list),
-    counts above one, leaks and a low threshold; an 8-feature layer (runs of
-    16 + 8) fed by it pooled (counts up to 4) and by the host; int32 sums,
-    and int64 with ``overflow="none"``."""
+    counts above one, with and without leak (then silent steps are skipped),
+    a low threshold; an 8-feature layer (runs of
+    16 + 8) fed by it pooled (counts up to 4) and by the host; int32 sums
+    (the first layer's int16: they fit), and int64 with ``overflow="none"``."""
     rng = np.random.default_rng(11)
     layers = [
         random_layer(rng, "a", (2, 15, 15), 16, 5, stride=2, padding=1, threshold_high=70,
-                     leak_enable=True, dests=(Destination(1, 2),)),
+                     leak_enable=leak, dests=(Destination(1, 2),)),
         random_layer(rng, "b", (16, 3, 3), 8, 3, padding=1, threshold_high=90, leak_enable=True),
     ]  # fmt: skip
     x = np.stack([random_events(rng, 14, (2, 15, 15), 0.3, 3) for _ in range(3)], axis=1)
@@ -610,7 +612,12 @@ def test_compiled_blocks_equal_numpy(overflow, feed):
     fast = fast_sim.run(feeds, record=True)
     slow = SpeckSimulator(layers, jit=False, overflow=overflow).run(feeds, record=True)
     k = speck_simulator.compiled_kernels()
-    assert (fast_sim._compiled_network.P[:, k.BLK_RUN] == (48, 24)).all()
+    net = fast_sim._compiled_network
+    assert (net.P[:, k.BLK_RUN] == (48, 24)).all()
+    # the first layer's sums fit int16 (its counts are at most 3); the second's
+    # not (multi mode: up to 32767 // 90 spikes from each of 4 pooled neurons)
+    host = np.concatenate([feeds[0].reshape(14, 3, -1), feeds[1].reshape(14, 3, -1)], axis=2)
+    assert net._narrow(fast_sim, [0, 1], host) == [True, False]
     for key in ("spikes", "membrane", "state"):
         for i in slow[key]:
             assert np.array_equal(fast[key][i], slow[key][i]), (key, i)

@@ -393,6 +393,21 @@ def _blocks(layer: SpeckLayer, seg_elements: int):
     return tab, weights, blocks.run, blocks.rstride, blocks.base, blocks.total
 
 
+def _event_counts(sim: SpeckSimulator, fed: list[int], host: float) -> list[float]:
+    """Each layer's largest event count in a step: ``host`` where the host
+    feeds it, plus each source's largest spikes per step (1 in single mode,
+    the membrane's top over the threshold in multi) times what its pooling
+    sums."""
+    _, hi = sim.spec.state_range
+    count = [host if i in fed else 0.0 for i in range(len(sim.layers))]
+    for i in sim.order:
+        layer = sim.layers[i]
+        spikes = 1.0 if sim.spike_mode == "single" else float(hi // layer.threshold_high)
+        for d in layer.destinations:
+            count[d.layer] += spikes * d.pooling**2
+    return count
+
+
 class _CompiledNetwork:
     """A network laid out for :func:`.kernels.run_network`: the per-layer
     parameter table; the segments of every layer (:func:`_segments`), and for
@@ -465,6 +480,8 @@ class _CompiledNetwork:
         self.weights = np.concatenate(weights)
         self.biases = np.concatenate(biases)
         self.weights32, self.biases32 = self.weights.astype(np.int32), self.biases.astype(np.int32)
+        # (exact for the layers whose sums fit int16: every weight does)
+        self.weights16 = self.weights.astype(np.int16)
         # per layer, the largest input a feature can get from one event: sum |w|
         self.fan_in = [float(np.abs(np.asarray(x.weights, np.float64)).reshape(x.out_features, -1)
                              .sum(axis=1).max(initial=0.0)) for x in layers]  # fmt: skip
@@ -489,20 +506,27 @@ class _CompiledNetwork:
         if sim.overflow == "none":
             return False
         lo, hi = sim.spec.state_range
-        limit = 2.0**31 - 1
         if feed.dtype == np.uint8:  # no need to scan the host's events
             host = 255.0
         else:
             host = float(feed.max()) if feed.size else 0.0
-        count = [host if i in fed else 0.0 for i in range(len(sim.layers))]
-        for i in sim.order:
-            layer = sim.layers[i]
-            if count[i] * self.fan_in[i] + 128 + max(-lo, hi) > limit:
-                return False
-            spikes = 1.0 if sim.spike_mode == "single" else float(hi // layer.threshold_high)
-            for d in layer.destinations:
-                count[d.layer] += spikes * d.pooling**2
-        return True
+        count = _event_counts(sim, fed, host)
+        return all(count[i] * self.fan_in[i] + 128 + max(-lo, hi) <= 2.0**31 - 1 for i in sim.order)
+
+    def _narrow(self, sim: SpeckSimulator, fed: list[int], feed: np.ndarray) -> list[bool]:
+        """The layers of blocks whose sums fit int16 in this (int32) run: a
+        step's input to a neuron, the largest event count times the largest
+        sum of absolute weights, plus the bias, at most 32767 (every weight
+        then fits too). Their accumulators and weights are int16: half the
+        bytes per event (on the paper CNN both of its block layers). Counts
+        from the host's largest event (scanned: one pass over the input)."""
+        blocks = [i for i in sim.order if self.P[i, self.kernels.BLK_RUN]]
+        if not blocks:
+            return [False] * len(sim.layers)
+        host = float(feed.max()) if feed.size else 0.0
+        count = _event_counts(sim, fed, host)
+        return [i in blocks and count[i] * self.fan_in[i] + 128 <= 2**15 - 1
+                for i in range(len(sim.layers))]  # fmt: skip
 
     def run(self, sim: SpeckSimulator, feeds: dict[int, np.ndarray], record: bool,
             batched: bool) -> dict:  # fmt: skip
@@ -533,6 +557,8 @@ class _CompiledNetwork:
             feed = np.concatenate([x.astype(dtype) for x in parts], axis=2)
         narrow = self._fits_int32(sim, list(feeds), feed)
         work = np.int32 if narrow else np.int64
+        if narrow:
+            P[:, k.BLK_NARROW] = self._narrow(sim, list(feeds), feed)
         keep = list(sim.layers_range()) if record else list(sim.outputs)
         at = 0
         for i in keep:
@@ -552,7 +578,8 @@ class _CompiledNetwork:
         overflow = {"saturate": k.SATURATE, "wrap": k.WRAP, "none": k.NONE}[sim.overflow]
         lo, hi = sim.spec.state_range
         weights, biases = (self.weights32, self.biases32) if narrow else (self.weights, self.biases)
-        tables = (self.segs, self.dec, weights, biases, self.perm, self.route, self.iperm, self.tabs)
+        tables = (self.segs, self.dec, weights, biases, self.perm, self.route, self.iperm, self.tabs,
+                  self.weights16)
         modes = (multi, overflow, lo, hi, feed.dtype == np.uint8)
         args = (self.order, P, tables, feed, v, out, rec, record, modes)
         # samples are independent: threads take them in turn, as the float
