@@ -102,6 +102,18 @@ on this shared machine (other processes' load 0.7-1.0), whose run-to-run
 spread is 3-5%. Running the numpy engines between fast runs costs the next
 fast run 1.5-4% more CPU time (cache and memory state, not spinning
 threads: also after a 2 s pause), within that spread.
+
+Machines differ by more than that. All the figures above are from an AMD Zen 5
+with AVX-512 (the header line names the CPU and its widest vectors). The
+same code on an AMD Zen 2 with AVX2 only (2 cores at 2.25 GHz, 32 KB L1d;
+2026-12-07): the CNN at batch 32 3,194 steps/s interleaved and 3,195 in the
+warm loop, 19.3 CPU-us per sample-step (Braille 608k-842k steps/s). Its
+float64 vectors hold 4 numbers, not 8, and the convolutions' additions are
+read-modify-writes of float64 sums, so the CNN takes twice the time there;
+the line "dense GEMM bound" (:func:`dense_bound`) gives each machine's
+measure of dense arithmetic for the same synapses: 508 steps/s on that one,
+which the program outruns 6.3 times. The 6,000 steps/s target was set on
+the AVX-512 machine.
 """
 
 from __future__ import annotations

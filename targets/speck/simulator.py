@@ -368,8 +368,8 @@ def _blocks(layer: SpeckLayer, seg_elements: int):
     kernel row that reaches the output, into an accumulator of the output's
     rows with column margins), or None when its segments (``seg_elements``
     over all input positions) are cheaper or the runs are not whole 8-element
-    vectors. Returns ``(tab, weights, run,
-    rstride, base, total)``: ``tab`` one packed int64 per input position,
+    vectors. Returns ``(tab, weights, run, rstride, base, total)``: ``tab``
+    one packed int64 per input position,
     channels-last ``[h, w, c]`` like the layer's input buffer (accumulator
     offset, weight offset, rows: :func:`~nirc.interpreter.program.pack_block`),
     the blocks' weights (int64, flat), the accumulator's row stride, where its
@@ -485,6 +485,8 @@ class _CompiledNetwork:
         # per layer, the largest input a feature can get from one event: sum |w|
         self.fan_in = [float(np.abs(np.asarray(x.weights, np.float64)).reshape(x.out_features, -1)
                              .sum(axis=1).max(initial=0.0)) for x in layers]  # fmt: skip
+        self.bias_top = [float(np.abs(np.asarray(x.biases, np.float64)).max(initial=0.0))
+                         for x in layers]  # fmt: skip
         self.perm = np.concatenate(perm).astype(np.int64)
         self.iperm = np.concatenate(iperm).astype(np.int64)
         for i, tab in in_order.items():  # after every layer's channels-last table
@@ -516,8 +518,8 @@ class _CompiledNetwork:
     def _narrow(self, sim: SpeckSimulator, fed: list[int], feed: np.ndarray) -> list[bool]:
         """The layers of blocks whose sums fit int16 in this (int32) run: a
         step's input to a neuron, the largest event count times the largest
-        sum of absolute weights, plus the bias, at most 32767 (every weight
-        then fits too). Their accumulators and weights are int16: half the
+        sum of absolute weights, plus the largest bias, at most 32767 (every
+        weight then fits too). Their accumulators and weights are int16: half the
         bytes per event (on the paper CNN both of its block layers). Counts
         from the host's largest event (scanned: one pass over the input)."""
         blocks = [i for i in sim.order if self.P[i, self.kernels.BLK_RUN]]
@@ -525,7 +527,7 @@ class _CompiledNetwork:
             return [False] * len(sim.layers)
         host = float(feed.max()) if feed.size else 0.0
         count = _event_counts(sim, fed, host)
-        return [i in blocks and count[i] * self.fan_in[i] + 128 <= 2**15 - 1
+        return [i in blocks and count[i] * self.fan_in[i] + self.bias_top[i] <= 2**15 - 1
                 for i in range(len(sim.layers))]  # fmt: skip
 
     def run(self, sim: SpeckSimulator, feeds: dict[int, np.ndarray], record: bool,
