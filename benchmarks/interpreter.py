@@ -111,9 +111,9 @@ warm loop, 19.3 CPU-us per sample-step (Braille 608k-842k steps/s). Its
 float64 vectors hold 4 numbers, not 8, and the convolutions' additions are
 read-modify-writes of float64 sums, so the CNN takes twice the time there;
 the line "dense GEMM bound" (:func:`dense_bound`) gives each machine's
-measure of dense arithmetic for the same synapses: 508 steps/s on that one,
-which the program outruns 6.3 times. The 6,000 steps/s target was set on
-the AVX-512 machine.
+measure of dense arithmetic for the same synapses: 508-562 steps/s on that
+one, which the program outruns 5.7-6.3 times. The 6,000 steps/s target was
+set on the AVX-512 machine.
 """
 
 from __future__ import annotations
@@ -476,7 +476,7 @@ def dense_bound(name: str, batch: int, seconds: float = 2.0) -> float:
     3,900" on the machine it was filed on, without saying how that was
     measured; this bound is printed so that a run on another machine shows
     where the sparse program stands against dense arithmetic there.
-    (2026-12-07, AMD Zen 2 with AVX2, 2 cores: 508 steps/s at batch 32.)"""
+    (2026-12-07, AMD Zen 2 with AVX2, 2 cores: 508-562 steps/s at batch 32.)"""
     from nirc.interpreter import prepare
     from nirc.interpreter.ops import Conv, Dense
 
