@@ -438,7 +438,23 @@ class _BlockGeometry:
     wp: int
 
 
-def _block_geometry(k: Conv) -> _BlockGeometry:
+@dataclass(frozen=True)
+class BlockConv:
+    """What :func:`block_fits` and :func:`conv_blocks` read of a convolution
+    (one group, no dilation), for callers without an interpreter
+    :class:`~nirc.interpreter.ops.Conv`, which has the same fields (the Speck
+    simulator's integer layers): ``in2d`` ``(c, h, w)``, ``out2d`` ``(f, oh,
+    ow)``, ``pads`` ``((top, bottom), (left, right))``, ``stride`` ``(y,
+    x)``, ``weight4`` ``[f, c, kh, kw]``."""
+
+    in2d: tuple[int, int, int]
+    out2d: tuple[int, int, int]
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    stride: tuple[int, int]
+    weight4: np.ndarray
+
+
+def _block_geometry(k: Conv | BlockConv) -> _BlockGeometry:
     c, h, w = k.in2d
     _, oh, ow = k.out2d
     (pt, _), (pl, _) = k.pads
@@ -453,7 +469,7 @@ def _block_geometry(k: Conv) -> _BlockGeometry:
     return _BlockGeometry(c, h, w, pt, pl, sh, sw, n_o, kh, kw, rows, cols, hp, wp)
 
 
-def block_fits(k: Conv) -> bool:
+def block_fits(k: Conv | BlockConv) -> bool:
     """Whether convolution ``k``'s blocks fit :func:`pack_block`'s fields."""
     g = _block_geometry(k)
     c, sh, sw, rows, cols, n_o, hp, wp = g.c, g.sh, g.sw, g.rows, g.cols, g.n_o, g.hp, g.wp
@@ -461,7 +477,7 @@ def block_fits(k: Conv) -> bool:
     return (hp * wp + cols) * n_o < 1 << PACK_W and weights < 1 << (PACK_R - PACK_W) and rows < 1 << 7
 
 
-def conv_blocks(k: Conv) -> ConvBlocks:
+def conv_blocks(k: Conv | BlockConv) -> ConvBlocks:
     """The blocks of convolution ``k`` (one group, no dilation)."""
     g = _block_geometry(k)
     c, h, w, pt, pl, sh, sw = g.c, g.h, g.w, g.pt, g.pl, g.sh, g.sw

@@ -244,9 +244,9 @@ def _integrate_of(wrap: bool):
     (saturating, or wrapping when ``wrap``; ``hi - lo`` then the mask) on the
     first ``16 * (n // 16)`` neurons, in the membranes' integer type (the sums
     ``al`` that or narrower: widened), 16 at a time; returns the largest of
-    ``top`` and the sums. numba widens int32
-    arithmetic to int64, whose min and max AVX2 lacks (a compare and a blend
-    each): the loop ran at a cycle per neuron."""
+    ``top`` and the sums. numba widens int32 arithmetic to int64, whose min
+    and max AVX2 lacks (a compare and a blend each): the loop ran at a cycle
+    per neuron."""
 
     @intrinsic
     def step(typingctx, vl, al, n, hi, lo, low, top):  # pragma: no cover - compiled

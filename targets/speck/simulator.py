@@ -374,15 +374,13 @@ def _blocks(layer: SpeckLayer, seg_elements: int):
     offset, weight offset, rows: :func:`~nirc.interpreter.program.pack_block`),
     the blocks' weights (int64, flat), the accumulator's row stride, where its
     output cell (0, 0) is and its size."""
-    from types import SimpleNamespace
-
-    from nirc.interpreter.program import block_fits, conv_blocks
+    from nirc.interpreter.program import BlockConv, block_fits, conv_blocks
 
     c, h, w = layer.input_shape
     f, oh, ow = layer.output_shape
     (sx, sy), (px, py) = layer.stride, layer.padding
-    conv = SimpleNamespace(in2d=(c, h, w), out2d=(f, oh, ow), pads=((py, py), (px, px)),
-                           stride=(sy, sx), weight4=np.asarray(layer.weights, np.float64))  # fmt: skip
+    conv = BlockConv((c, h, w), (f, oh, ow), ((py, py), (px, px)), (sy, sx),
+                     np.asarray(layer.weights, np.float64))  # fmt: skip
     if (f * -(-layer.kernel_size[1] // sx)) % 8 or not block_fits(conv):
         return None
     blocks = conv_blocks(conv)
@@ -498,36 +496,30 @@ class _CompiledNetwork:
         self.state_size = at["v"]
         self.kernels = kernels
 
-    def _fits_int32(self, sim: SpeckSimulator, fed: list[int], feed: np.ndarray) -> bool:
+    def _fits_int32(self, sim: SpeckSimulator, fed: list[int], host: float) -> bool:
         """Whether every number of this run fits int32 (then the kernel runs in
         int32: twice the vector width): the membranes (bounded with
-        ``saturate`` and ``wrap``), each layer's event counts (the host's
-        largest, plus its sources' largest spike counts per step times what
-        their pooling sums) and a step's input to a neuron (those counts times
-        the layer's largest sum of absolute weights, plus bias and membrane)."""
+        ``saturate`` and ``wrap``), each layer's event counts (``host``, the
+        host's largest, plus its sources' largest spike counts per step times
+        what their pooling sums) and a step's input to a neuron (those counts
+        times the layer's largest sum of absolute weights, plus bias and
+        membrane)."""
         if sim.overflow == "none":
             return False
         lo, hi = sim.spec.state_range
-        if feed.dtype == np.uint8:  # no need to scan the host's events
-            host = 255.0
-        else:
-            host = float(feed.max()) if feed.size else 0.0
         count = _event_counts(sim, fed, host)
         return all(count[i] * self.fan_in[i] + 128 + max(-lo, hi) <= 2.0**31 - 1 for i in sim.order)
 
-    def _narrow(self, sim: SpeckSimulator, fed: list[int], feed: np.ndarray) -> list[bool]:
+    def _narrow(self, sim: SpeckSimulator, fed: list[int], host: float) -> list[bool]:
         """The layers of blocks whose sums fit int16 in this (int32) run: a
-        step's input to a neuron, the largest event count times the largest
-        sum of absolute weights, plus the largest bias, at most 32767 (every
-        weight then fits too). Their accumulators and weights are int16: half the
-        bytes per event (on the paper CNN both of its block layers). Counts
-        from the host's largest event (scanned: one pass over the input)."""
-        blocks = [i for i in sim.order if self.P[i, self.kernels.BLK_RUN]]
-        if not blocks:
-            return [False] * len(sim.layers)
-        host = float(feed.max()) if feed.size else 0.0
+        step's input to a neuron, the largest event count (``host``: the
+        host's largest event) times the largest sum of absolute weights,
+        plus the largest bias, at most 32767 (every weight then fits too).
+        Their accumulators and weights are int16: half the bytes per event
+        (on the paper CNN both of its block layers)."""
         count = _event_counts(sim, fed, host)
-        return [i in blocks and count[i] * self.fan_in[i] + self.bias_top[i] <= 2**15 - 1
+        return [bool(self.P[i, self.kernels.BLK_RUN])
+                and count[i] * self.fan_in[i] + self.bias_top[i] <= 2**15 - 1
                 for i in range(len(sim.layers))]  # fmt: skip
 
     def run(self, sim: SpeckSimulator, feeds: dict[int, np.ndarray], record: bool,
@@ -557,10 +549,16 @@ class _CompiledNetwork:
             feed = parts[0].view(np.uint8)
         else:
             feed = np.concatenate([x.astype(dtype) for x in parts], axis=2)
-        narrow = self._fits_int32(sim, list(feeds), feed)
-        work = np.int32 if narrow else np.int64
-        if narrow:
-            P[:, k.BLK_NARROW] = self._narrow(sim, list(feeds), feed)
+        # the host's largest event: uint8 ones are not scanned unless a layer
+        # of blocks may take int16 sums (one pass over the input)
+        if feed.dtype != np.uint8 or P[:, k.BLK_RUN].any():
+            host = float(feed.max()) if feed.size else 0.0
+        else:
+            host = 255.0
+        fits32 = self._fits_int32(sim, list(feeds), host)
+        work = np.int32 if fits32 else np.int64
+        if fits32:
+            P[:, k.BLK_NARROW] = self._narrow(sim, list(feeds), host)
         keep = list(sim.layers_range()) if record else list(sim.outputs)
         at = 0
         for i in keep:
@@ -579,7 +577,7 @@ class _CompiledNetwork:
         multi = sim.spike_mode == "multi"
         overflow = {"saturate": k.SATURATE, "wrap": k.WRAP, "none": k.NONE}[sim.overflow]
         lo, hi = sim.spec.state_range
-        weights, biases = (self.weights32, self.biases32) if narrow else (self.weights, self.biases)
+        weights, biases = (self.weights32, self.biases32) if fits32 else (self.weights, self.biases)
         tables = (self.segs, self.dec, weights, biases, self.perm, self.route, self.iperm, self.tabs,
                   self.weights16)
         modes = (multi, overflow, lo, hi, feed.dtype == np.uint8)
