@@ -767,3 +767,38 @@ def test_pools_of_spike_bits_equal_the_oracle(runs, record, uniform, real):
     assert np.count_nonzero(code[:, 0] == k.OP_POOL_EVENTS) == 2 - int(fused)
     if fused:
         assert (bits[0, 13] >= 0) == bool(record)  # counts into `val` only when read
+
+
+# --- one compiled kernel per process --------------------------------------------------
+
+
+def test_one_kernel_for_read_only_and_writable_inputs(corpus, runs, monkeypatch):
+    """numba compiles a kernel once per mix of read-only and writable array
+    arguments (about 30 s each): a batch-1 input (a broadcast, read-only), a
+    user's read-only array and writable float and bool inputs all reach the
+    program as read-only views, so one compiled kernel serves them all; the
+    caller's arrays keep their flags."""
+    monkeypatch.setenv("NIRC_THREADS", "1")
+    path = corpus / "public" / "paper_braille_bias_zero.nir"
+    with collecting():
+        sim = nirc.interpreter.prepare(path, dt=1e-4)
+    rng = np.random.default_rng(0)
+    frozen = rng.random((20, 2, 12)) < 0.2
+    frozen.flags.writeable = False
+    inputs = [rng.random((20, 12)) < 0.2, frozen, (rng.random((20, 2, 12)) < 0.2) * 0.5,
+              rng.random((20, 3, 12)) < 0.2]  # fmt: skip
+    for x in inputs:
+        same_as_oracle(sim, {"input": x}, 20, 1 if x.ndim == 2 else x.shape[1], runs=runs)
+    assert inputs[2].flags.writeable and not inputs[1].flags.writeable
+    kernel = jit.program_kernels().run_program
+    assert len(kernel.signatures) == 1, kernel.signatures
+
+
+@pytest.mark.parametrize("value", [0.5, np.arange(6.0), np.arange(6.0).reshape(2, 3)])
+def test_full_parameters_are_new_writable_arrays(value):
+    """The neuron kernels' parameters: always a fresh, writable, contiguous
+    float64 array (a read-only one would make numba compile them again)."""
+    a = jit.full(value, 6)
+    assert a.shape == (6,) and a.dtype == np.float64 and a.flags.writeable and a.flags.c_contiguous
+    assert not np.shares_memory(a, value)
+    assert np.array_equal(a, np.broadcast_to(np.asarray(value, float).reshape(-1), (6,)))

@@ -520,6 +520,36 @@ def test_compiled_takes_any_event_dtype(dtype):
         assert got[i].dtype == want[i].dtype and np.array_equal(got[i], want[i])
 
 
+@COMPILED
+def test_compiled_counts_that_fit_a_byte_run_as_bytes(monkeypatch):
+    """int64 counts of at most 255 reach the kernel as bytes (the byte scan,
+    and no second compiled variant of the kernel); a count of 256 keeps them
+    int64. Both give the numpy code's numbers."""
+    k = speck_simulator.compiled_kernels()
+    seen = []
+    real = k.run_network
+
+    def spy(*args):
+        seen.append(args[3].dtype)
+        return real(*args)
+
+    monkeypatch.setattr(k, "run_network", spy)
+    monkeypatch.setenv("NIRC_THREADS", "1")
+    rng = np.random.default_rng(3)
+    layers = random_network(rng)
+    small = random_events(rng, 8, (2, 9, 9), 0.3).astype(np.int64)
+    small[0, 0, 0, 0] = 255
+    large = small.copy()
+    large[1, 1, 4, 4] = 256
+    for x in (small, large):
+        fast = SpeckSimulator(layers, jit=True, overflow="none").run(x, record=True)
+        slow = SpeckSimulator(layers, jit=False, overflow="none").run(x, record=True)
+        for key in ("spikes", "membrane"):
+            for i in slow[key]:
+                assert np.array_equal(fast[key][i], slow[key][i]), (key, i)
+    assert seen == [np.uint8, np.int64]
+
+
 def test_compiled_on_request_without_numba_is_a_diagnostic(monkeypatch):
     monkeypatch.setattr(jit, "ENABLED", False)
     layer = SpeckLayer("n", (1, 2, 2), np.ones((1, 1, 1, 1), np.int8), threshold_low=-1)
@@ -593,11 +623,12 @@ def test_compiled_blocks_equal_numpy(overflow, feed, leak):
     """Layers of fixed blocks against the numpy code, every layer's spikes
     and membranes: a stride-2 5 x 5 layer of 16 features that only the host
     feeds (uint8 events are added as the scan finds them, over an input
-    that is not a multiple of 64 bytes; int64 ones through the event list),
-    counts above one, with and without leak (then silent steps are skipped),
-    a low threshold; an 8-feature layer (runs of
+    that is not a multiple of 64 bytes; int64 ones, with a count past 255,
+    through the event list), counts above one, with and without leak (then
+    silent steps are skipped), a low threshold; an 8-feature layer (runs of
     16 + 8) fed by it pooled (counts up to 4) and by the host; int32 sums
-    (the first layer's int16: they fit), and int64 with ``overflow="none"``."""
+    (the first layer's int16 where they fit: not with the count of 300),
+    and int64 with ``overflow="none"``."""
     rng = np.random.default_rng(11)
     layers = [
         random_layer(rng, "a", (2, 15, 15), 16, 5, stride=2, padding=1, threshold_high=70,
@@ -608,6 +639,8 @@ def test_compiled_blocks_equal_numpy(overflow, feed, leak):
     x[4:6] = 0
     y = np.stack([random_events(rng, 14, (16, 3, 3), 0.2) for _ in range(3)], 1)
     feeds = {0: x.astype(feed), 1: y.astype(feed)}  # one type: uint8 events stay bytes
+    if feed is np.int64:
+        feeds[0][2, 1, 0, 7, 7] = 300  # past a byte: the int64 path (else taken as bytes)
     fast_sim = SpeckSimulator(layers, jit=True, overflow=overflow)
     fast = fast_sim.run(feeds, record=True)
     slow = SpeckSimulator(layers, jit=False, overflow=overflow).run(feeds, record=True)
@@ -617,7 +650,7 @@ def test_compiled_blocks_equal_numpy(overflow, feed, leak):
     # the first layer's sums fit int16 (its counts are at most 3); the second's
     # not (multi mode: up to 32767 // 90 spikes from each of 4 pooled neurons)
     host = float(max(feeds[0].max(), feeds[1].max()))
-    assert net._narrow(fast_sim, [0, 1], host) == [True, False]
+    assert net._narrow(fast_sim, [0, 1], host) == [feed is np.uint8, False]
     for key in ("spikes", "membrane", "state"):
         for i in slow[key]:
             assert np.array_equal(fast[key][i], slow[key][i]), (key, i)

@@ -230,11 +230,17 @@ class Program:
         for narrow, dtype in ((False, F64), (True, np.uint8)):
             p = parts[narrow]
             if not p:
-                out.append(np.zeros((1, 1, 1), dtype))
+                a = np.zeros((1, 1, 1), dtype)
             elif len(p) == 1:
-                out.append(p[0])
+                a = p[0]
             else:
-                out.append(np.ascontiguousarray(np.concatenate(p, axis=2)))
+                a = np.ascontiguousarray(np.concatenate(p, axis=2))
+            # read-only views, whatever the caller's arrays: numba compiles the
+            # kernel anew (about 30 s) for each mix of read-only and writable
+            # arguments, and a batch-1 input arrives read-only (a broadcast)
+            a = a.view()
+            a.flags.writeable = False
+            out.append(a)
         return out[0], out[1], t_data
 
 

@@ -1062,62 +1062,19 @@ def _delay(c, t, ip, val, s):  # pragma: no cover - compiled
     _copy(s[ring + here * n : ring + (here + 1) * n], val[src : src + n])
 
 
-@_inline
-def _sample(
-    b, t0, t1, t_data, code, fp, ip, xf, xn, st, rec, val, evi, evv, ecnt, acc, zc
-):  # pragma: no cover - compiled
-    """Steps ``t0 .. t1-1`` of sample ``b``: every op of ``code`` in order, each step."""
-    s = st[b]
-    for t in range(t0, t1):
-        for k in range(code.shape[0]):
-            c = code[k]
-            op = c[0]
-            if op == OP_INPUT:
-                _input(c, t, t_data, b, xf, xn, ip, val, evi, evv, ecnt)
-            elif op == OP_SUM:
-                _sum(c, ip, val, s)
-            elif op == OP_COMPACT:
-                _compact(c, val, evi, evv, ecnt)
-            elif op == OP_DENSE:
-                _dense(c, fp, val, evi, evv, ecnt)
-            elif op == OP_CONV:
-                _conv(c, fp, ip, val, evi, evv, ecnt, acc)
-            elif op == OP_CONV_BLOCK:
-                _conv_block(c, fp, ip, val, evi, evv, ecnt, acc)
-            elif op == OP_POOL:
-                _pool(c, val)
-            elif op == OP_POOL_EVENTS:
-                _pool_events(c, ip, val, evi, evv, ecnt)
-            elif op == OP_POOL_BITS:
-                _pool_bits(c, ip, val, evi, evv, ecnt, zc)
-            elif op == OP_SCALE:
-                src, dst, n, so = c[1], c[2], c[3], c[4]
-                for j in range(n):
-                    val[dst + j] = val[src + j] * fp[so + j]
-            elif op == OP_THRESHOLD:
-                src, dst, n, so = c[1], c[2], c[3], c[4]
-                for j in range(n):
-                    val[dst + j] = 1.0 if val[src + j] > fp[so + j] else 0.0
-            elif op == OP_NEURON:
-                _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec)
-            elif op == OP_LAYER:
-                _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc)
-            elif op == OP_DELAY:
-                _delay(c, t, ip, val, s)
-            elif op == OP_SAVE:
-                src, dst, n = c[1], c[2], c[3]
-                _copy(s[dst : dst + n], val[src : src + n])
-            elif op == OP_RECORD:
-                src, dst, n = c[1], c[2], c[3]
-                _copy(rec[t, b, dst : dst + n], val[src : src + n])
-
-
 @_config.njit()
 def run_program(code, fp, ip, sizes, xf, xn, t0, t1, t_data, st, rec, b0, b1):  # pragma: no cover
     """Steps ``t0 .. t1-1`` of samples ``b0 .. b1-1``, one sample after the
     other. ``sizes``: the per-sample scratch (values, events, event lists,
     accumulator, spike mask). It holds no lock (``nogil``): threads may run
-    disjoint sample ranges of the same arrays at once."""
+    disjoint sample ranges of the same arrays at once.
+
+    The loop over a sample's steps and ops is written here, not in a helper
+    inlined by numba: numba's inliner copies a callee block by block, each
+    copy with the whole function's scope, and the 646 blocks of that helper
+    took 20 of the kernel's 50 s first compile (now 31-34 s; as a compiled
+    function of its own, the scratch arrays' provenance was lost to LLVM and
+    the CNN ran 1.8% slower)."""
     val = np.zeros(sizes[0])
     evi = np.zeros(sizes[1], np.int64)
     evv = np.zeros(sizes[1])
@@ -1126,7 +1083,49 @@ def run_program(code, fp, ip, sizes, xf, xn, t0, t1, t_data, st, rec, b0, b1):  
     skew = (-raw.ctypes.data % 64) // 8
     acc = raw[skew : skew + sizes[3]]
     zc = np.zeros(sizes[4], np.uint8)
-    for b in range(b0, b1):
+    for b in range(b0, b1):  # each sample's steps: every op of ``code`` in order, each step
         val[:] = 0.0
         ecnt[:] = 0
-        _sample(b, t0, t1, t_data, code, fp, ip, xf, xn, st, rec, val, evi, evv, ecnt, acc, zc)
+        s = st[b]
+        for t in range(t0, t1):
+            for k in range(code.shape[0]):
+                c = code[k]
+                op = c[0]
+                if op == OP_INPUT:
+                    _input(c, t, t_data, b, xf, xn, ip, val, evi, evv, ecnt)
+                elif op == OP_SUM:
+                    _sum(c, ip, val, s)
+                elif op == OP_COMPACT:
+                    _compact(c, val, evi, evv, ecnt)
+                elif op == OP_DENSE:
+                    _dense(c, fp, val, evi, evv, ecnt)
+                elif op == OP_CONV:
+                    _conv(c, fp, ip, val, evi, evv, ecnt, acc)
+                elif op == OP_CONV_BLOCK:
+                    _conv_block(c, fp, ip, val, evi, evv, ecnt, acc)
+                elif op == OP_POOL:
+                    _pool(c, val)
+                elif op == OP_POOL_EVENTS:
+                    _pool_events(c, ip, val, evi, evv, ecnt)
+                elif op == OP_POOL_BITS:
+                    _pool_bits(c, ip, val, evi, evv, ecnt, zc)
+                elif op == OP_SCALE:
+                    src, dst, n, so = c[1], c[2], c[3], c[4]
+                    for j in range(n):
+                        val[dst + j] = val[src + j] * fp[so + j]
+                elif op == OP_THRESHOLD:
+                    src, dst, n, so = c[1], c[2], c[3], c[4]
+                    for j in range(n):
+                        val[dst + j] = 1.0 if val[src + j] > fp[so + j] else 0.0
+                elif op == OP_NEURON:
+                    _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec)
+                elif op == OP_LAYER:
+                    _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc)
+                elif op == OP_DELAY:
+                    _delay(c, t, ip, val, s)
+                elif op == OP_SAVE:
+                    src, dst, n = c[1], c[2], c[3]
+                    _copy(s[dst : dst + n], val[src : src + n])
+                elif op == OP_RECORD:
+                    src, dst, n = c[1], c[2], c[3]
+                    _copy(rec[t, b, dst : dst + n], val[src : src + n])
