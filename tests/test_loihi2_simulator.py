@@ -241,3 +241,16 @@ def test_dense_rec_sign_modes_per_synapse():
 def test_all_zero_weights_refused():
     with pytest.raises(NircError, match="every weight of the layer is zero"):
         optimize_weight_bits(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("value", [7, np.arange(5), np.arange(5, dtype=np.int32)])
+def test_kernel_parameters_are_new_writable_int64(value):
+    """Per-neuron values reach the compiled kernels as new, writable int64
+    arrays, whatever the layer holds (a read-only one, such as a layer-sized
+    array through ``broadcast_to``, made numba compile a kernel once more)."""
+    from nirc.targets.loihi2.simulator import _full
+
+    a = _full(value, 5)
+    assert a.dtype == np.int64 and a.shape == (5,) and a.flags.writeable and a.flags.c_contiguous
+    assert not np.shares_memory(a, value)
+    assert np.array_equal(a, np.broadcast_to(value, (5,)))

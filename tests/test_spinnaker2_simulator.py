@@ -264,3 +264,20 @@ def test_multi_spike_copies_follow_the_float_neuron(alpha):
     chip = spikes["p"][:, 0][:, lay].sum(axis=2)
     assert np.array_equal(chip, counts)
     assert counts.max() >= 2  # several spikes in a step did happen
+
+
+@pytest.mark.parametrize("read_only", [True, False])
+def test_kernel_parameters_are_writable_float32(read_only):
+    """A population's parameters reach the compiled kernels as contiguous,
+    writable float32 arrays (``Population.param`` gives read-only broadcasts:
+    each mix of read-only and writable arguments was a compile of its own),
+    copied only when they are not."""
+    from nirc.targets.spinnaker2.simulator import _c
+
+    x = np.arange(4, dtype=np.float32)
+    x.flags.writeable = not read_only
+    a = _c(x)
+    assert a.dtype == np.float32 and a.flags.writeable and a.flags.c_contiguous
+    assert np.array_equal(a, x) and np.shares_memory(a, x) == (not read_only)
+    b = _c(np.broadcast_to(np.float32(2.5), (3,)))
+    assert b.flags.writeable and np.array_equal(b, [2.5, 2.5, 2.5])

@@ -257,8 +257,9 @@ def compiled_kernels():
 
 
 def _full(value, n: int) -> np.ndarray:
-    """A per-layer or per-neuron value as int64 [n]."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(value, I64).reshape(-1), (n,)))
+    """A per-layer or per-neuron value as a new, writable int64 [n] (a
+    read-only array would make numba compile the kernel once more)."""
+    return np.broadcast_to(np.asarray(value, I64).reshape(-1), (n,)).copy()
 
 
 def _by_source(w_rec: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -289,7 +290,7 @@ def neuron_loop(a, w_rec, exp, i_decay, v_decay, v_th, bias, resets, record, *, 
     start, target, weight = _by_source(w_rec)
     k.lif_loop(np.ascontiguousarray(a, I64), start, target, weight, int(exp), _full(i_decay, n),
                _full(v_decay, n),
-               int(v_th), np.ascontiguousarray(np.broadcast_to(bias, (n,)), I64),
+               int(v_th), _full(bias, n),
                np.ascontiguousarray(resets, np.uint8), spikes, us, vs, bool(record))  # fmt: skip
     return spikes, (us if record else None), (vs if record else None)
 
@@ -324,7 +325,7 @@ def _dense_lif(k, layer: LavaLayer, x: np.ndarray, graded: bool, bias, resets, r
     k.dense_lif_loop(xs, np.ascontiguousarray(np.asarray(layer.weights, I64).T), int(layer.weight_exp),
                      bool(graded), start, target, weight, _full(layer.i_decay, n),
                      _full(layer.v_decay, n), int(layer.v_th),
-                     np.ascontiguousarray(np.broadcast_to(bias, (n,)), I64),
+                     _full(bias, n),
                      np.ascontiguousarray(resets, np.uint8), spikes, us, vs, bool(record))  # fmt: skip
     return spikes, (us if record else None), (vs if record else None)
 
@@ -344,7 +345,7 @@ def _conv_lif(k, layer: LavaLayer, x: np.ndarray, bias, resets, record: bool):
     wt = np.ascontiguousarray(np.asarray(layer.weights, I64).transpose(1, 2, 3, 0))
     k.conv_lif_loop(xs, wt, sh, sw, ph, pw, dh, dw, int(layer.groups), _full(layer.i_decay, n),
                     _full(layer.v_decay, n), int(layer.v_th),
-                    np.ascontiguousarray(np.broadcast_to(bias, (n,)), I64),
+                    _full(bias, n),
                     np.ascontiguousarray(resets, np.uint8), spikes, us, vs, bool(record))  # fmt: skip
     flat = (t_steps, b, n)
     return (spikes.reshape(flat), us.reshape(flat) if record else None,
@@ -396,7 +397,7 @@ def sweep_thresholds(layer: LavaLayer, spikes: np.ndarray, v_ths, *, graded: boo
     bias = layer.bias_mant if layer.bias_mant is not None else np.zeros(1, I64)
     n = layer.size
     common = (_full(layer.i_decay, n), _full(layer.v_decay, n), ths,
-              np.ascontiguousarray(np.broadcast_to(bias, (n,)), I64),
+              _full(bias, n),
               np.ascontiguousarray(resets, np.uint8), int(window[0]), int(window[1]), counts)
     if k is not None and layer.weights_rec is None and layer.delays is None:
         if layer.kind == "conv":

@@ -516,7 +516,9 @@ def _jit(wanted: bool = True):
 
 
 def _c(a: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(a, F32)
+    """``a`` as a contiguous, writable float32 array (copied only when it is
+    not one: a read-only array would make numba compile the kernel again)."""
+    return np.require(a, F32, ["C", "W"])
 
 
 def check_inputs(net: Network, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
