@@ -151,3 +151,46 @@ def test_run_jit_on_and_off_agree(corpus, tmp_path, capsys):
         np.testing.assert_array_equal(results["on"][k], results["off"][k])
     code, _, err = nirc_run(capsys, corpus / "public" / "paper_cnn_sinabs.nir", "--jit", "fast")
     assert code != 0 and "--jit" in err
+
+
+def test_a_long_compile_is_announced_once(monkeypatch):
+    """numba's compile events (cache loads included) run a timer: a compile
+    that outlasts it says so on the stream, once per process; a quick one
+    (a load from the cache) says nothing."""
+    import time
+
+    from nirc.interpreter import jit
+
+    buf = io.StringIO()
+    monkeypatch.setitem(jit._NOTICE, "stream", buf)
+    monkeypatch.setattr(jit, "NOTICE_AFTER_S", 0.05)
+    notice = jit._CompileNotice()
+    notice.on_start(None)
+    notice.on_end(None)
+    time.sleep(0.2)
+    assert buf.getvalue() == ""
+    for _ in range(2):  # nested compiles (a kernel's callees), then a second one
+        notice.on_start(None)
+        notice.on_start(None)
+        time.sleep(0.3)
+        notice.on_end(None)
+        notice.on_end(None)
+    said = buf.getvalue()
+    assert said.count("compiling the simulation kernels for this machine, once") == 1, said
+
+
+def test_the_cli_announces_compiles_only_on_a_terminal(monkeypatch, capsys):
+    from nirc.interpreter import jit
+
+    calls = []
+    monkeypatch.setattr(jit, "announce_compiles", calls.append)
+    assert main(["targets"]) == 0
+    assert calls == []  # pytest's captured stderr is no terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stderr", Terminal())
+    assert main(["targets"]) == 0
+    assert len(calls) == 1 and calls[0].isatty()

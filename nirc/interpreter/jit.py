@@ -31,8 +31,9 @@ Compiled functions are cached on disk (numba's ``cache=True``) in a per-user
 directory (:func:`cache_dir`: ``$NIRC_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nirc`` or ``~/.cache/nirc``; never inside the installed
 package, and no cache at all when none of these is writable): only the first
-run compiles (the program's kernel about 35 s, the chunked ones a few); later
-processes load them in a third of a second, which is why
+run compiles (the program's kernel about 30 s, the chunked ones a few); later
+processes load them in a third of a second (the CLI says so on a terminal
+when a compile takes a while: :func:`announce_compiles`), which is why
 :class:`~nirc.interpreter.engine.Simulator` uses them by default only on runs
 (or a process's runs together) long enough to repay that.
 """
@@ -79,6 +80,70 @@ CACHE_DIR: str | None = None  # where numba caches, None for no cache (chosen on
 _CACHE_CHOSEN = False
 
 
+NOTICE_AFTER_S = 2.0  # a compile running this long is one the user notices
+_NOTICE = {"stream": None, "registered": False}
+
+
+def announce_compiles(stream) -> None:
+    """Have the first compile of this process that takes longer than
+    :data:`NOTICE_AFTER_S` say so on ``stream`` (the CLI passes its terminal):
+    a first run otherwise sits silent for half a minute while numba builds
+    the kernels (loading them from the cache takes a fraction of a second,
+    and says nothing)."""
+    _NOTICE["stream"] = stream
+    if "numba" in sys.modules:
+        _register_notice()
+
+
+class _CompileNotice:
+    """A numba event listener (``numba:compile``, which covers cache loads
+    too): a timer runs while the outermost compile does and writes the
+    notice, once, if it fires."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.timer = None
+        self.said = False
+
+    def on_start(self, event) -> None:
+        self.depth += 1
+        if self.depth == 1 and not self.said:
+            import threading
+
+            self.timer = threading.Timer(NOTICE_AFTER_S, self.say)
+            self.timer.daemon = True
+            self.timer.start()
+
+    def on_end(self, event) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def say(self) -> None:
+        stream = _NOTICE["stream"]
+        if self.said or stream is None:
+            return
+        self.said = True
+        kept = (f"later runs load them from {CACHE_DIR}" if CACHE_DIR
+                else "not kept: no writable cache directory")  # fmt: skip
+        stream.write(f"nirc: compiling the simulation kernels for this machine, once (up to half "
+                     f"a minute; {kept})\n")  # fmt: skip
+        stream.flush()
+
+
+def _register_notice() -> None:
+    if _NOTICE["stream"] is None or _NOTICE["registered"]:
+        return
+    from numba.core import event
+
+    class Listener(_CompileNotice, event.Listener):
+        pass
+
+    event.register("numba:compile", Listener())
+    _NOTICE["registered"] = True
+
+
 def _use_cache_dir() -> None:
     """Point numba's cache at :func:`cache_dir` (once, before the first kernel
     module is imported)."""
@@ -103,6 +168,7 @@ def njit(**options):
     _use_cache_dir()
     import numba
 
+    _register_notice()
     return numba.njit(cache=CACHE_DIR is not None, nogil=True, **options)
 
 
