@@ -112,8 +112,13 @@ float64 vectors hold 4 numbers, not 8, and the convolutions' additions are
 read-modify-writes of float64 sums, so the CNN takes twice the time there;
 the line "dense GEMM bound" (:func:`dense_bound`) gives each machine's
 measure of dense arithmetic for the same synapses: 508-562 steps/s on that
-one, which the program outruns 5.7-6.3 times. The 6,000 steps/s target was
-set on the AVX-512 machine.
+one, which the program outruns 5.7-6.3 times. On an AMD Zen 4 (AVX-512 as
+two 256-bit halves, 32 KB L1d; 2026-12-07): 4,410-4,776 steps/s, 12.4-13.8
+CPU-us per sample-step, 6-8x its dense GEMM bound (617-753 steps/s); there
+the neuron passes, not the additions, set the floor: 4.1-4.4 CPU-us per
+sample-step with no input events at all, bound by moving the 4,096-neuron
+layers' membranes and sums between L2 and a 32 KB L1. The 6,000 steps/s
+target was set on the Zen 5.
 """
 
 from __future__ import annotations

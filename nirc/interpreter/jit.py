@@ -345,13 +345,13 @@ def numba_threads(n: int) -> Iterator[None]:
         numba.set_num_threads(was)
 
 
-def full(value, m: int) -> np.ndarray:
-    """A neuron parameter (a float, or an array of the layer's shape) as a
-    contiguous float64 array of ``m`` elements, one per neuron: always a new,
-    writable array (a layer-shaped array passed through ``broadcast_to`` alone
-    came back read-only, and numba compiles the kernels once more for each
+def full(value, m: int, dtype=np.float64) -> np.ndarray:
+    """A neuron parameter (a number, or an array of the layer's shape) as a
+    contiguous array of ``m`` elements of ``dtype``, one per neuron: always a
+    new, writable array (a layer-shaped array passed through ``broadcast_to``
+    alone came back read-only, and numba compiles a kernel once more for each
     mix of read-only and writable arguments: 8-24 s each)."""
-    return np.broadcast_to(np.asarray(value, np.float64).reshape(-1), (m,)).copy()
+    return np.broadcast_to(np.asarray(value, dtype).reshape(-1), (m,)).copy()
 
 
 def channels_last(wr: np.ndarray) -> np.ndarray:

@@ -133,10 +133,43 @@ def _load8(context, builder, arr_ty, arr, off):
     return builder.load(builder.bitcast(builder.gep(data, [off]), _VT.as_pointer()), align=8)
 
 
-def _splat(builder, x):
-    undef = ir.Constant(_VT, ir.Undefined)
+def _splat(builder, x, vt=_VT):
+    """``x`` in every lane of the vector type ``vt`` (an integer truncated or
+    sign-extended to its elements). Also the Speck kernel's."""
+    ty = vt.element
+    if isinstance(ty, ir.IntType) and x.type.width > ty.width:
+        x = builder.trunc(x, ty)
+    elif isinstance(ty, ir.IntType) and x.type.width < ty.width:
+        x = builder.sext(x, ty)
+    undef = ir.Constant(vt, ir.Undefined)
     lane = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
-    return builder.shuffle_vector(lane, undef, ir.Constant(ir.VectorType(ir.IntType(32), 8), [0] * 8))
+    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
+    return builder.shuffle_vector(lane, undef, zeros)
+
+
+def _open_loop(builder, turns, name):
+    """Start a loop of ``turns`` (i64; none when <= 0) with the builder in its
+    body; returns ``(i, pre, done)`` for :func:`_close_loop`. With it, the
+    hand-written loops of the intrinsics here and in the Speck kernel."""
+    pre = builder.block
+    body = builder.append_basic_block(f"{name}.body")
+    done = builder.append_basic_block(f"{name}.done")
+    builder.cbranch(builder.icmp_signed(">", turns, ir.Constant(_I64, 0)), body, done)
+    builder.position_at_end(body)
+    return builder.phi(_I64), pre, done
+
+
+def _close_loop(builder, loop, turns):
+    """End the body of :func:`_open_loop`'s ``loop``; the builder continues
+    after the loop. Returns the body's last block (for phis)."""
+    i, pre, done = loop
+    nxt = builder.add(i, ir.Constant(_I64, 1))
+    last = builder.block
+    builder.cbranch(builder.icmp_signed("<", nxt, turns), i.parent, done)
+    i.add_incoming(ir.Constant(_I64, 0), pre)
+    i.add_incoming(nxt, last)
+    builder.position_at_end(done)
+    return last
 
 
 @intrinsic
@@ -179,12 +212,8 @@ def _dense_tile_of(nv: int):
             evid = context.make_array(sa[5])(context, builder, evi_v).data
             evvd = context.make_array(sa[6])(context, builder, evv_v).data
             zero = ir.Constant(_VT, [0.0] * 8)
-            pre = builder.block
-            body = builder.append_basic_block("tile.body")
-            done = builder.append_basic_block("tile.done")
-            builder.cbranch(builder.icmp_signed(">", ne_v, ir.Constant(_I64, 0)), body, done)
-            builder.position_at_end(body)
-            i = builder.phi(_I64)
+            loop = _open_loop(builder, ne_v, "tile")
+            i, pre = loop[0], loop[1]
             sums = [builder.phi(_VT) for _ in range(nv)]
             at = builder.add(eoff_v, i)
             fv = _splat(builder, builder.load(builder.gep(evvd, [at])))
@@ -194,15 +223,10 @@ def _dense_tile_of(nv: int):
                                                     builder.add(base, ir.Constant(_I64, 8 * q))), fv))
                 for q, s in enumerate(sums)
             ]  # fmt: skip
-            nxt = builder.add(i, ir.Constant(_I64, 1))
-            last = builder.block
-            builder.cbranch(builder.icmp_signed("<", nxt, ne_v), body, done)
-            i.add_incoming(ir.Constant(_I64, 0), pre)
-            i.add_incoming(nxt, last)
+            last = _close_loop(builder, loop, ne_v)
             for s, n in zip(sums, new):
                 s.add_incoming(zero, pre)
                 s.add_incoming(n, last)
-            builder.position_at_end(done)
             final = [builder.phi(_VT) for _ in range(nv)]
             for q, (f, n) in enumerate(zip(final, new)):
                 f.add_incoming(zero, pre)
@@ -704,6 +728,7 @@ def _pool_bits(c, ip, val, evi, evv, ecnt, zc):  # pragma: no cover - compiled
     words = counts.view(np.uint64)
     q = 0
     tab = ip[spread : spread + 256]
+    uc, uw = np.uint64(c8), np.uint64(w * c8)  # a cell, a row: unsigned (below)
     for py in range(ph):
         for px in range(pw):
             first = (py * kh * w + px * kw) * c8
@@ -713,8 +738,6 @@ def _pool_bits(c, ip, val, evi, evv, ecnt, zc):  # pragma: no cover - compiled
                     # unsigned indices: numba checks a signed one for a negative
                     # value to wrap, twice per load (the CNN: -0.24 to -0.5 us)
                     u = np.uint64(at)
-                    uc = np.uint64(c8)
-                    uw = np.uint64(w * c8)
                     s = np.uint64(tab[zc[u]]) + np.uint64(tab[zc[u + uc]])
                     s += np.uint64(tab[zc[u + uw]]) + np.uint64(tab[zc[u + uw + uc]])
                 else:

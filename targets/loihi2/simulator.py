@@ -257,9 +257,11 @@ def compiled_kernels():
 
 
 def _full(value, n: int) -> np.ndarray:
-    """A per-layer or per-neuron value as a new, writable int64 [n] (a
-    read-only array would make numba compile the kernel once more)."""
-    return np.broadcast_to(np.asarray(value, I64).reshape(-1), (n,)).copy()
+    """A per-layer or per-neuron value as a new, writable int64 [n]
+    (:func:`nirc.interpreter.jit.full`)."""
+    from nirc.interpreter.jit import full
+
+    return full(value, n, I64)
 
 
 def _by_source(w_rec: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

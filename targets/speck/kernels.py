@@ -54,9 +54,10 @@ from numba.extending import intrinsic
 
 from nirc.interpreter import jit as _config
 
-# the program's compare of 64 bytes into a bit mask; numba caches this module's
-# machine code by this file's stamp: touch it when that intrinsic changes
-from nirc.interpreter.program_kernels import _nonzero64
+# the program's compare of 64 bytes into a bit mask and its LLVM helpers (a
+# splat, a counted loop); numba caches this module's machine code by this
+# file's stamp: touch it when those change
+from nirc.interpreter.program_kernels import _I64, _close_loop, _nonzero64, _open_loop, _splat
 
 # cached in the per-user directory (jit.njit); no cache where none is writable
 _jit = _config.njit()
@@ -93,47 +94,6 @@ def _set_bits(mask, first, idx, n):  # pragma: no cover - compiled
 
 
 LANES = 16  # elements per vector add: one AVX-512 register of int32, two of int64
-
-
-def _splat(builder, x, vt):
-    """The integer ``x`` in every lane of the vector type ``vt`` (truncated or
-    sign-extended to its elements)."""
-    ty = vt.element
-    if x.type.width > ty.width:
-        x = builder.trunc(x, ty)
-    elif x.type.width < ty.width:
-        x = builder.sext(x, ty)
-    undef = ir.Constant(vt, ir.Undefined)
-    lane = builder.insert_element(undef, x, ir.Constant(ir.IntType(32), 0))
-    zeros = ir.Constant(ir.VectorType(ir.IntType(32), vt.count), [0] * vt.count)
-    return builder.shuffle_vector(lane, undef, zeros)
-
-
-_I64 = ir.IntType(64)
-
-
-def _open_loop(builder, turns, name):
-    """Start a loop of ``turns`` (i64; none when <= 0) with the builder in its
-    body; returns ``(i, pre, done)`` for :func:`_close_loop`."""
-    pre = builder.block
-    body = builder.append_basic_block(f"{name}.body")
-    done = builder.append_basic_block(f"{name}.done")
-    builder.cbranch(builder.icmp_signed(">", turns, ir.Constant(_I64, 0)), body, done)
-    builder.position_at_end(body)
-    return builder.phi(_I64), pre, done
-
-
-def _close_loop(builder, loop, turns):
-    """End the body of :func:`_open_loop`'s ``loop``; the builder continues
-    after the loop. Returns the body's last block (for phis)."""
-    i, pre, done = loop
-    nxt = builder.add(i, ir.Constant(_I64, 1))
-    last = builder.block
-    builder.cbranch(builder.icmp_signed("<", nxt, turns), i.parent, done)
-    i.add_incoming(ir.Constant(_I64, 0), pre)
-    i.add_incoming(nxt, last)
-    builder.position_at_end(done)
-    return last
 
 
 def _lanes_of(times_n: bool, lanes: int = LANES):
