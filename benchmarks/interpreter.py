@@ -545,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--torch-env", help="a virtual environment (or site-packages) with torch and "
                     "the frameworks, for their rows")  # fmt: skip
     ap.add_argument("--compile", action="store_true",
-                    help="also time compiling the kernel into an empty cache (~35 s)")  # fmt: skip
+                    help="also time compiling the kernel into an empty cache (~20 s)")  # fmt: skip
     ap.add_argument("--settle", type=float, default=SETTLE,
                     help="seconds of pause before each interleaved run (0: none)")  # fmt: skip
     ap.add_argument("--profile", action="store_true",

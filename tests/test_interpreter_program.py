@@ -509,6 +509,43 @@ def test_block_convolutions_equal_the_oracle(runs, batch, reset):
     assert not np.any(ops == k.OP_CONV)
 
 
+@pytest.mark.parametrize(("o", "kw"), [(8, kw) for kw in range(1, 9)] + [(16, 5)])
+def test_every_run_length_equals_the_oracle(runs, o, kw):
+    """The block adds (program_kernels._add_pair) have straight-line code for
+    each run length in RUNS and a loop for any other: a Conv2d of ``o``
+    output channels and kernel width ``kw`` (stride 1: runs of ``kw * o``,
+    8 to 64, and 56 and 80 through the loop), fused into an IF and alone
+    (its sums an output), gives the oracle's sums and spikes bit for bit."""
+    rng = np.random.default_rng(kw)
+    w = (rng.standard_normal((o, 3, 3, kw)) * 0.5).astype(np.float32)
+    shape = (3, 7, 9)
+    fused = (o, 7, 9 + 2 * (kw // 2) - kw + 1)
+    alone = (o, 5, 9 - kw + 1)
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array(shape)}),
+        "c": Node("c", "Conv2d", {"weight": w, "bias": np.zeros(o, np.float32),
+                                  "stride": np.array([1, 1]), "padding": np.array([1, kw // 2]),
+                                  "dilation": np.array([1, 1]), "groups": np.array(1)}),
+        "n": Node("n", "IF", {"r": np.full(fused, 1e3), "v_threshold": np.full(fused, 0.7)}),
+        "d": Node("d", "Conv2d", {"weight": w, "bias": (rng.standard_normal(o)).astype(np.float32),
+                                  "stride": np.array([1, 1]), "padding": np.array([0, 0]),
+                                  "dilation": np.array([1, 1]), "groups": np.array(1)}),
+        "out": Node("out", "Output", {"shape": np.array(fused)}),
+        "out2": Node("out2", "Output", {"shape": np.array(alone)}),
+    }  # fmt: skip
+    edges = [("in", "c"), ("c", "n"), ("n", "out"), ("in", "d"), ("d", "out2")]
+    with collecting():
+        sim = nirc.interpreter.prepare(Graph(nodes, edges, {"dt": 1e-3}), record=["n.v"])
+    x = {"in": rng.random((30, 2) + shape) < 0.3}
+    a = same_as_oracle(sim, x, 30, 2, runs=runs)
+    assert a["out"].any() and a["out2"].any()
+    exact = engine.exact_sums(sim.plan, {"in": 1.0})
+    code = program.compile_program(sim.plan, exact, 2).code
+    k = jit.program_kernels()
+    blocks = code[code[:, 0] == k.OP_CONV_BLOCK]
+    assert len(blocks) == 2 and set(blocks[:, 5]) == {kw * o}  # field 5: the run
+
+
 def test_block_tables_are_packed_and_aligned():
     """An event's block is one int64 (accumulator offset, weight offset, rows);
     the weight and table pools start on a 64-byte boundary (whole cache

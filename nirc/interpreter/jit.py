@@ -31,7 +31,7 @@ Compiled functions are cached on disk (numba's ``cache=True``) in a per-user
 directory (:func:`cache_dir`: ``$NIRC_CACHE_DIR``, else
 ``$XDG_CACHE_HOME/nirc`` or ``~/.cache/nirc``; never inside the installed
 package, and no cache at all when none of these is writable): only the first
-run compiles (the program's kernel about 30 s, the chunked ones a few); later
+run compiles (the program's kernel about 20 s, the chunked ones a few); later
 processes load them in a third of a second (the CLI says so on a terminal
 when a compile takes a while: :func:`announce_compiles`), which is why
 :class:`~nirc.interpreter.engine.Simulator` uses them by default only on runs
@@ -87,7 +87,7 @@ _NOTICE = {"stream": None, "registered": False}
 def announce_compiles(stream) -> None:
     """Have the first compile of this process that takes longer than
     :data:`NOTICE_AFTER_S` say so on ``stream`` (the CLI passes its terminal):
-    a first run otherwise sits silent for half a minute while numba builds
+    a first run otherwise sits silent for 20 s or more while numba builds
     the kernels (loading them from the cache takes a fraction of a second,
     and says nothing)."""
     _NOTICE["stream"] = stream

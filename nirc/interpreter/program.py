@@ -236,7 +236,7 @@ class Program:
             else:
                 a = np.ascontiguousarray(np.concatenate(p, axis=2))
             # read-only views, whatever the caller's arrays: numba compiles the
-            # kernel anew (about 30 s) for each mix of read-only and writable
+            # kernel anew (about 20 s) for each mix of read-only and writable
             # arguments, and a batch-1 input arrives read-only (a broadcast)
             a = a.view()
             a.flags.writeable = False

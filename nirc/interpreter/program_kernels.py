@@ -43,7 +43,7 @@ per sample and step, one thread):
 - Then (CPU-us per sample-step, one thread, the CNN at batch 32, T = 1,000,
   medians of runs alternating with the previous version): one packed int64
   per event instead of four dependent table loads (:func:`_conv_block`) and
-  the runs unrolled (:func:`_add_run`), 64-byte aligned weights and
+  the runs unrolled (now :func:`_add_pair`), 64-byte aligned weights and
   accumulator: 16.2 -> 14.7; the spikes of a fused layer as bits straight
   from its 8-wide compares (:func:`_layer_bits`) instead of a byte per
   neuron gathered again: 14.7 -> 12.9; the next step's input row prefetched
@@ -172,6 +172,15 @@ def _close_loop(builder, loop, turns):
     return last
 
 
+def _emit_add8(context, builder, acc_ty, acc, ao, w_ty, w, wo, fvv):
+    """``acc[ao:ao+8] += w[wo:wo+8] * fvv`` (``fvv``: the factor in every lane;
+    ``acc_ty``, ``w_ty``: the arrays' numba types)."""
+    a = context.make_array(acc_ty)(context, builder, acc)
+    ap = builder.bitcast(builder.gep(a.data, [ao]), _VT.as_pointer())
+    prod = builder.fmul(_load8(context, builder, w_ty, w, wo), fvv)
+    builder.store(builder.fadd(builder.load(ap, align=8), prod), ap, align=8)
+
+
 @intrinsic
 def _add8(typingctx, acc, ao, w, wo, fv):  # pragma: no cover - compiled
     """``acc[ao:ao+8] += w[wo:wo+8] * fv`` as one 8-wide load, multiply, add and
@@ -183,13 +192,84 @@ def _add8(typingctx, acc, ao, w, wo, fv):  # pragma: no cover - compiled
 
     def codegen(context, builder, signature, args):
         acc_v, ao_v, w_v, wo_v, fv_v = args
-        a = context.make_array(signature.args[0])(context, builder, acc_v)
-        ap = builder.bitcast(builder.gep(a.data, [ao_v]), _VT.as_pointer())
-        prod = builder.fmul(_load8(context, builder, signature.args[2], w_v, wo_v), _splat(builder, fv_v))
-        builder.store(builder.fadd(builder.load(ap, align=8), prod), ap, align=8)
+        sa = signature.args
+        _emit_add8(context, builder, sa[0], acc_v, ao_v, sa[2], w_v, wo_v, _splat(builder, fv_v))
         return context.get_dummy_value()
 
     return types.void(acc, ao, w, wo, fv), codegen
+
+
+RUNS = (8, 16, 24, 32, 40, 48, 64)  # run lengths with straight-line code in _add_pair
+
+
+@intrinsic
+def _add_pair(typingctx, acc, ao, bo, w, wa, wb, fa, fb, ra, rb, rstride, run):  # pragma: no cover
+    """Two events' blocks of a block convolution: ``ra`` rows of the first, each
+    ``acc[ao : ao+run] += w[wa : wa+run] * fa`` (8-wide, :func:`_emit_add8`),
+    then ``ao -= rstride`` and ``wa += run``; ``rb`` rows of the second
+    (``bo``, ``wb``, ``fb``) likewise, the rows of both interleaved while
+    both have one (two independent chains of loads and stores). ``run`` is
+    a multiple of 8; for the lengths in ``RUNS`` one switch per pair picks
+    loops whose adds are straight-line code (no loop control per 8), else
+    8 at a time in a loop. In place of seven copies of the event loop
+    compiled with the run a constant (each a second of the kernel's first
+    compile)."""
+
+    def codegen(context, builder, signature, args):
+        acc_v, ao_v, bo_v, w_v, wa_v, wb_v, fa_v, fb_v, ra_v, rb_v, rs_v, run_v = args
+        sa = signature.args
+        fav, fbv = _splat(builder, fa_v), _splat(builder, fb_v)
+        both = builder.select(builder.icmp_signed("<", ra_v, rb_v), ra_v, rb_v)
+        only_a, only_b = builder.sub(ra_v, both), builder.sub(rb_v, both)
+        done = builder.append_basic_block("pair.done")
+        other = builder.append_basic_block("pair.any")
+        sw = builder.switch(run_v, other)
+
+        def add_row(o0, w0, fv, r, width, q0):
+            """Row ``r`` of a block from ``o0`` / ``w0``: ``width`` elements (a
+            Python int), or the 8 at ``q0`` when ``width`` is None."""
+            a0 = builder.sub(o0, builder.mul(r, rs_v))
+            wo = builder.add(w0, builder.mul(r, run_v))
+            for q in range(0, width, 8) if width is not None else [0]:
+                dq = ir.Constant(_I64, q) if width is not None else q0
+                _emit_add8(context, builder, sa[0], acc_v, builder.add(a0, dq), sa[3], w_v,
+                           builder.add(wo, dq), fv)  # fmt: skip
+
+        def rows(turns, first, blocks, width, name):
+            """``turns`` rows from row ``first`` of each of ``blocks`` ((o0, w0,
+            fv) triples), interleaved."""
+            loop = _open_loop(builder, turns, name)
+            r = builder.add(loop[0], first)
+            if width is None:
+                eights = builder.sdiv(run_v, ir.Constant(_I64, 8))
+                inner = _open_loop(builder, eights, name + ".q")
+                q0 = builder.mul(inner[0], ir.Constant(_I64, 8))
+                for o0, w0, fv in blocks:
+                    add_row(o0, w0, fv, r, None, q0)
+                _close_loop(builder, inner, eights)
+            else:
+                for o0, w0, fv in blocks:
+                    add_row(o0, w0, fv, r, width, None)
+            _close_loop(builder, loop, turns)
+
+        zero = ir.Constant(_I64, 0)
+        a, b = (ao_v, wa_v, fav), (bo_v, wb_v, fbv)
+        for width in [*RUNS, None]:
+            name = f"pair.{width or 'n'}"
+            if width is None:
+                builder.position_at_end(other)
+            else:
+                blk = builder.append_basic_block(name)
+                sw.add_case(ir.Constant(_I64, width), blk)
+                builder.position_at_end(blk)
+            rows(both, zero, [a, b], width, name + ".ab")
+            rows(only_a, both, [a], width, name + ".a")
+            rows(only_b, both, [b], width, name + ".b")
+            builder.branch(done)
+        builder.position_at_end(done)
+        return context.get_dummy_value()
+
+    return types.void(acc, ao, bo, w, wa, wb, fa, fb, ra, rb, rstride, run), codegen
 
 
 def _dense_tile_of(nv: int):
@@ -519,40 +599,11 @@ def _conv(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - compiled
 
 
 @_inline
-def _add_run(acc, ao, w, wo, fv, run):  # pragma: no cover - compiled
-    """``acc[ao:ao+run] += w[wo:wo+run] * fv`` for ``run`` a multiple of 8, as
-    straight 8-wide adds (:func:`_add8`): 32 elements a turn, then 16 and 8,
-    branches that take the same way for every event of a convolution."""
-    q = 0
-    while q + 32 <= run:
-        _add8(acc, ao + q, w, wo + q, fv)
-        _add8(acc, ao + q + 8, w, wo + q + 8, fv)
-        _add8(acc, ao + q + 16, w, wo + q + 16, fv)
-        _add8(acc, ao + q + 24, w, wo + q + 24, fv)
-        q += 32
-    if q + 16 <= run:
-        _add8(acc, ao + q, w, wo + q, fv)
-        _add8(acc, ao + q + 8, w, wo + q + 8, fv)
-        q += 16
-    if q + 8 <= run:
-        _add8(acc, ao + q, w, wo + q, fv)
-
-
-@_inline
-def _block_rows(acc, ao, fp, wo, fv, rows, rstride, run):  # pragma: no cover - compiled
-    """One event's block: ``rows`` runs, one accumulator row apart."""
-    for _ in range(rows):
-        _add_run(acc, ao, fp, wo, fv, run)
-        ao -= rstride
-        wo += run
-
-
-@_inline
 def _block_events(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run):  # pragma: no cover
-    """:func:`_conv_block`'s loop over its ``ne`` events (``run`` a constant
-    where the call site passes one), two at a time, ``ne / 2`` apart in the
-    list (far apart in the layer, so rarely on the same accumulator lines),
-    their rows interleaved: two independent chains of loads and stores."""
+    """:func:`_conv_block`'s loop over its ``ne`` events, two at a time,
+    ``ne / 2`` apart in the list (far apart in the layer, so rarely on the
+    same accumulator lines), their rows interleaved (:func:`_add_pair`):
+    two independent chains of loads and stores."""
     half = (ne + 1) // 2
     for i in range(half):
         pa = ip[tab + evi[eoff + i]]
@@ -569,24 +620,7 @@ def _block_events(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run):  # pr
         ab = pb & 0xFFFFFFFF
         wb = w0 + ((pb >> 32) & 0xFFFFFF)
         rb = pb >> 56
-        both = min(ra, rb)
-        for _ in range(both):
-            _add_run(acc, aa, fp, wa, fa, run)
-            _add_run(acc, ab, fp, wb, fb, run)
-            aa -= rstride
-            wa += run
-            ab -= rstride
-            wb += run
-        _block_rows(acc, aa, fp, wa, fa, ra - both, rstride, run)
-        _block_rows(acc, ab, fp, wb, fb, rb - both, rstride, run)
-
-
-@_config.njit()
-def _events_of_run(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run):  # pragma: no cover
-    """:func:`_block_events` as a function of its own, compiled once for each
-    ``run`` a call site passes as a literal (numba types a constant argument
-    ``Literal[int]`` and specializes on it): the adds of a run unrolled."""
-    _block_events(acc, fp, ip, evi, evv, ne, eoff, tab, w0, rstride, run)
+        _add_pair(acc, aa, ab, fp, wa, wb, fa, fb, ra, rb, rstride, run)
 
 
 @_inline
@@ -595,11 +629,9 @@ def _conv_block(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - comp
     of 8) from its input's events, into a padded channels-last accumulator
     (rows and columns of margin take every event's reach): each event adds
     a block of its (channel, stride phase)'s weights, runs of ``run``
-    elements one accumulator row apart, 8 at a time (:func:`_add_run`; runs
-    of 8-48 and 64 elements by loops compiled with the length a constant,
-    each a function of its own: inlined, the seven copies took the kernel's
-    first compile from 28 s to 95 s, now 37 s, for 3% of the CNN's time),
-    two events at once (:func:`_block_events`). The
+    elements one accumulator row apart, 8 at a time (:func:`_add_pair`:
+    straight-line adds for runs of 8-48 and 64 elements), two events at once
+    (:func:`_block_events`). The
     runs all have one length (taps past the kernel have zero weights): with
     the lengths of the kernel's columns at each stride phase (the x of
     consecutive events alternates phases), the mispredicted loop ends cost
@@ -618,24 +650,7 @@ def _conv_block(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - comp
     )  # fmt: skip
     ne = ecnt[slot]
     w32 = fp.view(np.float32)
-    # the run a constant of the event loop (straight adds, no loop control),
-    # each such loop compiled as a specialization of its own (_events_of_run)
-    if run == 8:
-        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 8)
-    elif run == 16:
-        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 16)
-    elif run == 24:
-        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 24)
-    elif run == 32:
-        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 32)
-    elif run == 40:
-        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 40)
-    elif run == 48:
-        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 48)
-    elif run == 64:
-        _events_of_run(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, 64)
-    else:
-        _block_events(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, run)
+    _block_events(acc, w32, ip, evi, evv, ne, eoff, tab, w0, rstride, run)
     if dst < 0:
         return
     n_rows, rlen, rs, base, total, n_o = (
@@ -929,16 +944,21 @@ def _layer(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragma: no
     if geo >= 0 and uniform:  # spikes as bits straight from the compares
         _layer_bits(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc)
         return
+    # one call site of _layer_rows (each inlined copy cost about a second of
+    # the kernel's first compile): a padded accumulator row by row, else the
+    # whole layer at once from the accumulator (left zero for the next
+    # convolution) or from ``val``
+    n_rows, rlen, rs, base, total = 1, m, 0, src, 0
     if geo >= 0:
         n_rows, rlen, rs, base, total = ip[geo], ip[geo + 1], ip[geo + 2], ip[geo + 3], ip[geo + 4]
-        for r in range(n_rows):
-            at = base + r * rs
-            _layer_rows(fp, s, acc, at, r * rlen, rlen, bias, uniform, p0, sub, sv, m, zc, False)
+    elif from_acc:
+        base = 0
+    buf = acc if geo >= 0 or from_acc else val
+    clr = from_acc and geo < 0
+    for r in range(n_rows):
+        _layer_rows(fp, s, buf, base + r * rs, r * rlen, rlen, bias, uniform, p0, sub, sv, m, zc, clr)
+    if geo >= 0:
         acc[:total] = 0.0
-    elif from_acc:  # the accumulator is left zero for the next convolution
-        _layer_rows(fp, s, acc, 0, 0, m, bias, uniform, p0, sub, sv, m, zc, True)
-    else:
-        _layer_rows(fp, s, val, src, 0, m, bias, uniform, p0, sub, sv, m, zc, False)
     v = s[sv : sv + m]
     if slot >= 0:
         whole = m + (-m) % 64
@@ -1100,9 +1120,12 @@ def run_program(code, fp, ip, sizes, xf, xn, t0, t1, t_data, st, rec, b0, b1):  
     The loop over a sample's steps and ops is written here, not in a helper
     inlined by numba: numba's inliner copies a callee block by block, each
     copy with the whole function's scope, and the 646 blocks of that helper
-    took 20 of the kernel's 50 s first compile (now 31-34 s; as a compiled
+    took 20 of the kernel's 50 s first compile (then 31-34 s; as a compiled
     function of its own, the scratch arrays' provenance was lost to LLVM and
-    the CNN ran 1.8% slower)."""
+    the CNN ran 1.8% slower). For the same reason each inlined helper has
+    one call site where it can (:func:`_layer_rows`), and the block adds
+    are one intrinsic (:func:`_add_pair`) rather than seven compiled
+    copies of the event loop: 19-20 s."""
     val = np.zeros(sizes[0])
     evi = np.zeros(sizes[1], np.int64)
     evv = np.zeros(sizes[1])
