@@ -117,8 +117,12 @@ two 256-bit halves, 32 KB L1d; 2026-12-07): 4,410-4,776 steps/s, 12.4-13.8
 CPU-us per sample-step, 6-8x its dense GEMM bound (617-753 steps/s); there
 the neuron passes, not the additions, set the floor: 4.1-4.4 CPU-us per
 sample-step with no input events at all, bound by moving the 4,096-neuron
-layers' membranes and sums between L2 and a 32 KB L1. The 6,000 steps/s
-target was set on the Zen 5.
+layers' membranes and sums between L2 and a 32 KB L1. A later session on
+the same kind of machine: 4,128-4,927 steps/s with a dense GEMM bound of
+462-581, so the machine itself varied by a quarter between runs; storing
+the block convolutions' weights as float64 instead of float32 (twice the
+bytes competing for L1) cost 8-10%. The 6,000 steps/s target was set on
+the Zen 5.
 """
 
 from __future__ import annotations
