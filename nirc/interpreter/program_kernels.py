@@ -31,7 +31,7 @@ per sample and step, one thread):
   cost more than it saved).
 - An exact convolution adds runs of one length for every event
   (:func:`_conv_block`: zero taps past the kernel, a padded accumulator)
-  through 8-wide loads and stores (:func:`_add8`), where the vectorized
+  through 8-wide loads and stores (:func:`_emit_add8`), where the vectorized
   segment loop keeps 4-wide and scalar remainders behind run-time checks,
   and leaves out the rows of a stride phase past the kernel: the paper CNN at batch 32 went from 19.2 to 16.2
   CPU-us per sample-step (one thread, medians of 21 runs alternating with
@@ -174,29 +174,16 @@ def _close_loop(builder, loop, turns):
 
 def _emit_add8(context, builder, acc_ty, acc, ao, w_ty, w, wo, fvv):
     """``acc[ao:ao+8] += w[wo:wo+8] * fvv`` (``fvv``: the factor in every lane;
-    ``acc_ty``, ``w_ty``: the arrays' numba types)."""
+    ``acc_ty``, ``w_ty``: the arrays' numba types) as one 8-wide load,
+    multiply, add and store (``w`` float64, or float32 widened). Separate
+    multiply and add, as the scalar code does (no contraction). The loop
+    vectorizer would check ``acc`` and ``w`` for overlap at run time and keep
+    scalar and 4-wide remainder loops: on runs of 16-48 elements those cost
+    more than the additions."""
     a = context.make_array(acc_ty)(context, builder, acc)
     ap = builder.bitcast(builder.gep(a.data, [ao]), _VT.as_pointer())
     prod = builder.fmul(_load8(context, builder, w_ty, w, wo), fvv)
     builder.store(builder.fadd(builder.load(ap, align=8), prod), ap, align=8)
-
-
-@intrinsic
-def _add8(typingctx, acc, ao, w, wo, fv):  # pragma: no cover - compiled
-    """``acc[ao:ao+8] += w[wo:wo+8] * fv`` as one 8-wide load, multiply, add and
-    store (``w`` float64, or float32 widened). Separate multiply and add, as
-    the scalar code does (no contraction). The loop vectorizer would check
-    ``acc`` and ``w`` for overlap at run time and keep scalar and 4-wide
-    remainder loops: on runs of 16-48 elements those cost more than the
-    additions."""
-
-    def codegen(context, builder, signature, args):
-        acc_v, ao_v, w_v, wo_v, fv_v = args
-        sa = signature.args
-        _emit_add8(context, builder, sa[0], acc_v, ao_v, sa[2], w_v, wo_v, _splat(builder, fv_v))
-        return context.get_dummy_value()
-
-    return types.void(acc, ao, w, wo, fv), codegen
 
 
 RUNS = (8, 16, 24, 32, 40, 48, 64)  # run lengths with straight-line code in _add_pair
@@ -225,13 +212,12 @@ def _add_pair(typingctx, acc, ao, bo, w, wa, wb, fa, fb, ra, rb, rstride, run): 
         other = builder.append_basic_block("pair.any")
         sw = builder.switch(run_v, other)
 
-        def add_row(o0, w0, fv, r, width, q0):
-            """Row ``r`` of a block from ``o0`` / ``w0``: ``width`` elements (a
-            Python int), or the 8 at ``q0`` when ``width`` is None."""
+        def add_row(o0, w0, fv, r, offsets):
+            """Row ``r`` of a block from ``o0`` / ``w0``: the 8 elements at
+            each of ``offsets`` (i64 values) into the row."""
             a0 = builder.sub(o0, builder.mul(r, rs_v))
             wo = builder.add(w0, builder.mul(r, run_v))
-            for q in range(0, width, 8) if width is not None else [0]:
-                dq = ir.Constant(_I64, q) if width is not None else q0
+            for dq in offsets:
                 _emit_add8(context, builder, sa[0], acc_v, builder.add(a0, dq), sa[3], w_v,
                            builder.add(wo, dq), fv)  # fmt: skip
 
@@ -243,13 +229,13 @@ def _add_pair(typingctx, acc, ao, bo, w, wa, wb, fa, fb, ra, rb, rstride, run): 
             if width is None:
                 eights = builder.sdiv(run_v, ir.Constant(_I64, 8))
                 inner = _open_loop(builder, eights, name + ".q")
-                q0 = builder.mul(inner[0], ir.Constant(_I64, 8))
-                for o0, w0, fv in blocks:
-                    add_row(o0, w0, fv, r, None, q0)
-                _close_loop(builder, inner, eights)
+                offsets = [builder.mul(inner[0], ir.Constant(_I64, 8))]
             else:
-                for o0, w0, fv in blocks:
-                    add_row(o0, w0, fv, r, width, None)
+                offsets = [ir.Constant(_I64, q) for q in range(0, width, 8)]
+            for o0, w0, fv in blocks:
+                add_row(o0, w0, fv, r, offsets)
+            if width is None:
+                _close_loop(builder, inner, eights)
             _close_loop(builder, loop, turns)
 
         zero = ir.Constant(_I64, 0)
@@ -1130,7 +1116,7 @@ def run_program(code, fp, ip, sizes, xf, xn, t0, t1, t_data, st, rec, b0, b1):  
     evi = np.zeros(sizes[1], np.int64)
     evv = np.zeros(sizes[1])
     ecnt = np.zeros(sizes[2], np.int64)
-    raw = np.zeros(sizes[3] + 8)  # the accumulator 64-byte aligned (whole cache lines per _add8)
+    raw = np.zeros(sizes[3] + 8)  # the accumulator 64-byte aligned (whole cache lines per 8-wide add)
     skew = (-raw.ctypes.data % 64) // 8
     acc = raw[skew : skew + sizes[3]]
     zc = np.zeros(sizes[4], np.uint8)
