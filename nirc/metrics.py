@@ -59,7 +59,43 @@ def mean_spike_count(outputs: Mapping[str, np.ndarray]) -> float:
     says little, so the reports give this next to it."""
     counts = [spike_counts(a).ravel() for a in outputs.values()]
     total = sum(c.size for c in counts)
-    return float(sum(c.sum() for c in counts) / total) if total else 0.0
+    if not total:
+        return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = float(sum(c.sum() for c in counts) / total)
+    if math.isfinite(mean):
+        return mean
+    # a readout's summed voltages can be finite and their sum not: the mean
+    # of the values scaled by the largest magnitude, scaled back
+    scale = max(float(np.max(np.abs(c))) for c in counts if c.size)
+    if not math.isfinite(scale):
+        return mean
+    return float(sum(np.sum(c / scale) for c in counts) / total * scale)
+
+
+def relative_l1(
+    reference: np.ndarray, got: np.ndarray, *, offset: float = 0.0, floor: float = 0.0,
+    totals: bool = False,
+) -> float:
+    """``mean|reference - got| / max(mean|reference| + offset, floor)`` (with
+    ``totals``, sums instead of means): how far a chip's output counts are
+    from the reference's. Finite for finite inputs: when the plain quotient
+    overflows (a readout's voltages near the float range), it is computed on
+    values scaled by their largest magnitude, and a distance past the float
+    range is the largest float, so that reports stay JSON and searches can
+    still compare candidates."""
+    r = np.asarray(reference, np.float64).reshape(-1)
+    g = np.asarray(got, np.float64).reshape(-1)
+    total = np.sum if totals else np.mean
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value = float(total(np.abs(r - g)) / max(float(total(np.abs(r))) + offset, floor))
+        if math.isfinite(value) or r.size == 0:
+            return value
+        scale = max(float(np.max(np.abs(r))), float(np.max(np.abs(g))))
+        if math.isfinite(scale) and scale > 0:
+            den = max(float(total(np.abs(r / scale))) + offset / scale, floor / scale)
+            value = float(total(np.abs(r / scale - g / scale)) / den) if den > 0 else math.inf
+    return value if math.isfinite(value) else float(np.finfo(np.float64).max)
 
 
 def step_agreement(reference: np.ndarray, got: np.ndarray, scale=None) -> float:
@@ -83,6 +119,7 @@ __all__ = [
     "mean_spike_count",
     "outputs_agreement",
     "paired_accuracy",
+    "relative_l1",
     "spike_count_agreement",
     "spike_counts",
     "step_agreement",

@@ -313,6 +313,7 @@ def _neuron_props(
         value = np.asarray(value, F64)
         if skip is not None and _is_exactly(value, skip):
             return
+        _check_finite(node, field, value, dt)
         props[field] = array_to_attr(compact(np.broadcast_to(value, shape)))
 
     def membrane_gain(g, r, tau, d):
@@ -371,6 +372,16 @@ def _neuron_props(
                 props["max_spikes"] = snn_int(cap)
         if options.get("v_min") is not None:
             put("v_min", np.array(options["v_min"]))
+
+
+FIELDS = {"alpha_mem": "membrane decay", "gain_mem": "input gain", "bias_mem": "leak drive",
+          "alpha_syn": "current decay", "gain_syn": "synaptic input gain"}  # the interpreter's words
+
+
+def _check_finite(node, field: str, value: np.ndarray, dt: float) -> None:
+    from nirc.interpreter.neurons import check_finite
+
+    check_finite(node, FIELDS.get(field, f"`{field}`"), value, dt)
 
 
 def snn_int(value: int):

@@ -68,8 +68,29 @@ def _put(op: Operation, field: str, value: np.ndarray | None) -> None:
 
     if value is None:
         op.properties.pop(field, None)
-    else:
-        op.properties[field] = array_to_attr(np.ascontiguousarray(value))
+        return
+    _check_finite(op, field, value)
+    op.properties[field] = array_to_attr(np.ascontiguousarray(value))
+
+
+def _check_finite(op: Operation, field: str, value: np.ndarray) -> None:
+    """A folded product past the float range (finite weights times a gain
+    such as ``dt*r/tau`` of 1e300) is the file's doing: a diagnostic naming
+    the op, not IR its verifier refuses."""
+    a = np.asarray(value)
+    if a.dtype.kind != "f" or np.isfinite(a).all():
+        return
+    from nirc.diagnostics import NircError
+
+    k = int(np.argmax(~np.isfinite(a).reshape(-1)))
+    raise NircError(
+        "folding gains and scales into the weights overflows float64",
+        where=f"{_snn().node_name(op)}.{field}",
+        found=f"{a.reshape(-1)[k]} at flat index {k}",
+        expected="finite products of the weights with what follows them (the neurons' "
+        "input gains, e.g. dt*r/tau, and Scale factors)",
+        hint="check the units of r, tau and the weights",
+    )
 
 
 def _f(op: Operation, field: str) -> np.ndarray | None:

@@ -13,6 +13,7 @@ from nirc.metrics import (
     mean_spike_count,
     outputs_agreement,
     paired_accuracy,
+    relative_l1,
     spike_count_agreement,
 )
 
@@ -84,3 +85,23 @@ def test_paired_accuracy_interval_and_text():
     text = pa.describe("loihi2")
     assert "-1.17 points" in text and "not a significant difference" in text
     assert PairedAccuracy(600, 0, 20).describe("x").endswith(": a significant difference at 5 %")
+
+
+def test_relative_l1_is_the_plain_quotient_and_finite_past_the_float_range():
+    rng = np.random.default_rng(0)
+    r, g = rng.random((8, 3)) * 10, rng.random((8, 3)) * 10
+    # the formulas the targets used before, bit for bit
+    assert relative_l1(r, g, floor=1e-9) == np.mean(np.abs(r - g)) / max(np.mean(np.abs(r)), 1e-9)
+    assert relative_l1(r, g, offset=1.0) == np.mean(np.abs(r - g)) / (np.mean(np.abs(r)) + 1.0)
+    assert relative_l1(r, g, floor=1e-9, totals=True) == np.abs(g - r).sum() / np.abs(r).sum()
+    big = np.full(4, 1.5e308)
+    assert relative_l1(big, -big) == pytest.approx(2.0)  # r - g overflows: scaled
+    assert relative_l1(big, -big, offset=1.0, totals=True) == pytest.approx(2.0)
+    assert relative_l1(np.zeros(4), big, floor=1e-9) == np.finfo(np.float64).max
+    assert relative_l1(big, np.full(4, np.inf)) == np.finfo(np.float64).max
+
+
+def test_mean_spike_count_of_values_whose_sum_overflows():
+    # each neuron's total over the 2 steps is 1.2e308; the three totals' sum is not finite
+    outs = {"a": np.full((2, 1, 2), 6e307), "b": np.full((2, 1, 1), 6e307)}
+    assert mean_spike_count(outs) == pytest.approx(1.2e308)

@@ -481,11 +481,15 @@ def test_lowering_never_builds_ir_its_verifier_refuses(tmp_path: Path, capsys) -
     cases = {
         "tiny_tau": (chain(tmp_path, "tau", neuron=lif(4, tau=np.full(4, 5e-324))),
                      "lif.tau", "dt/tau overflows"),
+        "gain_overflow": (chain(tmp_path, "gain", neuron=lif(4, tau=np.full(4, 1e-300),
+                                                              r=np.full(4, 1e300))),
+                          "lif", "input gain overflows float64 at dt = 0.001 s"),
         "zero_d": (HOSTILE["a 0-d Threshold"][0](tmp_path), None, None),
         "lone": (HOSTILE["an unconnected neuron"][0](tmp_path), None, None),
     }  # fmt: skip
     for name, (path, where, words) in cases.items():
         for args in (["run", path, "--dt", "1e-3", "--input", "random:T=3", "--level", "snn"],
+                     ["run", path, "--dt", "1e-3", "--input", "random:T=3"],
                      ["opt", path, "-p", "inline-subgraphs,discretize{dt=1e-3},fold-weights,fuse"],
                      *(["compile", path, "--target", t, "--dt", "1e-3"]
                        for t in ("xylo", "speck", "loihi2", "spinnaker2"))):  # fmt: skip
@@ -495,6 +499,76 @@ def test_lowering_never_builds_ir_its_verifier_refuses(tmp_path: Path, capsys) -
                 assert code == 2 and f"{where}: " in err and words in err, (name, args, err)
             elif args[0] != "compile":
                 assert code == 0, (name, args, err)
+
+
+def test_folding_past_the_float_range_names_the_weights(tmp_path: Path, capsys) -> None:
+    """Finite weights times a finite input gain past the float range: the
+    passes that fold them refuse with the synapse's field, before any IR."""
+    path = chain(tmp_path, "fold", fc=("Linear", {"weight": np.full((4, 4), 1e300)}),
+                 neuron=("IF", {"r": np.full(4, 1e300), "v_threshold": np.ones(4)}))  # fmt: skip
+    for args in (["opt", path, "-p", "inline-subgraphs,discretize{dt=1e-3},fold-weights"],
+                 *(["compile", path, "--target", t, "--dt", "1e-3", "-o", tmp_path / t]
+                   for t in ("xylo", "loihi2", "spinnaker2"))):  # fmt: skip
+        code, err = cli(capsys, *args)
+        assert code == 2, (args, err)
+        assert "error: fc.weight: folding gains and scales into the weights overflows float64" in err
+        assert "found:    inf at flat index 0" in err and "does not verify" not in err
+
+
+def test_a_readout_past_float32_still_gives_a_json_report(tmp_path: Path, capsys) -> None:
+    """An LI readout whose float voltages (1e301) are past the chip readout's
+    float32 range: the compile succeeds, and its distances are the largest
+    float, not inf or NaN (which JSON cannot hold: once an internal error)."""
+    import json
+
+    path = nir_file(tmp_path / "huge.nir", {
+        "input": port("Input", 1), "s": ("Scale", {"scale": np.array([2.0])}),
+        "li": ("LI", {"tau": np.array([0.01]), "r": np.array([1e300]), "v_leak": np.zeros(1)}),
+        "output": port("Output", 1),
+    }, [("input", "s"), ("s", "li"), ("li", "output")])  # fmt: skip
+    keys = {"loihi2": "count_distance", "spinnaker2": "count_error"}
+    for t, key in keys.items():
+        code, err = cli(capsys, "compile", path, "--target", t, "--dt", "1e-3",
+                        "--allow-approximate", "-o", tmp_path / t)  # fmt: skip
+        assert code == 0, err
+        report = json.loads((tmp_path / t / "report.json").read_text())
+        assert report["fidelity"]["calibration"][key] == np.finfo(np.float64).max, t
+
+
+def test_a_bias_that_dwarfs_the_weights_is_refused_naming_the_layer(tmp_path, capsys) -> None:
+    """Weights of 1e30 and a bias of 1e300: in SpiNNaker2's units (the weights
+    scaled to 8 bits) the bias is ~1e270, which its float32 parameters cannot
+    hold (once IR its verifier refused); Loihi 2's 13-bit bias mantissa
+    leaves every weight zero (once netx's exponent search, with no layer
+    named)."""
+    path = chain(tmp_path, "bias", fc=("Affine", {"weight": np.eye(4) * 1e30,
+                                                  "bias": np.full(4, 1e300)}),
+                 neuron=("IF", {"r": np.ones(4), "v_threshold": np.ones(4)}))  # fmt: skip
+    code, err = cli(capsys, "compile", path, "--target", "spinnaker2", "--dt", "1e-3",
+                    "-o", tmp_path / "s2")  # fmt: skip
+    assert code == 2, err
+    assert "error: lif: the bias (`i_offset`) in the chip's units is past float32's range" in err
+    assert "does not verify" not in err and not (tmp_path / "s2").exists()
+    code, err = cli(capsys, "compile", path, "--target", "loihi2", "--dt", "1e-3",
+                    "-o", tmp_path / "l2")  # fmt: skip
+    assert code == 2, err
+    assert "error: lif: every weight rounds to zero at Loihi's precision" in err
+    assert "negligible against its bias" in err
+
+
+def test_xylo_weights_past_the_float_range_once_scaled_get_a_diagnostic(tmp_path, capsys) -> None:
+    """Weights of 1e300 onto thresholds of 1e-30: Xylo's scale (threshold
+    relative) takes them past the float range; the shift search saturates
+    them like any too large weight (once an internal error: an int of inf)."""
+    path = nir_file(tmp_path / "xy.nir", {
+        "input": port("Input", 4), "fc": ("Linear", {"weight": np.eye(4) * 1e300}),
+        "lif": lif(4, v_threshold=np.full(4, 1e-30)), "fc2": ("Linear", {"weight": np.ones((2, 4))}),
+        "out": lif(2), "output": port("Output", 2),
+    }, [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "out"), ("out", "output")])  # fmt: skip
+    code, err = cli(capsys, "compile", path, "--target", "xylo", "--dt", "1e-3", "-o", tmp_path / "x")
+    assert code == 2, err
+    assert "error: no quantization of the network fits Xylo's number formats" in err
+    assert "thresholds 1e-30..1e-30, weights up to 1e+299" in err
 
 
 # ----------------------------------------------------------------------------

@@ -92,6 +92,27 @@ def _decay(node: Node, tau: np.ndarray, dt: float, integrator: str, field: str):
     return 1.0 - a, a
 
 
+def check_finite(node: Node, what: str, value, dt: float) -> None:
+    """Refuse a neuron whose parameters are finite but whose discretized
+    coefficients are not (``dt*r/tau`` with tau = 1e-300 and r = 1e300): the
+    node's values at the first such neuron, rather than NaN states (the
+    interpreter) or IR its verifier refuses (the compiler's `discretize`)."""
+    a = np.asarray(value, F64)
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return
+    k = int(np.argmax(bad.reshape(-1)))
+    at = [f"{name} = {v.reshape(-1)[k % v.size]:.4g}" for name, v in sorted(node.params.items())
+          if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.size]  # fmt: skip
+    raise NircError(
+        f"the neuron's {what} overflows float64 at dt = {dt:g} s",
+        where=node.name,
+        found=f"{a.reshape(-1)[k]} at neuron {k} ({', '.join(at)})",
+        expected="parameters whose products with dt and each other fit a float64",
+        hint="check the units of r, v_leak and the time constants (seconds)",
+    )
+
+
 def _needs_dt(node: Node) -> bool:
     from nirc.interpreter.plan import needs_dt
 
@@ -248,6 +269,7 @@ class Neuron:
     spiking = False
     macs_per_sample = 0
     weighted = False
+    coefficients: tuple[tuple[str, str], ...] = ()  # (attribute, what it is): checked finite
 
     def __init__(self, node: Node, shape: Shape, dt: float | None, integrator: str, reset: str):
         self.name = node.name
@@ -264,6 +286,8 @@ class Neuron:
         self.reset_mode = reset
         self._outputs: list = []  # spike arrays handed out, see ops.reuse
         self._setup(node, dt, integrator)
+        for attr, what in self.coefficients:
+            check_finite(node, what, getattr(self, attr), dt)
 
     # --- subclass hooks -------------------------------------------------
     def _setup(self, node: Node, dt: float, integrator: str) -> None:
@@ -301,6 +325,7 @@ class Membrane(Neuron):
     """I, IF, LI, LIF: one state ``v``."""
 
     narrow_output = True  # spikes come out of `run` as bool
+    coefficients = (("d", "membrane decay"), ("c", "input gain"), ("k", "leak drive"))
 
     def _setup(self, node: Node, dt: float, integrator: str) -> None:
         r = _param(node, "r", self.shape)
@@ -356,6 +381,8 @@ class Cuba(Neuron):
     narrow_output = True  # spikes come out of `run` as bool
 
     states = ("v", "i")
+    coefficients = (("d", "membrane decay"), ("ci", "input gain"), ("c", "synaptic input gain"),
+                    ("kv", "leak drive"), ("ds", "current decay"))  # fmt: skip
 
     def _setup(self, node: Node, dt: float, integrator: str) -> None:
         tau_mem = _param(node, "tau_mem", self.shape)

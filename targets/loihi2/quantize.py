@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nirc.diagnostics import NircError
+from nirc.metrics import relative_l1
 
 from .netx import LavaLayer, NetxLayer, NetxNeuron, kept_exactly, lava_layer, optimize_weight_bits
 from .spec import LOIHI2
@@ -181,9 +182,11 @@ def quantize_layer(layer, choice: Choice, *, readout_range: float | None = None,
         s = min(s, READOUT_HEADROOM / (64.0 * readout_range))
     bias = layer.neuron.bias * r
     blo, bhi = spec.bias_range
+    bias_limited = False
     if np.any(bias):
         limit = bhi / float(np.max(np.abs(bias)))
         if limit < s:
+            bias_limited = True
             notes.append(f"the scale is limited by the 13-bit bias mantissa ({limit:.4g} instead of "
                          f"{s:.4g} weight units per unit)")  # fmt: skip
             s = limit
@@ -209,6 +212,15 @@ def quantize_layer(layer, choice: Choice, *, readout_range: float | None = None,
     wrq = None if w_rec is None else np.clip(np.rint(w_rec), lo, hi).astype(np.int64)
     if layer.relay is not None:
         wq, wrq = _relay_weights(layer, wq, wrq)
+
+    def some_weight(wq, wrq) -> None:  # (before netx's exponent, which divides by the largest)
+        if not wq.any() and (wrq is None or not wrq.any()):
+            raise NircError("every weight rounds to zero at Loihi's precision", where=layer.name,
+                            hint="the layer's weights are negligible against its bias (the "
+                            "13-bit bias mantissa limits the scale)" if bias_limited else
+                            "the layer's weights are negligible against its threshold")  # fmt: skip
+
+    some_weight(wq, wrq)
     if layer.kind != "conv" and not kept_exactly(wq.reshape(wq.shape[0], -1), wrq):
         # netx and lava disagree on this layer's sign mode: half the range keeps
         # every weight (a left shift of at least one bit leaves room to truncate)
@@ -220,10 +232,8 @@ def quantize_layer(layer, choice: Choice, *, readout_range: float | None = None,
             wrq = np.clip(np.rint(w_rec / 2), lo2, hi2).astype(np.int64) * 2
         if layer.relay is not None:
             wq, wrq = _relay_weights(layer, wq, wrq)
+        some_weight(wq, wrq)
         assert kept_exactly(wq.reshape(wq.shape[0], -1), wrq), layer.name
-    if not wq.any() and (wrq is None or not wrq.any()):
-        raise NircError("every weight rounds to zero at Loihi's precision", where=layer.name,
-                        hint="the layer's weights are negligible against its threshold")  # fmt: skip
     bq = None
     if layer.relay is not None:  # a relay fires when its replica's weight arrives
         if v_th - 1 > bhi:
@@ -305,8 +315,7 @@ def score(reference: np.ndarray, got: np.ndarray) -> tuple[float, float]:
     fraction of samples whose predictions agree (ties to the lowest index),
     and the mean absolute difference over the mean reference magnitude."""
     agree = float(np.mean(np.argmax(reference, 1) == np.argmax(got, 1)))
-    dist = float(np.mean(np.abs(reference - got)) / max(float(np.mean(np.abs(reference))), 1e-9))
-    return agree, dist
+    return agree, relative_l1(reference, got, floor=1e-9)
 
 
 def better(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -459,8 +468,7 @@ def searched(layer) -> bool:
 def count_distance(chip: np.ndarray, ref: np.ndarray) -> float:
     """The L1 distance of spike counts (per sample and neuron), over the
     reference's total."""
-    chip, ref = np.asarray(chip).reshape(-1), np.asarray(ref).reshape(-1)
-    return float(np.abs(chip - ref).sum() / max(float(np.abs(ref).sum()), 1e-9))
+    return relative_l1(ref, chip, floor=1e-9, totals=True)
 
 
 def choose(cands: list[tuple], samples: int) -> tuple:

@@ -23,6 +23,13 @@ from nirc.targets.estimates import report_text as report_text_of
 from .resources import PlacedLayer, core_loads
 
 
+def _distance(d: float) -> str:
+    """A count distance for the text report: 4 decimals, or 4 significant
+    digits past 10,000 (a readout far beyond its float32 range is reported
+    as the largest float: :func:`nirc.metrics.relative_l1`)."""
+    return f"{d:.4f}" if d < 1e4 else f"{d:.4g}"
+
+
 def connections(layer) -> int:
     """Synapses (one per nonzero weight between two neurons): dense: the
     nonzero weights; conv: every nonzero tap that lands inside the input, for
@@ -287,9 +294,9 @@ def report_text(report: dict) -> str:
             a = ag[key]
             fidelity.append(
                 f"  {key} ({a['inputs']}): predictions {a['prediction_agreement']:.4f}, counts "
-                f"within +-1 {a['agreement']:.4f}, count distance {a['count_distance']:.4f}"
+                f"within +-1 {a['agreement']:.4f}, count distance {_distance(a['count_distance'])}"
                 + (f" (max-abs scaling: predictions {a['max_abs_prediction_agreement']:.4f}, "
-                   f"distance {a['max_abs_count_distance']:.4f})"
+                   f"distance {_distance(a['max_abs_count_distance'])})"
                    if "max_abs_prediction_agreement" in a else "")
             )  # fmt: skip
             if "accuracy" in a:

@@ -67,7 +67,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.metrics import mean_spike_count, outputs_agreement, spike_counts
+from nirc.metrics import mean_spike_count, outputs_agreement, relative_l1, spike_counts
 
 from .lower import Extraction, FloatNeuron
 from .network import BIAS, INPUT, NEURON, RELAY, Network, Population, Projection, copy_layout
@@ -439,6 +439,30 @@ def _per_chip(values: np.ndarray, p: Population, offsets: np.ndarray | None = No
     return out
 
 
+def _float32(p: Population, field: str, value, scale) -> np.ndarray:
+    """``value`` (chip units) as the chip's float32, refused where it is past
+    float32's range: a bias or voltage some 1e38 times the layer's largest
+    weight cannot be held next to weights of a few bits."""
+    a = np.asarray(value, np.float64)
+    with np.errstate(over="ignore"):
+        out = a.astype(F32)
+    bad = ~np.isfinite(out) & np.isfinite(a)
+    if bad.any():
+        k = int(np.argmax(bad.reshape(-1)))
+        sc = float(np.max(scale))
+        what = {"i_offset": "bias", "v_init": "initial voltage", "v_reset": "reset voltage"}
+        raise NircError(
+            f"the {what.get(field, field)} (`{field}`) in the chip's units is past float32's "
+            "range (SpiNNaker2's neuron parameters are float32)",
+            where=p.name,
+            found=f"{a.reshape(-1)[k]:.4g} at neuron {k} (the float value times the weight "
+            f"scale {sc:.4g})",
+            expected=f"at most {float(np.finfo(F32).max):.4g} in magnitude",
+            hint="the layer's bias or voltages dwarf its weights; rescale them",
+        )
+    return out
+
+
 def _neuron_params(p: Population, fn: FloatNeuron, c: Choice, notes: list[str],
                    per: np.ndarray | None = None) -> dict:  # fmt: skip
     """The chip parameters of ``p``; ``per``: its per-neuron scales (else ``c.scale``)."""
@@ -464,14 +488,14 @@ def _neuron_params(p: Population, fn: FloatNeuron, c: Choice, notes: list[str],
     for j in range(k):
         offset[lay[:, j]] = -j * np.broadcast_to(step, (p.elements,))
     i_off = _per_chip(fn.bias * s, p) + (1.0 - alpha) * offset
-    params["i_offset"] = _compact(np.asarray(i_off, F32))
+    params["i_offset"] = _compact(_float32(p, "i_offset", i_off, s))
     lag = p.lag
     v0, ok = _preroll_v0(_per_chip(fn.v_init * s, p) + offset, i_off, alpha, lag)
     if not ok:
         notes.append(f"{p.name}: the bias acts during the {lag} step(s) before the first input "
                      "arrives (its decay forgets the initial voltage)")  # fmt: skip
-    params["v_init"] = _compact(np.asarray(v0, F32))
-    params["v_reset"] = _compact(np.asarray(_per_chip(fn.v_reset * s, p), F32))
+    params["v_init"] = _compact(_float32(p, "v_init", v0, s))
+    params["v_reset"] = _compact(_float32(p, "v_reset", _per_chip(fn.v_reset * s, p), s))
     params["reset"] = (
         "reset_by_subtraction" if fn.reset in ("subtract", "subtract_undecayed")
         else "reset_to_v_reset"
@@ -534,7 +558,7 @@ def score(reference: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray]) ->
         if r.shape[1] >= 2:
             agree += float(np.sum(predictions(r) == predictions(g)))
             n_pred += r.shape[0]
-        err += float(np.mean(np.abs(r - g)) / (np.mean(np.abs(r)) + 1.0))
+        err += relative_l1(r, g, offset=1.0)
     a, _ = outputs_agreement(reference, got)
     return {
         "prediction_agreement": agree / n_pred if n_pred else 1.0,

@@ -162,10 +162,16 @@ def _threshold(thr: np.ndarray, scale: np.ndarray, ge: np.ndarray) -> np.ndarray
 
 
 def _shift_for(w: np.ndarray, scale: np.ndarray, spec: XyloSpec) -> int:
-    """Smallest shift keeping round(w * scale / 2**shift) in int8 (columns scaled)."""
-    m = float(np.max(np.abs(w) * scale[None, :])) if w.size else 0.0
+    """Smallest shift keeping round(w * scale / 2**shift) in int8 (columns scaled);
+    the largest shift where none does (the weights then saturate), also where
+    the scaled weights pass the float range (a threshold 1e-30 of weights of
+    1e300: as saturated as any)."""
+    with np.errstate(over="ignore"):
+        m = float(np.max(np.abs(w) * scale[None, :])) if w.size else 0.0
     if m <= spec.weight_max + 0.5:
         return 0
+    if not math.isfinite(m):
+        return spec.weight_shift_max
     return min(spec.weight_shift_max, int(math.ceil(math.log2(m / (spec.weight_max + 0.49)))))
 
 
