@@ -101,6 +101,15 @@ def make_graph(path: Path, rng: np.random.Generator) -> str:
         edges += [("loop", "loop")]  # a cycle no Input reaches
     elif extra == 3:
         edges.append((names[0], "nowhere"))
+    meta = None
+    if rng.integers(6) == 0:
+        meta = {"dt": rng.choice([1e-3, -1.0, 0.0]) if rng.integers(3) else "1e-3"}
+    write_graph(path, nodes, edges, meta)
+    return f"{' -> '.join(f'{k}' for k in kinds)} n={n} extra={extra}"
+
+
+def write_graph(path: Path, nodes: dict, edges: list, meta: dict | None = None) -> None:
+    """A NIR 1.0.8 file of ``{name: (type, {field: value})}`` and edges."""
     with h5py.File(path, "w") as f:
         _ds(f, "version", "1.0.8")
         top = f.create_group("node")
@@ -114,10 +123,10 @@ def make_graph(path: Path, rng: np.random.Generator) -> str:
         top.create_dataset(
             "edges", data=np.array(edges, dtype=object).astype(h5py.string_dtype())
         )
-        if rng.integers(6) == 0:
+        if meta is not None:
             mg = top.create_group("metadata")
-            _ds(mg, "dt", rng.choice([1e-3, -1.0, 0.0]) if rng.integers(3) else "1e-3")
-    return f"{' -> '.join(f'{k}' for k in kinds)} n={n} extra={extra}"
+            for k, v in meta.items():
+                _ds(mg, k, v)
 
 
 MISUSE = [

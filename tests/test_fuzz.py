@@ -141,24 +141,30 @@ def test_fuzzed_files_give_result_or_diagnostic(variants):
     assert outcomes[2] >= 50, outcomes
 
 
+def _script_cases(script: str, seed: int, count: int, work: Path) -> list[dict]:
+    """The JSON lines of one of the fuzz scripts beside this file, run in a
+    process of its own (it sets a memory limit), one per case."""
+    import json
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name(script)), str(seed), str(count), str(work)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cases = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(cases) == count
+    return cases
+
+
 def test_generated_graphs_one_verdict_and_no_internal_errors(tmp_path: Path) -> None:
     """Generated graphs (0-d, int and bool parameters, huge values, recurrent and
     undriven cycles, edges out of Outputs, odd names, bad dt metadata) through
     show / import / run / export, and command-line misuse, in one process under
     a memory limit (tests/fuzz_verdicts.py): exit 0 or 2 only, never a time-out,
     and one verdict per file from every reading command."""
-    import json
-    import subprocess
-    import sys
-
-    script = Path(__file__).with_name("fuzz_verdicts.py")
-    proc = subprocess.run(
-        [sys.executable, str(script), "3", "150", str(tmp_path)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    cases = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert len(cases) == 150
+    cases = _script_cases("fuzz_verdicts.py", 3, 150, tmp_path)
     verdicts: dict[int, int] = {}
     for c in cases:
         for command, (code, first) in c["results"].items():
@@ -168,3 +174,22 @@ def test_generated_graphs_one_verdict_and_no_internal_errors(tmp_path: Path) -> 
         code = next(iter(reading.values()))[0]
         verdicts[code] = verdicts.get(code, 0) + 1
     assert verdicts.get(0, 0) >= 5 and verdicts.get(2, 0) >= 5, verdicts  # both kinds occur
+
+
+def test_extreme_values_compile_or_get_a_diagnostic_on_every_target(tmp_path: Path) -> None:
+    """Well-formed dense chains and small CNNs whose values span the float range
+    (tests/fuzz_extremes.py) through `nirc compile` for the four chips and
+    `nirc run`: exit 0 or 2 only, a diagnostic that names no IR verifier (a
+    product past the float range is the file's doing, refused where it is
+    formed), and both verdicts occur."""
+    cases = _script_cases("fuzz_extremes.py", 5, 150, tmp_path)
+    compiled: dict[str, int] = {}
+    for c in cases:
+        for command, (code, first) in c["results"].items():
+            assert code in (0, 2), f"{c['case']}: {command} -> {code} {first}"
+            assert code == 0 or first.startswith("error: "), f"{c['case']}: {command}: {first}"
+            assert "does not verify" not in first, f"{c['case']}: {command}: {first}"
+            compiled[command] = compiled.get(command, 0) + (code == 0)
+    # some of every kind get through (Xylo takes none of these shapes: it needs a hidden layer)
+    assert compiled["run"] >= 50 and compiled["spinnaker2"] >= 10, compiled
+    assert compiled["speck"] >= 1 and compiled["loihi2"] >= 1, compiled
