@@ -158,19 +158,21 @@ def load_data(
     limit: int | None = None,
     labels: Any = None,
     require_labels: bool = False,
+    where: str | None = None,
 ) -> Dataset:
     """Check ``data`` (a path to an .npz, or a mapping of arrays) against the
     graph's Inputs (``shapes``) and its Output (``classes`` neurons, named
     ``output``); see the module docstring for the layout. ``limit``: the first
-    samples only. ``labels`` overrides the data's own."""
+    samples only. ``labels`` overrides the data's own. ``where`` names the
+    data in diagnostics (default: the path, or "data")."""
     if isinstance(data, (str, os.PathLike)):
-        where = str(data)
+        where_default = str(data)
         arrays = _read_npz(Path(data))
     elif isinstance(data, Mapping):
-        where = "data"
+        where_default = "data"
         arrays = dict(data)
     elif isinstance(data, (tuple, list)) and len(data) == 2:
-        where = "data"
+        where_default = "data"
         arrays = {"spikes": data[0], "labels": data[1]}
     else:
         raise NircError(
@@ -178,6 +180,7 @@ def load_data(
             expected="a path to an .npz, a dict of arrays, or (spikes, labels)",
             found=type(data).__name__,
         )
+    where = where or where_default
     expected = _expected(shapes, classes, output)
     names = list(shapes)
     picked: dict[str, np.ndarray] = {}

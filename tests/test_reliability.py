@@ -571,6 +571,62 @@ def test_xylo_weights_past_the_float_range_once_scaled_get_a_diagnostic(tmp_path
     assert "thresholds 1e-30..1e-30, weights up to 1e+299" in err
 
 
+def test_a_float_reference_past_the_float_range_is_refused(tmp_path, capsys) -> None:
+    """An LI readout integrating 1e300 a step reaches inf: finite parameters,
+    outputs that are not. The targets refuse to measure a chip against it
+    (once a NaN in report.json: an internal error)."""
+    path = nir_file(tmp_path / "inf.nir", {
+        "input": port("Input", 2), "fc": ("Linear", {"weight": np.full((2, 2), 1e307)}),
+        "li": ("LI", {"tau": np.full(2, 1e6), "r": np.full(2, 1e6), "v_leak": np.zeros(2)}),
+        "output": port("Output", 2),
+    }, [("input", "fc"), ("fc", "li"), ("li", "output")])  # fmt: skip
+    for t in ("loihi2", "spinnaker2"):
+        code, err = cli(capsys, "compile", path, "--target", t, "--dt", "1", "--calib-rate", "0.5",
+                        "--allow-approximate", "-o", tmp_path / t)  # fmt: skip
+        assert code == 2, (t, err)
+        assert "error: output: the float network's output passes the float range" in err, t
+        assert "found:    inf at step " in err, t
+
+
+def _kws_like(tmp_path: Path) -> Path:
+    return nir_file(tmp_path / "kws.nir", {
+        "input": port("Input", 4), "fc": ("Linear", {"weight": np.eye(3, 4)}), "lif": lif(3),
+        "fc2": ("Linear", {"weight": np.eye(3)}), "out": lif(3), "output": port("Output", 3),
+    }, [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "out"), ("out", "output")])  # fmt: skip
+
+
+@pytest.mark.parametrize("target", ["xylo", "loihi2", "spinnaker2"])
+def test_calibration_labels_are_checked_as_nirc_eval_checks_them(tmp_path, capsys, target) -> None:
+    data = tmp_path / "data.npz"
+    np.savez(data, spikes=np.ones((4, 5, 4), np.uint8), labels=np.array([0, 1, 2, 3]))
+    code, err = cli(capsys, "compile", _kws_like(tmp_path), "--target", target, "--dt", "1e-3",
+                    "--calibrate", data, "-o", tmp_path / "o")  # fmt: skip
+    assert code == 2, err
+    assert f"error: {data}['labels']: a label is not a class of the network's output" in err
+    assert "class indices 0..2 (3 output neurons)" in err and "found:    label 3" in err
+
+
+def test_input_counts_the_chips_cannot_carry_are_refused_before_building(tmp_path, capsys) -> None:
+    """Event counts of 1e13 per step: SpiNNaker2 would build one spike source
+    per event (once: out of memory), Loihi 2 graded spikes of 44 bits (once:
+    IR its verifier refused); negative counts are named as such."""
+    huge, negative = tmp_path / "huge.npz", tmp_path / "negative.npz"
+    spikes = np.ones((2, 5, 4), np.int64)
+    np.savez(huge, spikes=spikes * 10**13, labels=np.array([0, 1]))
+    np.savez(negative, spikes=-spikes, labels=np.array([0, 1]))
+    model = _kws_like(tmp_path)
+    expect = {
+        ("spinnaker2", huge): "input: the input's event counts need more spike sources than the chips hold",
+        ("spinnaker2", negative): "input: SpiNNaker2 inputs are spikes: event counts cannot be negative",
+        ("loihi2", huge): "input event counts larger than Loihi's graded spikes carry",
+        ("loihi2", negative): "negative inputs: Loihi's input spikes are counts >= 0",
+    }  # fmt: skip
+    for (target, data), words in expect.items():
+        code, err = cli(capsys, "compile", model, "--target", target, "--dt", "1e-3",
+                        "--calibrate", data, "-o", tmp_path / target)  # fmt: skip
+        assert code == 2 and f"error: {words}" in err, (target, data.name, err)
+
+
 # ----------------------------------------------------------------------------
 # subnormal weights: a chip's weight scale must not overflow
 

@@ -641,7 +641,29 @@ def run_snn(
     from nirc.interpreter import Simulation
 
     sim = Simulation(build_plan(module, record=record, cut=cut, with_outputs=with_outputs))
-    return sim.run({k: inputs[k] for k in sim.plan.inputs})
+    out = sim.run({k: inputs[k] for k in sim.plan.inputs})
+    for name in sim.plan.outputs if with_outputs else ():
+        _check_finite_output(name, np.asarray(out[name]))
+    return out
+
+
+def _check_finite_output(name: str, a: np.ndarray) -> None:
+    """A reference whose outputs pass the float range (a readout integrating
+    1e300 per step, inf - inf) cannot be matched or measured: refused, with
+    where it first happens, instead of NaN distances in a report."""
+    if a.dtype.kind != "f" or np.isfinite(a).all():
+        return
+    t, b = (int(i[0]) for i in np.nonzero(~np.isfinite(a).reshape(a.shape[0], a.shape[1], -1)
+                                          .any(axis=2)))  # fmt: skip
+    raise NircError(
+        "the float network's output passes the float range",
+        where=name,
+        found=f"{a[t, b].reshape(-1)[~np.isfinite(a[t, b].reshape(-1))][0]} at step {t} of "
+        f"sample {b}",
+        expected="finite outputs: the chip's network is quantized and measured against them",
+        hint="a readout that integrates without leak, or gains far too large: check r, the "
+        "time constants and the weights",
+    )
 
 
 CALIB_SAMPLES = 128  # samples of a labelled data file the quantizers calibrate on
@@ -673,11 +695,16 @@ def calibration_inputs(
     the result's ``labels`` then holds theirs."""
     from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
 
-    shapes = build_plan(module).inputs
+    plan = build_plan(module)
+    shapes = plan.inputs
     if path:
         arrays = load_npz(path)
         if "labels" in arrays or ("spikes" in arrays and "spikes" not in shapes):
-            return _labelled_calibration(path, arrays, shapes, samples, seed)
+            # labels are class indices of the one Output, checked as `nirc eval` does
+            outs = list(plan.outputs)
+            output = outs[0] if len(outs) == 1 else None
+            classes = int(np.prod(plan.outputs[output])) if output is not None else None
+            return _labelled_calibration(path, arrays, shapes, samples, seed, classes, output)
         arrays, _, _, _ = normalize(arrays, shapes, where=path)
         out = Calibration({k: np.asarray(v) for k, v in arrays.items()})
         first = next(iter(out.values()), None)
@@ -705,12 +732,12 @@ def calibration_pick(n: int, samples: int = CALIB_SAMPLES, seed: int = 0) -> np.
     return np.sort(np.random.default_rng(seed).permutation(n)[:samples])
 
 
-def _labelled_calibration(path, arrays, shapes, samples, seed) -> Calibration:
+def _labelled_calibration(path, arrays, shapes, samples, seed, classes=None,
+                          output=None) -> Calibration:  # fmt: skip
     """A labelled data set's samples, time-major (see :func:`calibration_inputs`)."""
     from nirc.evaluation import load_data
 
-    ds = load_data(arrays, shapes)
-    ds.where = str(path)
+    ds = load_data(arrays, shapes, classes=classes, output=output, where=str(path))
     want = CALIB_SAMPLES if samples is None else int(samples)
     if want < 1:
         raise NircError("calibration samples must be >= 1", found=str(want))

@@ -99,6 +99,9 @@ def calibration(module, o: CompileOptions, mode: str = "full"):
     return x, f"{Path(o.calibrate).name}: {used} of {total} samples (per-Input arrays)"
 
 
+GRADED_BITS = 24  # a graded spike's payload (the `loihi2.network` verifier's bound)
+
+
 def input_bits_for(x: np.ndarray, forced: int | None) -> int:
     """0 (binary spikes) when every input is 0/1, else the payload bits of
     graded spikes that hold the largest count (at least 8)."""
@@ -113,12 +116,17 @@ def input_bits_for(x: np.ndarray, forced: int | None) -> int:
     if a.size and a.min() < 0:
         raise NircError("negative inputs: Loihi's input spikes are counts >= 0",
                         found=f"minimum {float(a.min()):g}")  # fmt: skip
-    if forced is not None:
-        return int(forced)
     top = int(a.max()) if a.size else 0
-    if top <= 1:
-        return 0
-    return max(8, int(np.ceil(np.log2(top + 1))))
+    bits = int(forced) if forced is not None else 0 if top <= 1 else max(8, top.bit_length())
+    if bits > GRADED_BITS or (bits and top >= 1 << bits):
+        raise NircError(
+            "input event counts larger than Loihi's graded spikes carry",
+            expected=f"counts up to {(1 << min(bits, GRADED_BITS)) - 1:,} "
+            f"({min(bits, GRADED_BITS)}-bit payloads; at most {GRADED_BITS})",
+            found=f"largest count {top:,}",
+            hint="scale the event counts down, or encode them over more steps",
+        )
+    return bits
 
 
 # --------------------------------------------------------------------------------------

@@ -446,7 +446,7 @@ def _float32(p: Population, field: str, value, scale) -> np.ndarray:
     a = np.asarray(value, np.float64)
     with np.errstate(over="ignore"):
         out = a.astype(F32)
-    bad = ~np.isfinite(out) & np.isfinite(a)
+    bad = ~np.isfinite(out)
     if bad.any():
         k = int(np.argmax(bad.reshape(-1)))
         sc = float(np.max(scale))

@@ -541,7 +541,11 @@ def check_inputs(net: Network, inputs: Mapping[str, np.ndarray]) -> dict[str, np
         if a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.round(a))):
             raise NircError("SpiNNaker2 inputs are spikes: integer event counts per step",
                             where=p.name, found="non-integer values")  # fmt: skip
-        if a.size and (a.min() < 0 or a.max() > p.copies):
+        if a.size and a.min() < 0:
+            raise NircError("SpiNNaker2 inputs are spikes: event counts cannot be negative",
+                            where=p.name, expected="event counts >= 0 per element and step",
+                            found=f"counts down to {a.min():g}")  # fmt: skip
+        if a.size and a.max() > p.copies:
             raise NircError(
                 "more events per step than the input population has copies",
                 where=p.name,

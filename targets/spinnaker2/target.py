@@ -128,10 +128,27 @@ def lower_module(
     n = min(total, max(1, int(calib_samples)))
     subset = {k: v[:, :n] for k, v in cal.inputs.items()}
     copies = {}
+    room = capacity_from_options(SPINNAKER2.capacity, dict(capacity_extra or {}))
+    room_sources = room.chips * room.cores_per_chip * SPINNAKER2.models["spike_list"].max_atoms_per_core
     for p in ex.network.inputs:
         a = cal.inputs.get(p.name)
+        if a is not None and a.size and np.min(a) < 0:
+            raise NircError("SpiNNaker2 inputs are spikes: event counts cannot be negative",
+                            where=p.name, expected="calibration event counts >= 0",
+                            found=f"counts down to {np.min(a):g}")  # fmt: skip
         most = max(int(np.max(a)) if a is not None and a.size else 1, int(max_input_events or 1))
         copies[p.name] = max(1, int(input_copies) if input_copies else most)
+        if copies[p.name] * p.elements > room_sources:  # before building that many sources
+            raise NircError(
+                "the input's event counts need more spike sources than the chips hold",
+                where=p.name,
+                expected=f"at most {room_sources:,} spike sources ({room.chips} chip(s) x "
+                f"{room.cores_per_chip} PEs x 256)",
+                found=f"{copies[p.name]:,} per element (the largest event count per step) x "
+                f"{p.elements:,} elements",
+                hint="each element gets one spike source per event it may carry in a step: "
+                "calibrate on counts the chip should take, or pass fewer events",
+            )
     reference = run_snn(module, subset)
     if weight_scale is not None:
         if not 0 < weight_scale < np.inf:
