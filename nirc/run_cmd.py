@@ -195,23 +195,30 @@ def summarize(
     )
     for key, arr in results.items():
         kind = "output" if key in plan.outputs else "probe"
-        per_step = arr.reshape(arr.shape[0], -1)
-        is_spikes = arr.size > 0 and bool(np.all((arr == 0) | (arr == 1)))
-        if is_spikes:
-            count = int(per_step.sum())
-            neurons = per_step.shape[1] // (arr.shape[1] if batched else 1)
-            rate = count / max(per_step.size, 1)
-            hz = f", {_fmt_rate(rate / dt)} Hz" if dt else ""
-            lines.append(
-                f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: {count} spikes over {neurons} "
-                f"neurons, {rate:.4f} per neuron per step{hz}"
-            )
-        else:
-            lines.append(
-                f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: min {arr.min():.4g}, "
-                f"max {arr.max():.4g}, mean {arr.mean():.4g}"
-            )
+        lines.append(value_line(kind, key, arr, batched, dt))
     return lines
+
+
+def value_line(kind: str, key: str, arr: np.ndarray, batched: bool, dt: float | None) -> str:
+    """One recorded value ``[T, (B,) ...]``: its spike count and rate when it
+    holds spikes (or counts) only, else its range (a membrane readout; NaN
+    and inf, as a float32 readout past its range gives, printed as such)."""
+    per_step = arr.reshape(arr.shape[0], -1)
+    counts = arr.dtype.kind in "biu" and (arr.size == 0 or arr.min() >= 0)  # a chip's counts
+    is_spikes = arr.size > 0 and (counts or bool(np.all((arr == 0) | (arr == 1))))
+    if is_spikes:
+        count = int(per_step.sum())
+        neurons = per_step.shape[1] // (arr.shape[1] if batched else 1)
+        rate = count / max(per_step.size, 1)
+        hz = f", {_fmt_rate(rate / dt)} Hz" if dt else ""
+        return (f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: {count} spikes over {neurons} "
+                f"neurons, {rate:.4f} per neuron per step{hz}")  # fmt: skip
+    if arr.size == 0:
+        return f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: no values"
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = arr.astype(np.float64).mean()
+    return (f"  {kind} {key} {_fmt_shape(arr.shape[1:])}: min {arr.min():.4g}, "
+            f"max {arr.max():.4g}, mean {mean:.4g}")  # fmt: skip
 
 
 def _pyplot():

@@ -90,6 +90,10 @@ class Target:
     # recognises an already compiled module
     top_op: ClassVar[type | None] = None
     spec: Any = None
+    # the target-specific keys of CompileOptions.extra it reads (beyond the
+    # calibration settings every target reads): `nirc compile` says when a
+    # flag given for another target has no effect here
+    reads: ClassVar[frozenset[str]] = frozenset()
 
     def compile(self, model: Any, options: CompileOptions | None = None) -> CompileResult:
         raise NotImplementedError

@@ -409,6 +409,24 @@ def _misuse_cases(tmp: Path) -> list[tuple[list, str]]:
     ]
 
 
+def test_flags_the_target_does_not_read_are_named(tmp_path: Path, capsys) -> None:
+    """A flag of another target (a Loihi 2 search on Xylo) has no effect: a
+    warning names it and the targets that read it; the compile goes on."""
+    model = chain(tmp_path, "flags", extra_edges=())
+    code, err = cli(capsys, "compile", model, "--target", "loihi2", "--dt", "1e-3",
+                    "--calib-steps", "10", "--variant", "imu", "--search", "quick",
+                    "--record-steps", "50", "--partition", "index")  # fmt: skip
+    assert code == 0, err
+    assert "warning: --variant has no effect on loihi2: only xylo reads it" in err
+    assert "warning: --record-steps has no effect on loihi2: only spinnaker2 reads it" in err
+    assert "--search has no effect" not in err and "--partition has no effect" not in err
+    code, err = cli(capsys, "compile", model, "--target", "spinnaker2", "--dt", "1e-3",
+                    "--calib-steps", "10", "--chips", "2", "--replicas", "none")  # fmt: skip
+    assert code == 0, err
+    assert "warning: --replicas has no effect on spinnaker2: only loihi2 reads it" in err
+    assert "--chips has no effect" not in err
+
+
 def test_misuse_gets_a_diagnostic(tmp_path: Path, capsys) -> None:
     for args, words in _misuse_cases(tmp_path):
         code, err = cli(capsys, *args)
@@ -569,6 +587,37 @@ def test_xylo_weights_past_the_float_range_once_scaled_get_a_diagnostic(tmp_path
     assert code == 2, err
     assert "error: no quantization of the network fits Xylo's number formats" in err
     assert "thresholds 1e-30..1e-30, weights up to 1e+299" in err
+
+
+FUZZ_FOUND = Path(__file__).with_name("data") / "fuzz"  # files tests/fuzz_extremes.py generated
+
+
+def test_fuzz_found_files_give_a_diagnostic_or_compile(tmp_path, capsys) -> None:
+    """Two files the extreme-value fuzz generated (seeds 201 and 204), each once
+    an internal error: a lone weight of -2 among zeros, which lava's
+    truncation zeroes although netx keeps it (an assertion); a threshold 6e28
+    times the weights, past Speck's int16 threshold (an int32 overflow while
+    the quantizer simulated its candidates: now saturated, as on the chip)."""
+    code, err = cli(capsys, "compile", FUZZ_FOUND / "loihi2_weights_lava_truncates.nir",
+                    "--target", "loihi2", "--dt", "1e-3", "--calib-steps", "30")  # fmt: skip
+    assert code == 2, err
+    assert "error: n0: netx and lava would load this layer's weights differently" in err
+    assert "found:    integer weights -2..0, 1 of 10 nonzero" in err
+    code, err = cli(capsys, "compile", FUZZ_FOUND / "speck_threshold_past_int16.nir", "--target",
+                    "speck", "--dt", "1e-3", "--calib-steps", "30", "--allow-approximate")  # fmt: skip
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("target", ["loihi2", "spinnaker2"])
+def test_run_on_a_chip_prints_a_readout_as_values(tmp_path, capsys, target) -> None:
+    """`nirc run --target` on an LI readout (fuzz seed 205): its voltages are
+    values, printed as a range (once summed as spike counts: an int of NaN or
+    inf, for a readout past float32, was an internal error)."""
+    code = main(["run", str(FUZZ_FOUND / "readout_past_float32.nir"), "--target", target, "--dt",
+                 "1e-3", "--input", "random:T=15,B=2", "--allow-approximate"])  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "  output output [2, 2]: min " in printed.out and "spikes over" not in printed.out
 
 
 def test_a_float_reference_past_the_float_range_is_refused(tmp_path, capsys) -> None:

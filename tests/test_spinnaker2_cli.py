@@ -67,6 +67,21 @@ def test_compile_writes_the_artifacts_deterministically(model, tmp_path, capsys)
         assert (out / name).read_bytes() == (again / name).read_bytes(), name
 
 
+def test_check_steps_measure_on_fresh_inputs(model, tmp_path, capsys):
+    """--check-steps T: the agreement on fresh random spikes (seed + 1) in
+    report.json, report.txt and the summary (once silently ignored here)."""
+    out = tmp_path / "out"
+    assert main(["compile", str(model), "--target", "spinnaker2", "--dt", "1e-4", "--check-steps",
+                 "60", "--calib-rate", "0.3", "-o", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    check = json.loads((out / "report.json").read_text())["fidelity"]["check"]
+    assert check["inputs"] == "2 x 60 steps of random spikes, p = 0.3, seed 1"
+    assert check["reference_spikes_per_output_neuron"] > 0  # the outputs spike: a real check
+    assert 0.0 <= check["agreement"] <= 1.0 and 0.0 <= check["prediction_agreement"] <= 1.0
+    assert f"check: prediction agreement {check['prediction_agreement']:.4f}" in printed
+    assert "check on 2 x 60 steps of random spikes" in (out / "report.txt").read_text()
+
+
 def test_run_target(model, tmp_path, capsys):
     x = tmp_path / "x.npz"
     np.savez(x, input=(RNG.random((50, 4)) < 0.5).astype(np.uint8))

@@ -65,7 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--chips", type=int, metavar="N", help="chips available")
     group.add_argument("--capacity", metavar="FILE.json",
                        help="capacity model fields by name (e.g. {\"neurons_per_core\": 1024})")  # fmt: skip
-    group.add_argument("--partition", choices=["auto", "index"], default="auto",
+    group.add_argument("--partition", choices=["auto", "index"],
                        help="auto: the hypergraph partitioner, kept when it beats index order "
                        "(default); index: the vendors' index-order slicing")  # fmt: skip
     s2 = parser.add_argument_group("spinnaker2", "options of the SpiNNaker2 target (`nirc targets "
@@ -98,6 +98,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     "network), none (Loihi's neuron as it is), or N replicas")  # fmt: skip
 
 
+# the flags only some targets read, and the CompileOptions.extra key each sets
+TARGET_FLAGS = {
+    "core_neurons": ("--core-neurons", "capacity"),
+    "core_synapse_memory": ("--core-synapse-memory", "capacity"),
+    "chips": ("--chips", "capacity"),
+    "capacity": ("--capacity", "capacity_file"),
+    "partition": ("--partition", "partition"),
+    "delays": ("--delays", "delays"),
+    "record_steps": ("--record-steps", "record_steps"),
+    "weight_scale": ("--weight-scale", "weight_scale"),
+    "search": ("--search", "search"),
+    "replicas": ("--replicas", "replicas"),
+    "variant": ("--variant", "variant"),
+}
+
+
+def _unread_flags(args: argparse.Namespace, target) -> None:
+    """A warning for each given flag the chosen target does not read (a
+    Loihi 2 search setting on a Xylo compile), naming the targets that do."""
+    from nirc.diagnostics import warn
+    from nirc.targets import TARGETS, get_target
+
+    reads = getattr(target, "reads", None)
+    if reads is None:  # not a Target (a test's stand-in)
+        return
+    for attr, (flag, key) in TARGET_FLAGS.items():
+        if getattr(args, attr, None) is None or key in reads:
+            continue
+        readers = [name for name in TARGETS if key in get_target(name).reads]
+        verb = "reads" if len(readers) == 1 else "read"
+        warn(f"{flag} has no effect on {target.name}: only {' and '.join(readers)} {verb} it",
+             kind="warning")  # fmt: skip
+
+
 def run(args: argparse.Namespace) -> int:
     from nirc.diagnostics import NircError
     from nirc.targets import get_target
@@ -125,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         raise NircError("--weight-scale must be a finite number > 0", found=str(args.weight_scale),
                         hint="leave it out to let the quantizer choose a scale per population")  # fmt: skip
     target = get_target(args.target)
+    _unread_flags(args, target)
     options = CompileOptions(
         dt=args.dt,
         reset=args.reset,
@@ -145,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
                 "chips": args.chips,
             },
             "capacity_file": args.capacity,
-            "partition": args.partition,
+            "partition": args.partition or "auto",
             # the spinnaker2 group: only what was given (the target's defaults otherwise)
             **{key: value for key, value in (("delays", args.delays),
                                              ("calib_samples", args.calib_samples),

@@ -117,14 +117,11 @@ def run_target(args: argparse.Namespace) -> int:
         + (f", batch {b}" if batched else "")
         + f") in {elapsed:.3f} s: {steps / max(elapsed, 1e-9):,.0f} steps/s"
     )
+    from nirc.run_cmd import value_line
+
     for key, arr in results.items():
-        counts = arr.reshape(arr.shape[0], -1)
-        neurons = counts.shape[1] // (b if batched else 1)
-        total = int(counts.sum())
-        print(
-            f"  output {key} [{', '.join(map(str, arr.shape[1:]))}]: {total} spikes over "
-            f"{neurons} neurons, {total / max(counts.size, 1):.4f} per neuron per step"
-        )
+        kind = "probe" if "." in key else "output"  # probes are `layer.state`
+        print(value_line(kind, key, np.asarray(arr), batched, None))
     if args.output:
         print(f"wrote {args.output}: " + ", ".join(
             f"{k} [{', '.join(map(str, v.shape))}]" for k, v in results.items()))  # fmt: skip

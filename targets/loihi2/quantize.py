@@ -233,7 +233,19 @@ def quantize_layer(layer, choice: Choice, *, readout_range: float | None = None,
         if layer.relay is not None:
             wq, wrq = _relay_weights(layer, wq, wrq)
         some_weight(wq, wrq)
-        assert kept_exactly(wq.reshape(wq.shape[0], -1), wrq), layer.name
+        if not kept_exactly(wq.reshape(wq.shape[0], -1), wrq):
+            # a few weights of -1 or -2 among zeros: lava's truncation zeroes them
+            allq = wq if wrq is None else np.concatenate([wq.reshape(-1), wrq.reshape(-1)])
+            raise NircError(
+                "netx and lava would load this layer's weights differently at the scale its "
+                "threshold or bias allows",
+                where=layer.name,
+                expected="weights that netx's per-layer exponent and lava's sign mode both keep",
+                found=f"integer weights {int(allq.min())}..{int(allq.max())}, "
+                f"{int(np.count_nonzero(allq))} of {allq.size} nonzero",
+                hint="the weights are nearly negligible against the threshold (or bias): "
+                "scale them up or lower the threshold",
+            )
     bq = None
     if layer.relay is not None:  # a relay fires when its replica's weight arrives
         if v_th - 1 > bhi:

@@ -391,6 +391,7 @@ def _graph_attr(module, name: str, default: str) -> str:
 
 class Loihi2Target(Target):
     name = "loihi2"
+    reads = frozenset({"capacity", "capacity_file", "partition", "search", "replicas"})
     description = "Intel Loihi 2 through lava-dl netx: 8-bit weights, CUBA neurons, many cores"
     spec = LOIHI2
     records = True  # `nirc run --target loihi2 --record LAYER[.u|.v|.spikes]`

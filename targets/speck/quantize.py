@@ -221,6 +221,12 @@ def threshold_variants(fl, scale: float) -> list[Variant]:
     return out
 
 
+def chip_threshold(variant: Variant, spec: SpeckSpec = SPECK) -> int:
+    """``threshold_high`` as the chip holds it: 1 .. the int16 maximum (a
+    threshold 1e30 times the weights saturates, like the membrane)."""
+    return min(max(int(variant.threshold_high), 1), spec.threshold_range[1])
+
+
 def quantize_layer(
     fl, scale: float, variant: Variant | None = None, spec: SpeckSpec = SPECK
 ) -> SpeckLayer:
@@ -234,7 +240,7 @@ def quantize_layer(
     biases = np.clip(np.rint(fl.bias * scale), blo, bhi).astype(_int_type(spec.bias_bits))
     if variant is None:
         variant = Variant(default_threshold(fl.threshold, scale, fl.compare))
-    thr = min(max(int(variant.threshold_high), 1), thi)
+    thr = chip_threshold(variant, spec)
     init = None
     if fl.v_init is not None or variant.offset:
         shape = fl.placeholder().output_shape
@@ -304,7 +310,7 @@ def _simulate_candidates(
     # integrate_and_fire)
     current = convolve(x, w, first.stride, first.padding, np.int32)
     current = current.reshape(T, B, K, 1, f, oh, ow)
-    thr = np.array([[v.threshold_high for v in vs] for vs in variants], np.int32)
+    thr = np.array([[chip_threshold(v, spec) for v in vs] for vs in variants], np.int32)
     offset = np.array([[v.offset for v in vs] for vs in variants], np.int32)
     bias = None
     if any(q.leak_enable for q in layers):

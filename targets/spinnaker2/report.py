@@ -75,6 +75,32 @@ def _accuracy(low) -> dict | None:
     }
 
 
+def _check(low, o) -> dict | None:
+    """``--check-steps T``: the agreement on fresh random spikes (seed + 1,
+    the calibration's rate and batch), which no choice of the quantizer saw."""
+    from nirc.interpreter.snn import calibration_inputs, run_snn
+
+    from .quantize import score
+    from .simulator import simulate
+
+    steps = int(o.extra.get("check_steps", 0) or 0)
+    if steps <= 0:
+        return None
+    batch, rate = int(o.extra.get("calib_batch", 2)), float(o.extra.get("calib_rate", 0.05))
+    fresh = calibration_inputs(low.float_module, None, steps=steps, rate=rate, batch=batch,
+                               seed=o.seed + 1)  # fmt: skip
+    ref = run_snn(low.float_module, fresh)
+    sc = score(ref, simulate(low.network, fresh))
+    return {
+        "inputs": f"{batch} x {steps} steps of random spikes, p = {rate:g}, seed {o.seed + 1}",
+        "samples": batch,
+        "prediction_agreement": round(sc["prediction_agreement"], 6),
+        "agreement": round(sc["count_agreement"], 6),
+        "count_error": round(sc["count_error"], 6),
+        "reference_spikes_per_output_neuron": round(mean_spike_count(ref), 4),
+    }
+
+
 def build_report(low, model_name: str, o, warnings: list[str],
                  estimates: dict | None = None) -> dict:  # fmt: skip
     """The machine-readable report, in the sections every target shares
@@ -114,6 +140,9 @@ def build_report(low, model_name: str, o, warnings: list[str],
     acc = _accuracy(low)
     if acc is not None:
         agreement["task_accuracy"] = acc
+    check = _check(low, o)
+    if check is not None:
+        agreement["check"] = check
     placement = {
         "method": pl.method, "pes_used": pl.pes_used, "chips_used": pl.chips_used,
         "traffic": pl.traffic, "baseline_traffic": pl.baseline_traffic,
@@ -216,6 +245,10 @@ def report_text(r: dict) -> str:
                 f"{a['prediction_agreement']:.4f} (max-abs scales: "
                 f"{a['max_abs_prediction_agreement']:.4f}), spike counts within +-1 "
                 f"{a['agreement']:.4f}"]  # fmt: skip
+    c = r["fidelity"].get("check")
+    if c:
+        fidelity.append(f"check on {c['inputs']}: predictions {c['prediction_agreement']:.4f}, "
+                        f"spike counts within +-1 {c['agreement']:.4f}")  # fmt: skip
     acc = r["fidelity"].get("task_accuracy")
     if acc:
         fidelity.append(f"task accuracy on the {acc['samples']} labelled calibration samples: "
@@ -245,6 +278,10 @@ def summary(r: dict) -> list[str]:
         f"{a['prediction_agreement']:.4f} (max-abs {a['max_abs_prediction_agreement']:.4f}), "
         f"counts within +-1 {a['agreement']:.4f} on {a['inputs']}",
     ]
+    c = r["agreement"].get("check")
+    if c:
+        lines.append(f"  check: prediction agreement {c['prediction_agreement']:.4f}, counts "
+                     f"within +-1 {c['agreement']:.4f} on {c['inputs']}")  # fmt: skip
     acc = r["agreement"].get("task_accuracy")
     if acc:
         lines.append(f"  task accuracy (calibration labels): float {acc['float']:.2%}, "

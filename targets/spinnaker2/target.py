@@ -204,6 +204,8 @@ def _print_ir(module) -> str:
 
 class SpiNNaker2Target(Target):
     name = "spinnaker2"
+    reads = frozenset({"capacity", "capacity_file", "partition", "delays", "record_steps",
+                       "weight_scale"})
     top_op = NetworkOp
     description = ("SpiNNaker2 (py-spinnaker2): populations on processing elements and chips, "
                    "float32 neurons, int8 (or 4-bit delayed) weights")  # fmt: skip

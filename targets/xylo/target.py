@@ -151,6 +151,7 @@ def layer_errors(net, sp, target: float, scales=None) -> list[dict]:
 
 class XyloTarget(Target):
     name = "xylo"
+    reads = frozenset({"variant"})
     top_op = NetworkOp
     description = "SynSense Xylo (Audio 2/3, IMU): one hidden population, int8 weights, bit shifts"
     spec = AUDIO2
