@@ -178,8 +178,8 @@ def test_generated_graphs_one_verdict_and_no_internal_errors(tmp_path: Path) -> 
 
 def test_extreme_values_compile_or_get_a_diagnostic_on_every_target(tmp_path: Path) -> None:
     """Well-formed dense chains and small CNNs whose values span the float range
-    (tests/fuzz_extremes.py) through `nirc compile` for the four chips and
-    `nirc run`: exit 0 or 2 only, a diagnostic that names no IR verifier (a
+    (tests/fuzz_extremes.py) through `nirc compile` for the four chips, `nirc
+    run --target` on what compiled and `nirc run`: exit 0 or 2 only, a diagnostic that names no IR verifier (a
     product past the float range is the file's doing, refused where it is
     formed), and both verdicts occur."""
     cases = _script_cases("fuzz_extremes.py", 5, 150, tmp_path)
@@ -193,3 +193,4 @@ def test_extreme_values_compile_or_get_a_diagnostic_on_every_target(tmp_path: Pa
     # some of every kind get through (Xylo takes none of these shapes: it needs a hidden layer)
     assert compiled["run"] >= 50 and compiled["spinnaker2"] >= 10, compiled
     assert compiled["speck"] >= 1 and compiled["loihi2"] >= 1, compiled
+    assert compiled["run spinnaker2"] == compiled["spinnaker2"], compiled
