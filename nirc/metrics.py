@@ -73,6 +73,31 @@ def mean_spike_count(outputs: Mapping[str, np.ndarray]) -> float:
     return float(sum(np.sum(c / scale) for c in counts) / total * scale)
 
 
+def relative_rms(pairs) -> float:
+    """``sqrt(sum((got - ref)**2) / sum(ref**2))`` over ``(ref, got)`` array
+    pairs (0 when every ``ref`` is 0): a quantized matrix's error against
+    the float one. Finite for finite inputs, as :func:`relative_l1`: when the
+    squares overflow (weights of 1e200) the arrays are scaled by their
+    largest magnitude first."""
+    pairs = [(np.asarray(r, np.float64), np.asarray(g, np.float64)) for r, g in pairs]
+
+    def ratio(scale: float) -> float:
+        num = den = 0.0
+        for r, g in pairs:
+            num += float(np.sum((g / scale - r / scale) ** 2))
+            den += float(np.sum((r / scale) ** 2))
+        return (num / den) ** 0.5 if den else 0.0
+
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        value = ratio(1.0)
+        if not math.isfinite(value):
+            scale = max((float(np.max(np.abs(a), initial=0.0)) for p in pairs for a in p),
+                        default=0.0)  # fmt: skip
+            if math.isfinite(scale) and scale > 0:
+                value = ratio(scale)
+    return value if math.isfinite(value) else float(np.finfo(np.float64).max)
+
+
 def relative_l1(
     reference: np.ndarray, got: np.ndarray, *, offset: float = 0.0, floor: float = 0.0,
     totals: bool = False,
@@ -120,6 +145,7 @@ __all__ = [
     "outputs_agreement",
     "paired_accuracy",
     "relative_l1",
+    "relative_rms",
     "spike_count_agreement",
     "spike_counts",
     "step_agreement",

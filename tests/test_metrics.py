@@ -14,6 +14,7 @@ from nirc.metrics import (
     outputs_agreement,
     paired_accuracy,
     relative_l1,
+    relative_rms,
     spike_count_agreement,
 )
 
@@ -105,3 +106,14 @@ def test_mean_spike_count_of_values_whose_sum_overflows():
     # each neuron's total over the 2 steps is 1.2e308; the three totals' sum is not finite
     outs = {"a": np.full((2, 1, 2), 6e307), "b": np.full((2, 1, 1), 6e307)}
     assert mean_spike_count(outs) == pytest.approx(1.2e308)
+
+
+def test_relative_rms_is_the_plain_ratio_and_finite_when_squares_overflow():
+    rng = np.random.default_rng(1)
+    pairs = [(rng.normal(size=(3, 4)), rng.normal(size=(3, 4))) for _ in range(2)]
+    num = sum(float(np.sum((g - r) ** 2)) for r, g in pairs)
+    den = sum(float(np.sum(r**2)) for r, g in pairs)
+    assert relative_rms(pairs) == (num / den) ** 0.5  # bit for bit, as Xylo's report had it
+    w = np.array([1e200, -3e200])
+    assert relative_rms([(w, w * 1.01)]) == pytest.approx(0.01)  # w**2 overflows
+    assert relative_rms([(np.zeros(2), w)]) == 0.0  # no reference weight: no error measured

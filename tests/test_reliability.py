@@ -5,6 +5,7 @@ internal error (exit 3), a traceback or a hang."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 import threading
@@ -593,8 +594,8 @@ FUZZ_FOUND = Path(__file__).with_name("data") / "fuzz"  # files tests/fuzz_extre
 
 
 def test_fuzz_found_files_give_a_diagnostic_or_compile(tmp_path, capsys) -> None:
-    """Two files the extreme-value fuzz generated (seeds 201 and 204), each once
-    an internal error: a lone weight of -2 among zeros, which lava's
+    """Files the extreme-value fuzz generated (seeds 201 and 204, and a Xylo
+    one), each once an internal error: a lone weight of -2 among zeros, which lava's
     truncation zeroes although netx keeps it (an assertion); a threshold 6e28
     times the weights, past Speck's int16 threshold (an int32 overflow while
     the quantizer simulated its candidates: now saturated, as on the chip)."""
@@ -606,6 +607,14 @@ def test_fuzz_found_files_give_a_diagnostic_or_compile(tmp_path, capsys) -> None
     code, err = cli(capsys, "compile", FUZZ_FOUND / "speck_threshold_past_int16.nir", "--target",
                     "speck", "--dt", "1e-3", "--calib-steps", "30", "--allow-approximate")  # fmt: skip
     assert code == 0, err
+    # weights of ~1e200 into Xylo's output layer: the squares of its weight error overflowed
+    # to a NaN that report.json could not hold
+    out = tmp_path / "xylo"
+    code, err = cli(capsys, "compile", FUZZ_FOUND / "xylo_weights_whose_squares_overflow.nir",
+                    "--target", "xylo", "--dt", "1e-3", "--calib-steps", "30", "-o", out)  # fmt: skip
+    assert code == 0, err
+    errors = json.loads((out / "report.json").read_text())["layer_errors"]
+    assert all(0.0 <= e["weight_rel_rms_error"] < 1.0 for e in errors), errors
 
 
 @pytest.mark.parametrize("target", ["loihi2", "spinnaker2"])

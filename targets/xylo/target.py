@@ -32,7 +32,7 @@ import numpy as np
 
 from nirc.diagnostics import NircError
 from nirc.evaluation import AGREEMENT_MEANING
-from nirc.metrics import mean_spike_count
+from nirc.metrics import mean_spike_count, relative_rms
 from nirc.targets.base import CompileOptions, CompileResult, Target, agreement_summary, load_fused
 from nirc.targets.estimates import (
     ReportSections,
@@ -134,18 +134,8 @@ def layer_errors(net, sp, target: float, scales=None) -> list[dict]:
             if p.relay_of is not None or p.alias_of is not None:
                 continue
             sl = slice(p.start, p.start + p.size)
-            num = den = 0.0
-            for w, q, s in [w_out] if is_out else mats:
-                wf = w[:, sl]
-                qf = q[:, sl] / s[sl][None, :]
-                num += float(np.sum((qf - wf) ** 2))
-                den += float(np.sum(wf**2))
-            out.append(
-                {
-                    "layer": p.name,
-                    "weight_rel_rms_error": round((num / den) ** 0.5 if den else 0.0, 6),
-                }
-            )
+            pairs = [(w[:, sl], q[:, sl] / s[sl][None, :]) for w, q, s in ([w_out] if is_out else mats)]
+            out.append({"layer": p.name, "weight_rel_rms_error": round(relative_rms(pairs), 6)})
     return out
 
 
