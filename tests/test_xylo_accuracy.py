@@ -137,7 +137,10 @@ def test_split_synapses_carries_the_fitted_current_on_the_chip():
         r = q.simulate(q.per_neuron(n, AUDIO2, 4096.0), events, record=True)
         current = r["isyn"][:, 0, j].astype(float) + r["isyn2"][:, 0, j]
         errors.append(np.abs(current - want).max() / np.abs(want).max())
-    assert errors[1] < 0.04 and errors[1] * 4 < errors[0]
+    # the weights come from test_xylo_compile's shared RNG, whose state depends on the
+    # tests run before: over 12 draws one synapse is off by 0.090-0.096 of the peak, two
+    # by 0.017-0.029 (3.3-5.5x better; it was asserted 4x, which some selections missed)
+    assert errors[1] < 0.04 and errors[1] * 3 < errors[0]
     assert split_synapses(net, IMU) is None  # one synapse per neuron
 
 
