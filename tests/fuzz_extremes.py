@@ -5,8 +5,9 @@ time limit (run by tests/test_fuzz.py).
     python tests/fuzz_extremes.py SEED COUNT WORKDIR
 
 The graphs are dense chains (Linear / Affine into LIF, IF, CubaLIF, an LI or
-CubaLI readout last, some with recurrent weights) and small CNNs (Conv2d into
-IF or LIF, sum pools, a flatten and a dense output layer). Their values are
+CubaLI readout last, some with recurrent weights), two LIF layers shaped for
+Xylo, and small CNNs (Conv2d into IF or LIF, sum pools, a flatten and a dense
+output layer). Their values are
 drawn across the float range: 0, 1e-300, 1e-30 ... 1e300, normal noise at
 those scales, an occasional inf, int and uniform arrays. Each value is finite
 or refused by validation, but products of them (dt*r/tau, weights times
@@ -84,6 +85,35 @@ def dense_chain(rng: np.random.Generator) -> tuple[dict, list, str]:
     return nodes, edges, " ".join(desc)
 
 
+def two_lif_layers(rng: np.random.Generator) -> tuple[dict, list, str]:
+    """Xylo's shape: a hidden LIF or CubaLIF layer (maybe recurrent) and an
+    output one, positive thresholds and time constants above dt mostly, so
+    that the quantizer, not the mapping rules, meets the extreme values."""
+
+    def layer(m: int) -> tuple[str, dict]:
+        tau = np.full(m, float(rng.choice([2e-3, 1e-2, 1.0, 1e30]))) if rng.integers(2) \
+            else values(rng, (m,), True) + 2e-3  # fmt: skip
+        p = {"r": values(rng, (m,)), "v_leak": np.zeros(m) if rng.integers(3) else values(rng, (m,)),
+             "v_threshold": values(rng, (m,), True), "v_reset": np.zeros(m)}  # fmt: skip
+        if rng.integers(2):
+            return "LIF", {"tau": tau, **p}
+        return "CubaLIF", {"tau_mem": tau, "tau_syn": tau * float(rng.choice([0.5, 1, 2])),
+                           "w_in": np.ones(m), **p}  # fmt: skip
+
+    n, h, o = int(rng.choice([2, 16])), int(rng.choice([1, 8, 64])), int(rng.choice([1, 4]))
+    kh, ko = layer(h), layer(o)
+    nodes: dict = {
+        "input": ("Input", {"shape": np.array([n])}), "w0": ("Linear", {"weight": values(rng, (h, n))}),
+        "h": kh, "w1": ("Linear", {"weight": values(rng, (o, h))}), "o": ko,
+        "output": ("Output", {"shape": np.array([o])}),
+    }  # fmt: skip
+    edges = [("input", "w0"), ("w0", "h"), ("h", "w1"), ("w1", "o"), ("o", "output")]
+    if rng.integers(3) == 0:
+        nodes["rec"] = ("Linear", {"weight": values(rng, (h, h))})
+        edges += [("h", "rec"), ("rec", "h")]
+    return nodes, edges, f"{kh[0]}[{h}]{'+rec' if 'rec' in nodes else ''} -> {ko[0]}[{o}]"
+
+
 def small_cnn(rng: np.random.Generator) -> tuple[dict, list, str]:
     c, h = int(rng.choice([1, 2])), int(rng.choice([4, 8, 9]))
     nodes: dict = {"input": ("Input", {"shape": np.array([c, h, h])})}
@@ -134,7 +164,7 @@ def main(seed: int, count: int, work: Path) -> None:
     rng = np.random.default_rng(seed)
     for k in range(count):
         model = work / f"x{k}.nir"
-        nodes, edges, what = (small_cnn if k % 3 == 2 else dense_chain)(rng)
+        nodes, edges, what = (dense_chain, two_lif_layers, small_cnn)[k % 3](rng)
         write_graph(model, nodes, edges)
         approx = ["--allow-approximate"] if k % 2 else []
         results = {

@@ -190,7 +190,9 @@ def test_extreme_values_compile_or_get_a_diagnostic_on_every_target(tmp_path: Pa
             assert code == 0 or first.startswith("error: "), f"{c['case']}: {command}: {first}"
             assert "does not verify" not in first, f"{c['case']}: {command}: {first}"
             compiled[command] = compiled.get(command, 0) + (code == 0)
-    # some of every kind get through (Xylo takes none of these shapes: it needs a hidden layer)
+    # some of every kind get through (this seed: run 107, SpiNNaker2 36, Xylo 15, Loihi 2 11,
+    # Speck 5 of 150), and every chip runs what it compiled
     assert compiled["run"] >= 50 and compiled["spinnaker2"] >= 10, compiled
-    assert compiled["speck"] >= 1 and compiled["loihi2"] >= 1, compiled
-    assert compiled["run spinnaker2"] == compiled["spinnaker2"], compiled
+    assert min(compiled["speck"], compiled["loihi2"], compiled["xylo"]) >= 3, compiled
+    for t in ("speck", "xylo", "loihi2", "spinnaker2"):
+        assert compiled[f"run {t}"] == compiled[t], compiled
