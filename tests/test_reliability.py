@@ -676,8 +676,8 @@ def test_input_counts_the_chips_cannot_carry_are_refused_before_building(tmp_pat
     expect = {
         ("spinnaker2", huge): "input: the input's event counts need more spike sources than the chips hold",
         ("spinnaker2", negative): "input: SpiNNaker2 inputs are spikes: event counts cannot be negative",
-        ("loihi2", huge): "input event counts larger than Loihi's graded spikes carry",
-        ("loihi2", negative): "negative inputs: Loihi's input spikes are counts >= 0",
+        ("loihi2", huge): "input: input event counts larger than Loihi's graded spikes carry",
+        ("loihi2", negative): "input: negative inputs: Loihi's input spikes are counts >= 0",
     }  # fmt: skip
     for (target, data), words in expect.items():
         code, err = cli(capsys, "compile", model, "--target", target, "--dt", "1e-3",

@@ -102,25 +102,27 @@ def calibration(module, o: CompileOptions, mode: str = "full"):
 GRADED_BITS = 24  # a graded spike's payload (the `loihi2.network` verifier's bound)
 
 
-def input_bits_for(x: np.ndarray, forced: int | None) -> int:
+def input_bits_for(x: np.ndarray, forced: int | None, where: str | None = None) -> int:
     """0 (binary spikes) when every input is 0/1, else the payload bits of
     graded spikes that hold the largest count (at least 8)."""
     a = np.asarray(x)
     if a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.round(a))):
         raise NircError(
             "real-valued inputs: Loihi 2 takes spikes or graded spikes (integer counts)",
+            where=where,
             expected="integers >= 0 (spikes, or event counts)",
             found="non-integer values",
             hint="encode the input as spikes (rate or delta coding)",
         )
     if a.size and a.min() < 0:
-        raise NircError("negative inputs: Loihi's input spikes are counts >= 0",
+        raise NircError("negative inputs: Loihi's input spikes are counts >= 0", where=where,
                         found=f"minimum {float(a.min()):g}")  # fmt: skip
     top = int(a.max()) if a.size else 0
     bits = int(forced) if forced is not None else 0 if top <= 1 else max(8, top.bit_length())
     if bits > GRADED_BITS or (bits and top >= 1 << bits):
         raise NircError(
             "input event counts larger than Loihi's graded spikes carry",
+            where=where,
             expected=f"counts up to {(1 << min(bits, GRADED_BITS)) - 1:,} "
             f"({min(bits, GRADED_BITS)}-bit payloads; at most {GRADED_BITS})",
             found=f"largest count {top:,}",
@@ -277,7 +279,7 @@ def lower_module(float_module, o: CompileOptions) -> Lowered:
     mode = search_mode(o)
     calib, label = calibration(float_module, o, mode)
     x = calib[net.input_name]
-    bits = input_bits_for(x, o.extra.get("input_bits"))
+    bits = input_bits_for(x, o.extra.get("input_bits"), net.input_name)
     reference, counts = float_run(float_module, net, calib, counted=mode != "quick")
     rr = _readout_range(net, float_module, calib)
     # the full search runs on at most SEARCH_WORK neuron-steps of calibration
@@ -575,9 +577,9 @@ class Loihi2Target(Target):
                             expected=f"[T, B, {', '.join(map(str, in_shape))}]",
                             found=str(list(x.shape)))  # fmt: skip
         if bits is None:
-            bits = input_bits_for(x, None)
+            bits = input_bits_for(x, None, in_name)
         else:
-            input_bits_for(x, bits)
+            input_bits_for(x, bits, in_name)
             if bits == 0 and x.size and x.max() > 1:
                 from nirc.diagnostics import warn
 
