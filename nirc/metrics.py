@@ -111,10 +111,12 @@ def relative_l1(
     still compare candidates."""
     r = np.asarray(reference, np.float64).reshape(-1)
     g = np.asarray(got, np.float64).reshape(-1)
+    if r.size == 0:  # no output neurons: nothing differs
+        return 0.0
     total = np.sum if totals else np.mean
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         value = float(total(np.abs(r - g)) / max(float(total(np.abs(r))) + offset, floor))
-        if math.isfinite(value) or r.size == 0:
+        if math.isfinite(value):
             return value
         scale = max(float(np.max(np.abs(r))), float(np.max(np.abs(g))))
         if math.isfinite(scale) and scale > 0:
