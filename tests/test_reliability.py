@@ -689,13 +689,13 @@ def test_input_counts_the_chips_cannot_carry_are_refused_before_building(tmp_pat
 # subnormal weights: a chip's weight scale must not overflow
 
 
-def _subnormal_conv(path: Path) -> Path:
+def _subnormal_conv(path: Path, weight: float = 5e-324, threshold: float = 1.0) -> Path:
     return nir_file(path, {
         "in": ("Input", {"shape": np.array([1, 8, 8])}),
-        "c": ("Conv2d", {"weight": np.full((2, 1, 3, 3), 5e-324), "bias": np.zeros(2),
+        "c": ("Conv2d", {"weight": np.full((2, 1, 3, 3), weight), "bias": np.zeros(2),
                          "input_shape": np.array([8, 8]), "stride": np.array([1, 1]),
                          "padding": np.array([0, 0]), "dilation": np.array([1, 1]), "groups": 1}),
-        "i": ("IF", {"r": np.ones((2, 6, 6)), "v_threshold": np.ones((2, 6, 6))}),
+        "i": ("IF", {"r": np.ones((2, 6, 6)), "v_threshold": np.full((2, 6, 6), threshold)}),
         "out": ("Output", {"shape": np.array([2, 6, 6])}),
     }, [("in", "c"), ("c", "i"), ("i", "out")])  # fmt: skip
 
@@ -709,6 +709,20 @@ def test_subnormal_weights_compile_silent_on_speck_and_are_refused_by_spinnaker2
     assert "error: i: the weights are negligible against the threshold" in err
     assert "largest weight 4.94e-324, threshold 1" in err
     assert not (tmp_path / "s2").exists()
+
+
+def test_a_subnormal_threshold_compiles_on_speck_as_any_positive_input(tmp_path, capsys) -> None:
+    """A threshold of 5e-324 (a mutated corpus file, once an int of inf in the
+    scale search): v > thr is v_int >= 1 at any scale, so the weights keep
+    the max-abs scale and threshold_high is 1; with subnormal weights too no
+    finite scale exists, and the layer compiles at scale 1."""
+    for name, weight in (("thr", 0.5), ("both", 5e-324)):
+        path = _subnormal_conv(tmp_path / f"{name}.nir", weight=weight, threshold=5e-324)
+        out = tmp_path / name
+        code, err = cli(capsys, "compile", path, "--target", "speck", "-o", out)
+        assert code == 0, (name, err)
+        layer = json.loads((out / "report.json").read_text())["quantization"]["layers"][0]
+        assert layer["threshold_high"] == 1, (name, layer)
 
 
 def test_numpy_floating_point_warnings_do_not_reach_the_terminal(monkeypatch, capsys) -> None:

@@ -283,6 +283,10 @@ def candidates(fl, spec: SpeckSpec = SPECK) -> list[tuple[str, float, list[Varia
     for m in MULTIPLIERS:
         n = round(min(max(thr * s0 * m, 1), thi - 1))  # threshold_high must fit int16 (s0 may be inf)
         s = float(f"{n / thr:.9g}")
+        if not math.isfinite(s):  # a subnormal threshold: v > thr is v_int >= 1 at any scale
+            s = float(f"{s0 * m:.9g}")
+            if not math.isfinite(s):
+                continue
         label = "max-abs: weights fill int8" if m == 1.0 else f"max-abs x {m:g}"
         if n == thi - 1:
             label += ", capped so that threshold_high fits int16"
@@ -291,7 +295,8 @@ def candidates(fl, spec: SpeckSpec = SPECK) -> list[tuple[str, float, list[Varia
         if out and np.mean(np.abs(fl.weights * s) > whi + 0.5) > MAX_CLIPPED:
             break  # larger multipliers clip even more
         out.append((label, s, threshold_variants(fl, s)))
-    return out
+    # weights and threshold both subnormal: no finite scale fills the range
+    return out or [("no finite scale", 1.0, threshold_variants(fl, 1.0))]
 
 
 def _simulate_candidates(
