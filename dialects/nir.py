@@ -172,7 +172,15 @@ def attr_to_array(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
     dtype = _DTYPE_BY_ELEMENT.get(element)
     if dtype is None:
         raise NircError("unsupported element type in a nir attribute", found=str(element))
-    return np.frombuffer(attr.data.data, dtype).reshape(shape)
+    data = attr.data.data
+    want = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if len(data) != want:  # a hex blob edited by hand
+        raise NircError(
+            "a dense attribute's bytes do not fill its type",
+            expected=f"{want} bytes for tensor<{''.join(f'{d}x' for d in shape)}{element}>",
+            found=f"{len(data)} bytes",
+        )
+    return np.frombuffer(data, dtype).reshape(shape)
 
 
 def param_to_attr(value: Any, where: str = "") -> Attribute:

@@ -12,6 +12,7 @@ it makes parsing IR full of small parameter tensors several times faster.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 
 from xdsl.context import Context
@@ -78,6 +79,26 @@ def _cache_dense_type_constraint() -> None:
     _CACHED = True
 
 
+# a string literal as xDSL's lexer takes it, with single-character alternatives
+# (linear time), or a comment; group 1 is empty when the literal is not closed
+_LITERAL_OR_COMMENT = re.compile(r'//[^\n]*|"(?:[^"\\\n\v\f]|\\(?:["nt\\]|[0-9A-Fa-f]{2}))*("?)')
+
+
+def _check_string_literals(text: str, name: str) -> None:
+    """A ParseError for a string literal left open on its line (or holding an
+    escape MLIR does not know) before xDSL 0.74's lexer sees it: its pattern
+    nests a repeat inside a repeat, ``"(?:[^"\\...]+|...)*"``, and on such a
+    literal it backtracks for hours (a 50-character line hung `nirc opt`)."""
+    from xdsl.utils.exceptions import ParseError
+    from xdsl.utils.lexer import Input, Span
+
+    for m in _LITERAL_OR_COMMENT.finditer(text):
+        if m.group(0).startswith('"') and not m.group(1):
+            raise ParseError(Span(m.start(), m.end(), Input(text, name)),
+                             "string literal not closed on its line, or with an escape MLIR "
+                             "does not know (\\n, \\t, \\\", \\\\ or two hex digits)")  # fmt: skip
+
+
 def ir_parser(ctx: Context, text: str, name: str = "<unknown>"):
     """xDSL's parser, reading back every string nirc prints.
 
@@ -88,6 +109,8 @@ def ir_parser(ctx: Context, text: str, name: str = "<unknown>"):
     valid UTF-8."""
     from xdsl.parser import Parser
     from xdsl.utils.mlir_lexer import MLIRTokenKind, StringLiteral
+
+    _check_string_literals(text, name)
 
     class _Parser(Parser):
         def parse_optional_str_literal(self) -> str | None:

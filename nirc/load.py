@@ -87,6 +87,16 @@ def load_module(model: Any):
     return module
 
 
+def parse_failures() -> tuple[type[BaseException], ...]:
+    """What xDSL's parser raises on bad text besides ParseError: the attributes'
+    own checks run while they are parsed (VerifyException: a `tensor`
+    parameter given `i32`; ValueError: an i0 holding 1; OverflowError: an
+    index past 64 bits), all the input's doing."""
+    from xdsl.utils.exceptions import DiagnosticException, VerifyException
+
+    return (VerifyException, DiagnosticException, ValueError, OverflowError)
+
+
 def parse_mlir(path: Path):
     """Parse a .mlir file; syntax and verifier errors become NircErrors."""
     from xdsl.utils.exceptions import ParseError
@@ -105,6 +115,9 @@ def parse_mlir(path: Path):
         module = ir_parser(make_context(), text, str(path)).parse_module()
     except ParseError as e:
         raise NircError("cannot parse the IR", where=str(path), found=str(e)) from None
+    except parse_failures() as e:
+        raise NircError("cannot parse the IR: an attribute is malformed", where=str(path),
+                        found=f"{type(e).__name__}: {e}"[:2000]) from None  # fmt: skip
     except RecursionError:
         raise NircError(
             "the IR nests too deeply to parse", where=str(path),

@@ -376,11 +376,12 @@ def _parse(text: str, source: str, ctx, args: argparse.Namespace, line_offset: i
 
     from nirc.context import ir_parser
     from nirc.diagnostics import NircError
+    from nirc.load import parse_failures
 
     try:
         # pad with newlines so that chunk line numbers are the file's
         return ir_parser(ctx, "\n" * line_offset + text, source).parse_module()
-    except (ParseError, VerifyException) as e:
+    except (ParseError, *parse_failures()) as e:
         # attributes verify while they are parsed: treat those as verifier errors
         if isinstance(e, VerifyException) and args.verify_diagnostics:
             print(str(e).strip())

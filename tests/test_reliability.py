@@ -725,6 +725,54 @@ def test_a_subnormal_threshold_compiles_on_speck_as_any_positive_input(tmp_path,
         assert layer["threshold_high"] == 1, (name, layer)
 
 
+def test_edited_ir_with_malformed_attributes_gets_a_diagnostic(tmp_path, capsys) -> None:
+    """Hand-edited IR whose attributes fail their own checks while parsing (a
+    `tensor` parameter given `i32`, 12 in an i1) or whose dense hex blob is two
+    bytes longer than its type: a diagnostic from every command that reads it
+    (found by mutating printed IR; both were internal errors)."""
+    ir = tmp_path / "m.mlir"
+    assert main(["import", str(BRAILLE), "-o", str(ir)]) == 0
+    text = ir.read_text()
+    capsys.readouterr()
+    wrong_type = tmp_path / "type.mlir"
+    wrong_type.write_text(text.replace(": tensor<12xf32>) {weight", ": i32) {weight", 1))
+    blob = tmp_path / "blob.mlir"
+    blob.write_text(text.replace('weight = dense<"0x', 'weight = dense<"0x0000', 1))
+    narrow = tmp_path / "narrow.mlir"  # a ValueError while parsing: 12 does not fit an i1
+    narrow.write_text(text.replace("{shape = dense<12> : tensor<1xi64>}",
+                                   "{shape = dense<12> : tensor<1xi1>}", 1))  # fmt: skip
+    for path, words in ((wrong_type, "cannot parse the IR"), (narrow, "cannot parse the IR"),
+                        (blob, "a dense attribute's bytes do not fill its type")):  # fmt: skip
+        assert path.read_text() != text
+        for args in (["opt", path, "-p", "canonicalize"], ["run", path, "--input", "random:T=3"],
+                     ["compile", path, "--target", "spinnaker2", "-o", tmp_path / "o"]):  # fmt: skip
+            code, err = cli(capsys, *args)
+            assert code == 2 and words in err, (path.name, args[0], err)
+
+
+def test_an_unclosed_string_literal_is_refused_at_once(tmp_path) -> None:
+    """A string literal left open on its line made xDSL 0.74's lexer backtrack
+    for hours (its pattern nests a repeat in a repeat): `nirc opt` hung on a
+    50-character line of mutated IR. nirc checks literals first, in linear
+    time; run in a process of its own, so that a regression fails, not hangs."""
+    import subprocess
+    import sys
+
+    ir = tmp_path / "m.mlir"
+    assert main(["import", str(BRAILLE), "-o", str(ir)]) == 0
+    text = ir.read_text()
+    broken = text.replace('nir.output "output"(', 'nir.output "output(', 1)
+    assert broken != text
+    ir.write_text(broken)
+    for command in (["opt", str(ir), "-p", "canonicalize"], ["run", str(ir), "--input", "random:T=3"]):
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from nirc.cli import main; sys.exit(main())", *command],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        assert "string literal not closed on its line" in proc.stderr
+
+
 def test_numpy_floating_point_warnings_do_not_reach_the_terminal(monkeypatch, capsys) -> None:
     import sys
     import types
