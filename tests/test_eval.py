@@ -263,6 +263,22 @@ def test_cli_prints_the_figures_and_writes_json(model, data, tmp_path, capsys):
     assert got["samples"] == 12 and len(got["float"]["predictions"]) == 12
 
 
+def test_a_variant_no_chosen_chip_reads_is_named(model, data, capsys):
+    """--variant is Xylo's: with only other chips chosen it changes nothing, and
+    a warning says so (it was dropped silently); with Xylo among them, none."""
+    assert main(["eval", str(model), "--data", str(data), "--target", "spinnaker2",
+                 "--variant", "imu", "--no-costs"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    assert "warning: variant 'imu' has no effect on spinnaker2: only xylo reads it" in err
+    # (this one-layer graph does not fit Xylo, which needs a hidden layer: exit 2, but the
+    # variant was read)
+    main(["eval", str(model), "--data", str(data), "--target", "spinnaker2,xylo",
+          "--variant", "audio3", "--no-costs"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert "Xylo output neurons receive only from hidden neurons" in err
+    assert "has no effect" not in err
+
+
 def test_cli_bad_data_is_exit_2_without_traceback(model, tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.zeros((2, 3, 4)))
