@@ -885,18 +885,15 @@ def evaluate(
     prep_s = time.perf_counter() - t0
 
     # the chips: compiled once, here
-    from nirc.targets import TARGETS, get_target
+    from nirc.targets import get_target, warn_unread
     from nirc.targets.base import CompileOptions
 
     runs_meta: dict[str, dict] = {}
     modules: dict[str, Any] = {}
     compiled: list[tuple[str, str, int]] = []
     variants: list[tuple[str, str]] = []
-    if variant and names and not any("variant" in get_target(n).reads for n in names):
-        readers = [n for n in TARGETS if "variant" in get_target(n).reads]
-        warn(f"variant {variant!r} has no effect on {', '.join(names)}: only "
-             f"{' and '.join(readers)} {'reads' if len(readers) == 1 else 'read'} it",
-             kind="warning")  # fmt: skip
+    if variant and names:
+        warn_unread(f"variant {variant!r}", "variant", list(names))
     with tempfile.TemporaryDirectory(prefix="nirc-eval-") as tmp:
         cal = _calibration_path(calibrate, Path(tmp))
         for name in names:

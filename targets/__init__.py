@@ -59,6 +59,20 @@ def get_target(name: str):
     return factory()
 
 
+def warn_unread(option: str, key: str, chosen: list[str]) -> None:
+    """Warn that ``option`` (the CompileOptions.extra ``key`` it sets) has no
+    effect when none of the ``chosen`` targets reads it (``Target.reads``),
+    naming the targets that do: `nirc compile` and `nirc eval` drop it."""
+    if any(key in get_target(name).reads for name in chosen):
+        return
+    from nirc.diagnostics import warn
+
+    readers = [name for name in TARGETS if key in get_target(name).reads]
+    verb = "reads" if len(readers) == 1 else "read"
+    warn(f"{option} has no effect on {', '.join(chosen)}: only {' and '.join(readers)} {verb} it",
+         kind="warning")  # fmt: skip
+
+
 def compile(model: Any, target: str = "speck", out: str | None = None, **options: Any):
     """Compile ``model`` (a path, a :class:`nirc.graph.Graph`, a ``nir.NIRGraph``
     or a module) for ``target``; ``options`` are the fields of
@@ -76,4 +90,4 @@ def compile(model: Any, target: str = "speck", out: str | None = None, **options
     return result
 
 
-__all__ = ["TARGETS", "TARGET_PASSES", "compile", "get_target"]
+__all__ = ["TARGETS", "TARGET_PASSES", "compile", "get_target", "warn_unread"]

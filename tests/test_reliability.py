@@ -683,6 +683,12 @@ def test_input_counts_the_chips_cannot_carry_are_refused_before_building(tmp_pat
         code, err = cli(capsys, "compile", model, "--target", target, "--dt", "1e-3",
                         "--calibrate", data, "-o", tmp_path / target)  # fmt: skip
         assert code == 2 and f"error: {words}" in err, (target, data.name, err)
+    # the chip's simulator says the same of a run's inputs (once: "more events than copies")
+    steps = tmp_path / "steps.npz"
+    np.savez(steps, input=-np.ones((5, 1, 4)))
+    code, err = cli(capsys, "run", model, "--target", "spinnaker2", "--dt", "1e-3", "--input", steps)
+    assert code == 2 and "error: input: SpiNNaker2 inputs are spikes: event counts cannot be " \
+        "negative" in err, err  # fmt: skip
 
 
 # ----------------------------------------------------------------------------

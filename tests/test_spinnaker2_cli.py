@@ -279,6 +279,9 @@ def test_spinnaker2_flags_reach_extra_only_when_given(model, monkeypatch, capsys
     seen = []
 
     class Stub:
+        name = "stub"
+        reads = frozenset({"delays", "record_steps", "weight_scale"})  # no warnings
+
         def compile(self, model, options):
             seen.append(dict(options.extra))
             return type("R", (), {"summary": []})()

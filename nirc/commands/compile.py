@@ -114,22 +114,14 @@ TARGET_FLAGS = {
 }
 
 
-def _unread_flags(args: argparse.Namespace, target) -> None:
+def _unread_flags(args: argparse.Namespace, target: str) -> None:
     """A warning for each given flag the chosen target does not read (a
     Loihi 2 search setting on a Xylo compile), naming the targets that do."""
-    from nirc.diagnostics import warn
-    from nirc.targets import TARGETS, get_target
+    from nirc.targets import warn_unread
 
-    reads = getattr(target, "reads", None)
-    if reads is None:  # not a Target (a test's stand-in)
-        return
     for attr, (flag, key) in TARGET_FLAGS.items():
-        if getattr(args, attr, None) is None or key in reads:
-            continue
-        readers = [name for name in TARGETS if key in get_target(name).reads]
-        verb = "reads" if len(readers) == 1 else "read"
-        warn(f"{flag} has no effect on {target.name}: only {' and '.join(readers)} {verb} it",
-             kind="warning")  # fmt: skip
+        if getattr(args, attr, None) is not None:
+            warn_unread(flag, key, [target])
 
 
 def run(args: argparse.Namespace) -> int:
@@ -159,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
         raise NircError("--weight-scale must be a finite number > 0", found=str(args.weight_scale),
                         hint="leave it out to let the quantizer choose a scale per population")  # fmt: skip
     target = get_target(args.target)
-    _unread_flags(args, target)
+    _unread_flags(args, args.target)
     options = CompileOptions(
         dt=args.dt,
         reset=args.reset,

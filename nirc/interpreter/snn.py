@@ -653,13 +653,11 @@ def _check_finite_output(name: str, a: np.ndarray) -> None:
     where it first happens, instead of NaN distances in a report."""
     if a.dtype.kind != "f" or np.isfinite(a).all():
         return
-    t, b = (int(i[0]) for i in np.nonzero(~np.isfinite(a).reshape(a.shape[0], a.shape[1], -1)
-                                          .any(axis=2)))  # fmt: skip
+    first = tuple(np.argwhere(~np.isfinite(a))[0])  # [T, B, ...]: step and sample first
     raise NircError(
         "the float network's output passes the float range",
         where=name,
-        found=f"{a[t, b].reshape(-1)[~np.isfinite(a[t, b].reshape(-1))][0]} at step {t} of "
-        f"sample {b}",
+        found=f"{a[first]} at step {first[0]} of sample {first[1]}",
         expected="finite outputs: the chip's network is quantized and measured against them",
         hint="a readout that integrates without leak, or gains far too large: check r, the "
         "time constants and the weights",
