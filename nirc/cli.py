@@ -86,6 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = out, err
 
 
+def _in_command_terms(e, args: argparse.Namespace):
+    """``e`` as the command's user can act on it: a missing time step names the
+    command's ``--dt`` (the interpreter and the `discretize` pass name their
+    own ``dt``), except in an `opt` pipeline's pass, whose option it is."""
+    from nirc.diagnostics import TimeStepUnknown
+
+    in_pipeline = args.command == "opt" and e.where == "discretize"
+    if isinstance(e, TimeStepUnknown) and hasattr(args, "dt") and not in_pipeline:
+        return e.as_flag()
+    return e
+
+
 def _main(argv: list[str] | None) -> int:
     from nirc.atomic import guarding_inputs
     from nirc.diagnostics import NircError, collecting
@@ -115,7 +127,7 @@ def _main(argv: list[str] | None) -> int:
             code = importlib.import_module(args._module).run(args)
         except NircError as e:
             _print_warnings(sink)
-            print(f"error: {e.render()}", file=sys.stderr)
+            print(f"error: {_in_command_terms(e, args).render()}", file=sys.stderr)
             return e.exit_code
         except KeyboardInterrupt:
             print("error: interrupted", file=sys.stderr)

@@ -60,6 +60,23 @@ class StrictModeError(NircError):
     """A repair that ``--strict`` forbids."""
 
 
+class TimeStepUnknown(NircError):
+    """No time step for a graph whose neurons need one: neither the caller nor
+    the graph gives it, and it cannot be inferred. Raised where the step is
+    resolved (the interpreter's plan, the `discretize` pass), in the terms of
+    that caller (a pass option in a pipeline); a command with a ``--dt`` flag
+    shows :meth:`as_flag` instead."""
+
+    def as_flag(self) -> NircError:
+        """The same error in the terms of a command's ``--dt`` and ``--source``."""
+        return NircError(
+            self.message,
+            expected="--dt SECONDS, or `dt` in the graph's metadata",
+            found=self.found,
+            hint="pass --dt (Sinabs files count time in steps: --dt 1, or --source sinabs)",
+        )
+
+
 @dataclass
 class Warning_:
     message: str

@@ -523,6 +523,10 @@ class EvalResult:
                 if "random spikes" in cal:
                     out.append(f"  ({run.name} chose its quantization on random spikes: "
                                "--calibrate TRAIN.npz chooses it on your data)")  # fmt: skip
+            place = rep.get("placement")
+            if place:
+                unit, n = next((k, v) for k, v in place.items() if k != "chips")
+                out.append(f"  {run.name} placement: {n} {unit} on {place['chips']} chip(s)")
             if run.pad_steps:
                 out.append(f"  {run.name}: {run.pad_steps} silent step(s) appended (the chip's "
                            "outputs lag the float network's by as many)")  # fmt: skip
@@ -689,7 +693,9 @@ def _print(module) -> str:
     return buf.getvalue()
 
 
-def _targets(target) -> list[str]:
+def target_names(target) -> list[str]:
+    """The chips of ``--target`` (a comma-separated string or a list), in order,
+    each once."""
     if target is None:
         return []
     names = [t.strip() for t in target.split(",")] if isinstance(target, str) else \
@@ -826,7 +832,7 @@ def evaluate(
         raise NircError("unknown readout", where="--readout", expected=" or ".join(READOUTS),
                         found=str(readout))  # fmt: skip
     parse_source(source)  # a bad --source fails before any work
-    names = _targets(target)
+    names = target_names(target)
     if pad_steps != "auto":
         try:
             pad_steps = int(pad_steps)
@@ -1028,6 +1034,11 @@ def _short_report(report: Mapping[str, Any]) -> dict:
     for key in ("options", "quantization", "approximations", "output_latency"):
         if key in report:
             out[key] = report[key]
+    res = report.get("resources")
+    if isinstance(res, Mapping) and "chips_used" in res:  # the many-core chips' placement
+        for key, unit in (("pes_used", "PEs"), ("cores_used", "cores")):
+            if key in res:
+                out["placement"] = {"chips": res["chips_used"], unit: res[key]}
     figures = _calibration_figures(report)
     if figures is not None:
         cal, pa, acc = figures

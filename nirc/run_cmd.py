@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from nirc.commands import chip_options
 from nirc.diagnostics import NircError
 from nirc.profiles import SOURCES
 
@@ -81,6 +82,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "simulation instead; a .mlir of the chip's dialect runs as it is")  # fmt: skip
     parser.add_argument("--allow-approximate", action="store_true",
                         help="with --target: accept lossy conversions (e.g. drop a LIF's leak)")  # fmt: skip
+    chip_options.add_arguments(parser)
 
 
 class Progress:
@@ -283,6 +285,9 @@ def run(args) -> int:
         from nirc.commands.run_target import run_target
 
         return run_target(args)
+    if chip_options.given(args):
+        raise NircError(f"{', '.join(chip_options.given(args))} apply to a chip's compile, not to "
+                        "the reference interpreter", hint="add --target CHIP, or drop them")  # fmt: skip
     if args.steps is not None and args.steps < 1:
         raise NircError("--steps must be >= 1", found=str(args.steps))
     if args.batch is not None and args.batch < 1:

@@ -54,7 +54,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Block, Operation, Region
 from xdsl.passes import ModulePass
 
-from nirc.diagnostics import NircError
+from nirc.diagnostics import NircError, TimeStepUnknown
 from nirc.shapes import delay_steps
 
 F64 = np.float64
@@ -126,8 +126,8 @@ def discretize_module(
     flat = flatten(graph)
     try:
         dt_value, _ = profiles.resolve_dt(profile, flat, dt)
-    except NircError as e:
-        raise NircError(
+    except TimeStepUnknown as e:
+        raise TimeStepUnknown(
             e.message,
             where="discretize",
             expected="discretize{dt=SECONDS}, or `dt` in the graph's metadata",

@@ -279,6 +279,41 @@ def test_a_variant_no_chosen_chip_reads_is_named(model, data, capsys):
     assert "has no effect" not in err
 
 
+def test_placement_flags_reach_the_chips(tmp_path, capsys):
+    """`nirc eval` takes `nirc compile`'s placement and target flags: a model
+    too big for the machine they describe gets the compile's diagnostic, whose
+    hint (--chips N) eval now accepts; with that many chips the accuracy is
+    measured on them, and the placement is printed; a flag no chosen chip
+    reads gets a warning, a value no chip can use a diagnostic."""
+    rng = np.random.default_rng(3)
+    g = small_graph()
+    g.nodes["fc"] = Node("fc", "Linear", {"weight": rng.normal(0, 1, (200, 4)).astype(np.float32)})
+    g.nodes["lif"] = Node("lif", "IF", {"r": np.ones(200), "v_threshold": np.ones(200),
+                                        "v_reset": np.zeros(200)})  # fmt: skip
+    g.nodes["fc2"] = Node("fc2", "Linear", {"weight": rng.normal(0, 0.3, (3, 200)).astype(np.float32)})
+    g.nodes["out"] = Node("out", "IF", {"r": np.ones(3), "v_threshold": np.ones(3),
+                                        "v_reset": np.zeros(3)})  # fmt: skip
+    g.edges = [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "out"), ("out", "output")]
+    model = tmp_path / "wide.nir"
+    nirc.write(model, g)
+    data = tmp_path / "data.npz"
+    np.savez(data, **small_data(n=4, steps=10))
+    base = ["eval", str(model), "--data", str(data), "--target", "spinnaker2", "--no-costs",
+            "--core-neurons", "1"]  # fmt: skip
+    assert main([*base, "--chips", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "use more chips (--chips 2" in err, err
+    assert main([*base, "--chips", "2", "--search", "quick"]) == 0
+    captured = capsys.readouterr()
+    assert "spinnaker2 placement: 207 PEs on 2 chip(s)" in captured.out, captured.out
+    assert "warning: --search has no effect on spinnaker2: only loihi2 reads it" in captured.err
+    assert main(["eval", str(model), "--data", str(data), "--target", "loihi2", "--no-costs",
+                 "--core-neurons", "64"]) == 0  # fmt: skip
+    assert "loihi2 placement: 4 cores on 1 chip(s)" in capsys.readouterr().out
+    assert main([*base, "--chips", "0"]) == 2
+    assert "--chips must be >= 1" in capsys.readouterr().err
+
+
 def test_cli_bad_data_is_exit_2_without_traceback(model, tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.zeros((2, 3, 4)))

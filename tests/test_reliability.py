@@ -428,6 +428,58 @@ def test_flags_the_target_does_not_read_are_named(tmp_path: Path, capsys) -> Non
     assert "--chips has no effect" not in err
 
 
+def test_run_target_takes_the_placement_flags(tmp_path: Path, capsys) -> None:
+    """`nirc run --target` compiles with `nirc compile`'s placement flags, so
+    the hint of a model too big for one chip (--chips N) works there too;
+    without --target they are refused, on an already compiled module they
+    have no effect and a warning says so."""
+    nodes = {"input": port("Input", 4), "fc": linear(300, 4), "lif": lif(300),
+             "fc2": linear(4, 300), "out": lif(4), "output": port("Output", 4)}  # fmt: skip
+    edges = [("input", "fc"), ("fc", "lif"), ("lif", "fc2"), ("fc2", "out"), ("out", "output")]
+    wide = nir_file(tmp_path / "wide.nir", nodes, edges)
+    run = ["run", wide, "--input", "random:T=5", "--dt", "1e-3"]
+    code, err = cli(capsys, *run, "--target", "spinnaker2", "--core-neurons", "1", "--chips", "1")
+    assert code == 2 and "use more chips (--chips 3" in err, err
+    code, err = cli(capsys, *run, "--target", "spinnaker2", "--core-neurons", "1", "--chips", "3")
+    assert code == 0, err
+    code, err = cli(capsys, *run, "--chips", "3")
+    assert code == 2 and "--chips apply to a chip's compile" in err, err
+    out = tmp_path / "compiled"
+    code, err = cli(capsys, "compile", wide, "--target", "loihi2", "--dt", "1e-3", "-o", out)
+    assert code == 0, err
+    code, err = cli(capsys, "run", out / "model.mlir", "--target", "loihi2", "--input",
+                    "random:T=5", "--chips", "2")  # fmt: skip
+    assert code == 0 and "--chips: no effect on a module already compiled for loihi2" in err, err
+
+
+def test_a_missing_time_step_names_the_commands_flag(tmp_path: Path, capsys) -> None:
+    """A graph that needs a time step and has none (IF neurons, as Sinabs
+    writes them), or whose neurons disagree on one: `run`, `compile` and
+    `eval` name their own --dt and --source, not the `discretize` pass option
+    that they run inside (once `-p 'discretize{dt=1e-4}'`, a flag they do not
+    have); an `opt` pipeline names the pass option."""
+    fire = ("IF", {"r": np.ones(4), "v_threshold": np.ones(4), "v_reset": np.zeros(4)})
+    no_dt = chain(tmp_path, "if", neuron=fire)
+    mixed = chain(tmp_path, "mixed", neuron=lif(4, r=np.array([1.0, 2.0, 1.0, 1.0])))
+    data = tmp_path / "data.npz"
+    np.savez(data, spikes=np.zeros((3, 5, 4)), labels=np.array([0, 1, 2]))
+    for model, words in ((no_dt, "need a time step"), (mixed, "disagree on tau/r")):
+        for args in (["run", model, "--input", "random:T=3"],
+                     ["run", model, "--input", "random:T=3", "--level", "snn"],
+                     ["compile", model, "--target", "loihi2"],
+                     ["compile", model, "--target", "xylo"],
+                     ["eval", model, "-d", data],
+                     ["eval", model, "-d", data, "--target", "spinnaker2"]):  # fmt: skip
+            code, err = cli(capsys, *args)
+            assert code == 2 and words in err, (args, err)
+            assert "expected: --dt SECONDS" in err and "--source sinabs" in err, (args, err)
+            assert "discretize{" not in err, (args, err)
+        code, err = cli(capsys, "opt", model, "-p", "discretize")
+        assert code == 2 and words in err and "-p 'discretize{dt=1e-4}'" in err, err
+    code, _ = cli(capsys, "run", no_dt, "--input", "random:T=3", "--dt", "1")
+    assert code == 0
+
+
 def test_misuse_gets_a_diagnostic(tmp_path: Path, capsys) -> None:
     for args, words in _misuse_cases(tmp_path):
         code, err = cli(capsys, *args)

@@ -4,6 +4,7 @@
     nirc eval model.nir --data test.npz --target speck --source sinabs --calibrate train.npz
     nirc eval model.nir --data test.npz --target speck,xylo --json out.json --plot out.png
     nirc eval model.nir --data test.npz --target xylo --workers 4
+    nirc eval model.nir --data test.npz --target spinnaker2,loihi2 --chips 2
 
 Prints the accuracy of the float reference and of each chip's bit-accurate
 simulation, their prediction agreement, the confusion matrices, the samples
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+
+from nirc.commands import chip_options
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,12 +78,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action="store_true",
                         help="draw a progress bar on stderr even when it is not a terminal")
     parser.add_argument("--strict", action="store_true", help="refuse to repair imperfect files")
+    chip_options.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from nirc.atomic import check_output_file
-    from nirc.evaluation import evaluate, progress_bar
+    from nirc.evaluation import evaluate, progress_bar, target_names
 
+    chip_options.check(args)
+    chips = target_names(args.target)
+    if chips:
+        chip_options.warn_unread(args, chips)
     for path in (args.json, args.plot):
         if path:
             check_output_file(path)  # before the work: a bad output path fails fast
@@ -108,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         progress=progress_bar() if show else None,
         costs=not args.no_costs,
+        compile_options=chip_options.extra(args),
     )
     for line in result.lines():
         print(line)

@@ -4,7 +4,8 @@
     nirc run out/model.mlir --target speck --input x.npz -o out.npz
 
 The model is compiled in memory with the run's ``--dt``, ``--reset``,
-``--allow-approximate`` and ``--strict`` (nothing is written), or taken as it
+``--allow-approximate``, ``--strict`` and the placement and target flags of
+`nirc compile` (nothing is written), or taken as it
 is when it is already IR of the chip's dialect (a ``model.mlir`` written by
 ``nirc compile``). Outputs are keyed by the graph's Output names, like a float
 run, and hold spike counts per step: ``[T, *shape]``, or ``[T, B, *shape]``
@@ -18,7 +19,8 @@ import time
 
 import numpy as np
 
-from nirc.diagnostics import NircError
+from nirc.commands import chip_options
+from nirc.diagnostics import NircError, warn
 
 
 def _refuse_float_only(args: argparse.Namespace, target=None) -> None:
@@ -58,8 +60,10 @@ def run_target(args: argparse.Namespace) -> int:
         raise NircError("--steps must be >= 1", found=str(args.steps))
     if args.batch is not None and args.batch < 1:
         raise NircError("--batch must be >= 1", found=str(args.batch))
+    chip_options.check(args)
     compiled = target.load(args.model)
     if compiled is None:
+        chip_options.warn_unread(args, [args.target])
         options = CompileOptions(
             dt=args.dt,
             reset=args.reset,
@@ -67,8 +71,12 @@ def run_target(args: argparse.Namespace) -> int:
             allow_approximate=args.allow_approximate,
             strict=args.strict,
             seed=0,
+            extra=chip_options.extra(args),
         )
         compiled = target.compile(args.model, options).module
+    elif chip_options.given(args):
+        warn(f"{', '.join(chip_options.given(args))}: no effect on a module already compiled "
+             f"for {args.target} (its placement and quantization are in it)", kind="warning")  # fmt: skip
     shapes = target.input_shapes(compiled)
     spec = args.input
     if spec is None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nirc.diagnostics import NircError, warn
+from nirc.diagnostics import NircError, TimeStepUnknown, warn
 from nirc.graph import NEURON_TYPES, Graph
 from nirc.interpreter.neurons import NEURONS, Neuron
 from nirc.interpreter.ops import OPS, Delay, Op
@@ -187,17 +187,16 @@ def resolve_dt(graph: Graph, dt: float | None) -> tuple[float | None, str]:
             )
             return value, "inferred"
         seen = [f"{n}: {f} = {float(np.ravel(r)[0]):.6g}" for n, f, r in cands]
-        raise NircError(
+        raise TimeStepUnknown(
             "cannot infer the time step: the neurons disagree on tau/r",
-            expected="one dt with r == tau/dt in every neuron, or --dt",
+            expected="one dt with r == tau/dt in every neuron, or dt given",
             found="; ".join(seen[:6]),
-            hint="pass --dt (seconds per step)",
+            hint="pass dt (seconds per step)",
         )
-    raise NircError(
-        "the graph's neurons need a time step, and neither the command line nor the "
-        "graph gives one",
-        expected="--dt SECONDS, or `dt` in the graph's metadata",
-        hint="pass --dt (Sinabs files count time in steps: use --dt 1)",
+    raise TimeStepUnknown(
+        "the graph's neurons need a time step, and none is given",
+        expected="dt (seconds per step), or `dt` in the graph's metadata",
+        hint="pass dt (Sinabs files count time in steps: dt = 1)",
     )
 
 

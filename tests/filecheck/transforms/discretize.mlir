@@ -34,7 +34,7 @@ builtin.module {
 // Without the option: the first graph's dt is inferred from r == tau/dt (with
 // a warning), the second's comes from its metadata, the third has no dt at all.
 // NODT:       warning: no dt given: inferred dt = 0.005 s from r == tau/dt in lif
-// NODT:       error: discretize: the graph's neurons need a time step, and neither the command line nor the graph gives one
+// NODT:       error: discretize: the graph's neurons need a time step, and none is given
 // NODT-NEXT:    expected: discretize{dt=SECONDS}, or `dt` in the graph's metadata
 // BADOPT:     error: discretize: unknown integrator
 // BADOPT-NEXT:  expected: euler or exact
