@@ -452,6 +452,27 @@ def test_run_target_takes_the_placement_flags(tmp_path: Path, capsys) -> None:
     assert code == 0 and "--chips: no effect on a module already compiled for loihi2" in err, err
 
 
+def test_random_calibration_past_memory_is_refused_before_it_is_drawn(
+    capsys, monkeypatch
+) -> None:
+    """--calib-batch 10000000 was killed by the system's out-of-memory killer
+    (exit 137, no message) after 35 s; now refused at once with the size, on
+    every target that calibrates (here a machine of 1 GiB)."""
+    import os
+
+    real = os.sysconf
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": 2**30 // 4096}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages.get(name) or real(name))
+    for target in ("xylo", "loihi2", "spinnaker2"):
+        code, err = cli(capsys, "compile", BRAILLE, "--target", target, "--calib-batch", "1000000",
+                        "--calib-steps", "1")  # fmt: skip
+        assert code == 2, (target, err)
+        assert "random calibration too large for this machine's memory" in err, (target, err)
+        assert "1,000,000 samples x 1 steps x 57 inputs and neurons: about 3.4 GiB" in err, err
+    code, err = cli(capsys, "compile", BRAILLE, "--target", "xylo", "--calib-steps", "20")
+    assert code == 0, err
+
+
 def test_a_missing_time_step_names_the_commands_flag(tmp_path: Path, capsys) -> None:
     """A graph that needs a time step and has none (IF neurons, as Sinabs
     writes them), or whose neurons disagree on one: `run`, `compile` and

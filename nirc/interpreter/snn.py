@@ -715,9 +715,41 @@ def calibration_inputs(
             expected="steps >= 1, batch >= 1, rate in [0, 1]",
             found=f"steps {steps}, batch {batch}, rate {rate}",
         )
+    _check_calibration_size(plan, steps, batch)
     out = Calibration(random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=seed)))
     out.description = f"{batch} x {steps} steps of random spikes, p = {rate:g}, seed {seed}"
     return out
+
+
+# bytes per input or neuron value of random calibration: a float64 held about eight
+# times over (the inputs, the float reference's recorded spikes, the quantizers'
+# candidate runs); peak memory measured per value and step over the compile's
+# baseline, at 1e5-1e6 samples of one step: Xylo 6.4 x 8 B, Loihi 2 5.3, Speck 3.7
+CALIBRATION_BYTES = 8 * 8
+
+
+def _check_calibration_size(plan: Plan, steps: int, batch: int) -> None:
+    """Refuse random calibration that cannot fit this machine's memory before
+    drawing it (:data:`CALIBRATION_BYTES` per input and neuron, sample and
+    step): the process was killed by the system's out-of-memory killer, with
+    no message, a few GiB past the machine's memory."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # no such query here: no check
+        return
+    values = sum(int(np.prod(s)) for s in plan.inputs.values()) + sum(
+        int(np.prod(n.out_shape)) for n in plan.nodes.values() if isinstance(n.kernel, Neuron)
+    )
+    need = steps * batch * values * CALIBRATION_BYTES
+    if need > memory:
+        raise NircError(
+            "random calibration too large for this machine's memory",
+            expected=f"at most {memory / 2**30:.3g} GiB (the machine's memory)",
+            found=f"{batch:,} samples x {steps:,} steps x {values:,} inputs and neurons: about "
+            f"{need / 2**30:.3g} GiB with the float reference and the quantizers' runs",
+            hint="fewer samples (--calib-batch) or steps (--calib-steps), or calibrate on data "
+            "(--calibrate)",
+        )
 
 
 def calibration_pick(n: int, samples: int = CALIB_SAMPLES, seed: int = 0) -> np.ndarray:
