@@ -139,12 +139,31 @@ def _inputs(args, sim):
             raise NircError(
                 "two batch sizes given", where="--input", found=f"B={r.B} and --batch {args.batch}"
             )
+        _check_size(sim, r.T, r.B or args.batch or 1, drawn=True)
         return random_inputs(sim.plan.inputs, r, args.batch), None
     from nirc.nirdata import is_nirdata, read_inputs
 
     if is_nirdata(spec):
         return read_inputs(spec, sim.plan.inputs, sim.dt), args.batch
     return load_npz(spec), args.batch
+
+
+def _check_size(sim, steps: int, batch: int, drawn: bool) -> None:
+    """Refuse a run whose outputs and recordings (a float64 each per sample and
+    step), and random inputs when ``drawn`` (a float32 draw and its spikes),
+    cannot fit this machine's memory, before any is allocated."""
+    from nirc.interpreter.io import check_memory
+
+    plan = sim.plan
+    outs = sum(int(np.prod(s)) for s in plan.outputs.values())
+    probes = sum(int(np.prod(plan.nodes[p.node].out_shape)) for p in plan.probes)
+    ins = sum(int(np.prod(s)) for s in plan.inputs.values()) if drawn else 0
+    found = f"{batch:,} samples x {steps:,} steps x ({outs:,} outputs"
+    found += f", {probes:,} recorded values" if probes else ""
+    found += f", {ins:,} random inputs)" if drawn else ")"
+    check_memory(float(steps) * batch * ((outs + probes) * 8 + ins * 5), "the run", found,
+                 "fewer steps or samples (--input random:T=...,B=..., --steps, --batch), or "
+                 "record less")  # fmt: skip
 
 
 def save_results(args, results, dt, nodes: set[str], batched: bool) -> None:
@@ -312,6 +331,7 @@ def run(args) -> int:
     steps = args.steps if args.steps is not None else length
     if steps < 1:
         raise NircError("nothing to simulate: the input has zero steps", where="--input")
+    _check_size(sim, steps, b, drawn=False)
     progress = Progress(steps)
     start = time.perf_counter()
     try:

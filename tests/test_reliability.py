@@ -452,12 +452,11 @@ def test_run_target_takes_the_placement_flags(tmp_path: Path, capsys) -> None:
     assert code == 0 and "--chips: no effect on a module already compiled for loihi2" in err, err
 
 
-def test_random_calibration_past_memory_is_refused_before_it_is_drawn(
-    capsys, monkeypatch
-) -> None:
+def test_work_past_memory_is_refused_before_it_is_drawn(capsys, monkeypatch) -> None:
     """--calib-batch 10000000 was killed by the system's out-of-memory killer
-    (exit 137, no message) after 35 s; now refused at once with the size, on
-    every target that calibrates (here a machine of 1 GiB)."""
+    (exit 137, no message) after 35 s, and `nirc run` of 3e8 sample-steps
+    peaked at 24.2 of 24 GiB after 4 minutes; now refused at once with the
+    size, on every target that calibrates and in runs (here a machine of 1 GiB)."""
     import os
 
     real = os.sysconf
@@ -467,9 +466,22 @@ def test_random_calibration_past_memory_is_refused_before_it_is_drawn(
         code, err = cli(capsys, "compile", BRAILLE, "--target", target, "--calib-batch", "1000000",
                         "--calib-steps", "1")  # fmt: skip
         assert code == 2, (target, err)
-        assert "random calibration too large for this machine's memory" in err, (target, err)
-        assert "1,000,000 samples x 1 steps x 57 inputs and neurons: about 3.4 GiB" in err, err
+        assert "random calibration would not fit this machine's memory" in err, (target, err)
+        assert "1,000,000 samples x 1 steps x 57 inputs and neurons, with the float reference " \
+            "and the quantizers' runs: about 3.4 GiB" in err, err
     code, err = cli(capsys, "compile", BRAILLE, "--target", "xylo", "--calib-steps", "20")
+    assert code == 0, err
+    # runs: the outputs (and random inputs) of a run past the memory, before they are drawn
+    big = ["--input", "random:T=1000000,B=100", "--dt", "1e-4"]
+    code, err = cli(capsys, "run", BRAILLE, *big)
+    assert code == 2 and "the run would not fit this machine's memory" in err, err
+    assert "100 samples x 1,000,000 steps x (7 outputs, 12 random inputs): about 10.8 GiB" in err
+    code, err = cli(capsys, "run", BRAILLE, "--input", "random:T=10,B=2", "--steps", "100000000",
+                    "--dt", "1e-4", "--record", "lif1.lif.v")  # fmt: skip
+    assert code == 2 and "2 samples x 100,000,000 steps x (7 outputs, 38 recorded values)" in err
+    code, err = cli(capsys, "run", BRAILLE, *big, "--target", "spinnaker2")
+    assert code == 2 and "the run would not fit this machine's memory" in err, err
+    code, err = cli(capsys, "run", BRAILLE, "--input", "random:T=100,B=2", "--dt", "1e-4")
     assert code == 0, err
 
 

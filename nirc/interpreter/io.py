@@ -96,6 +96,28 @@ def random_inputs(
     return out
 
 
+def machine_memory() -> int | None:
+    """This machine's physical memory in bytes (None where it cannot be asked)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_memory(need: float, what: str, found: str, hint: str) -> None:
+    """Refuse work whose arrays (``need`` bytes, estimated) exceed the machine's
+    memory before allocating them: past it, the system's out-of-memory killer
+    ends the process with no message (exit 137), often after minutes."""
+    memory = machine_memory()
+    if memory is not None and need > memory:
+        raise NircError(
+            f"{what} would not fit this machine's memory",
+            expected=f"at most {memory / 2**30:.3g} GiB (the machine's memory)",
+            found=f"{found}: about {need / 2**30:.3g} GiB",
+            hint=hint,
+        )
+
+
 def load_npz(path: str | os.PathLike, what: str = "input",
              expected: str = "an .npz with one array per Input node, keyed by its name",
              hint: str = "save it with np.savez(path, input_name=array)",

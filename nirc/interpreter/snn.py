@@ -733,23 +733,19 @@ def _check_calibration_size(plan: Plan, steps: int, batch: int) -> None:
     drawing it (:data:`CALIBRATION_BYTES` per input and neuron, sample and
     step): the process was killed by the system's out-of-memory killer, with
     no message, a few GiB past the machine's memory."""
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (AttributeError, ValueError, OSError):  # no such query here: no check
-        return
+    from nirc.interpreter.io import check_memory
+
     values = sum(int(np.prod(s)) for s in plan.inputs.values()) + sum(
         int(np.prod(n.out_shape)) for n in plan.nodes.values() if isinstance(n.kernel, Neuron)
     )
-    need = steps * batch * values * CALIBRATION_BYTES
-    if need > memory:
-        raise NircError(
-            "random calibration too large for this machine's memory",
-            expected=f"at most {memory / 2**30:.3g} GiB (the machine's memory)",
-            found=f"{batch:,} samples x {steps:,} steps x {values:,} inputs and neurons: about "
-            f"{need / 2**30:.3g} GiB with the float reference and the quantizers' runs",
-            hint="fewer samples (--calib-batch) or steps (--calib-steps), or calibrate on data "
-            "(--calibrate)",
-        )
+    check_memory(
+        float(steps) * batch * values * CALIBRATION_BYTES,
+        "random calibration",
+        f"{batch:,} samples x {steps:,} steps x {values:,} inputs and neurons, with the float "
+        "reference and the quantizers' runs",
+        "fewer samples (--calib-batch) or steps (--calib-steps), or calibrate on data "
+        "(--calibrate)",
+    )
 
 
 def calibration_pick(n: int, samples: int = CALIB_SAMPLES, seed: int = 0) -> np.ndarray:
