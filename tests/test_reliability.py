@@ -213,6 +213,70 @@ def test_kernel_cache_is_per_user_and_optional(tmp_path: Path, monkeypatch) -> N
     assert jit.cache_dir() == str(tmp_path / "xdg" / "nirc" / "numba")
 
 
+_CACHED_KERNEL = """
+import sys
+from nirc.diagnostics import collecting
+from nirc.interpreter.jit import njit
+
+@njit()
+def plus_one(x):
+    return x + 1
+
+with collecting() as sink:
+    assert plus_one(41) == 42
+for w in sink.warnings:
+    print(w.render())
+"""
+
+
+def test_a_damaged_or_unwritable_kernel_cache_costs_a_compile_not_the_run(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """A cache file cut short (a full disk, a killed process) made numba raise
+    UnpicklingError: an internal error of every command that simulates. Now
+    the entry is removed with a warning, the kernel compiles and is cached
+    again; a cache that cannot be written costs the next process a compile."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("numba")
+    script = tmp_path / "kernel_user.py"
+    script.write_text(_CACHED_KERNEL)
+    env = {**os.environ, "NIRC_CACHE_DIR": str(tmp_path / "cache")}
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                              text=True, timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert run() == ""  # compiled and cached
+    index = next((tmp_path / "cache").rglob("*.nbi"))
+    for f in [index, *(tmp_path / "cache").rglob("*.nbc")]:
+        f.write_bytes(f.read_bytes()[:20])
+    out = run()
+    assert "could not be read (UnpicklingError" in out and "it compiles again" in out, out
+    assert run() == ""  # cached afresh
+    # a save that fails (here: numba's own save raising OSError) is a warning
+    from numba.core import caching
+
+    def full_disk(self, sig, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(caching.Cache, "save_overload", full_disk)
+    from nirc.diagnostics import collecting
+    from nirc.interpreter import jit
+
+    monkeypatch.setattr(jit, "CACHE_DIR", str(tmp_path / "other"))
+
+    def minus_one(x):
+        return x - 1
+
+    with collecting() as sink:
+        assert jit.njit()(minus_one)(43) == 42
+    assert any("No space left on device" in w.message for w in sink.warnings), sink.warnings
+
+
 def test_every_kernel_module_caches_in_the_user_directory(tmp_path: Path) -> None:
     """The interpreter's and all four chip simulators' compiled kernels cache
     under NIRC_CACHE_DIR, whichever module is imported first (a fresh process)."""

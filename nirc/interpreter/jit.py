@@ -35,7 +35,10 @@ run compiles (the program's kernel about 20 s, the chunked ones a few); later
 processes load them in a third of a second (the CLI says so on a terminal
 when a compile takes a while: :func:`announce_compiles`), which is why
 :class:`~nirc.interpreter.engine.Simulator` uses them by default only on runs
-(or a process's runs together) long enough to repay that.
+(or a process's runs together) long enough to repay that. A cache entry that
+cannot be read is removed and compiled again, one that cannot be written is
+skipped, each with a warning (:func:`_load_or_miss`): the cache costs time,
+never a run.
 """
 
 from __future__ import annotations
@@ -169,7 +172,53 @@ def njit(**options):
     import numba
 
     _register_notice()
-    return numba.njit(cache=CACHE_DIR is not None, nogil=True, **options)
+    decorate = numba.njit(cache=CACHE_DIR is not None, nogil=True, **options)
+    if CACHE_DIR is None:
+        return decorate
+
+    def compiled(fn):
+        dispatcher = decorate(fn)
+        _load_or_miss(dispatcher)
+        return dispatcher
+
+    return compiled
+
+
+def _load_or_miss(dispatcher) -> None:
+    """A damaged cache entry of ``dispatcher`` (a file cut short by a full disk
+    or a killed process: numba raised UnpicklingError or EOFError from it, an
+    internal error of every command that simulates) is removed and counts as
+    a miss: the kernel compiles again and is cached afresh, with a warning.
+    A cache that cannot be written (a full disk, permissions changed since)
+    costs the next process a compile, with a warning, not the run."""
+    from nirc.diagnostics import warn
+
+    cache = getattr(dispatcher, "_cache", None)
+    load = getattr(cache, "load_overload", None)
+    save = getattr(cache, "save_overload", None)
+    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+    if load is None or save is None or index is None:  # another numba's layout: its own
+        return
+
+    def load_or_miss(sig, target_context):
+        try:
+            return load(sig, target_context)
+        except Exception as e:  # noqa: BLE001 - any unreadable entry is a miss
+            with contextlib.suppress(OSError):
+                os.remove(index)
+            warn(f"the cached kernel {index} could not be read ({type(e).__name__}: {e}): "
+                 "removed; it compiles again", kind="warning")  # fmt: skip
+            return None
+
+    def save_or_skip(sig, data):
+        try:
+            save(sig, data)
+        except OSError as e:
+            warn(f"the compiled kernel could not be cached in {os.path.dirname(index)} "
+                 f"({type(e).__name__}: {e}): the next process compiles it again", kind="warning")  # fmt: skip
+
+    cache.load_overload = load_or_miss
+    cache.save_overload = save_or_skip
 
 
 def module(name: str):
