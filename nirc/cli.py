@@ -9,6 +9,7 @@ traceback). Modules are imported lazily so `nirc --help` starts fast.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -98,11 +99,23 @@ def _in_command_terms(e, args: argparse.Namespace):
     return e
 
 
+def _printable_streams() -> None:
+    """Text the terminal's encoding cannot hold (a node named ``café`` on an
+    ASCII or cp1252 console) is printed escaped (``caf\\xe9``) instead of
+    raising UnicodeEncodeError, an internal error of `show` and `run`."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def _main(argv: list[str] | None) -> int:
     from nirc.atomic import guarding_inputs
     from nirc.diagnostics import NircError, collecting
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    _printable_streams()
     # only import the chosen command's module (fast start-up)
     chosen = next((a for a in argv if not a.startswith("-")), None)
     parser = build_parser(chosen if chosen in COMMANDS else None)

@@ -106,7 +106,7 @@ def parse_mlir(path: Path):
 
     note_input(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise NircError("not a text file", where=str(path), found=str(e)) from None
     except OSError as e:

@@ -332,7 +332,7 @@ def _load(args: argparse.Namespace, ctx):
                 raise NircError("--split-input-file applies to .mlir input only", where=source)
             return [lambda: _import_nir(path)]
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             raise NircError(
                 "not a text file",

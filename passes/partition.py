@@ -301,7 +301,7 @@ def capacity_from_options(base: CapacityModel, extra: dict[str, Any]) -> Capacit
     path = extra.get("capacity_file")
     if path:
         try:
-            data = json.loads(Path(path).read_text())
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise NircError(
                 "cannot read the capacity file", where=str(path), found=str(e)

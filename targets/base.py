@@ -109,7 +109,7 @@ class Target:
                 return None
             # only parse files that mention the target dialect: a .mlir of the
             # nir or snn dialect is a model to compile, not a compiled module
-            if self.top_op.name not in path.read_text(errors="replace"):
+            if self.top_op.name not in path.read_text(encoding="utf-8", errors="replace"):
                 return None
             from nirc.load import parse_mlir
 
@@ -254,7 +254,7 @@ def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]
         for name, content in sorted(files.items()):
             path = tmp / name
             if isinstance(content, str):
-                path.write_text(content)
+                path.write_text(content, encoding="utf-8")
             else:
                 path.write_bytes(content)
             os.chmod(path, 0o666 & ~umask)

@@ -437,6 +437,57 @@ def test_names_cannot_drive_the_terminal(tmp_path: Path, capsys) -> None:
     assert "\\x1b[2J\\u202e" in captured.err
 
 
+def test_names_print_on_a_terminal_that_cannot_encode_them(tmp_path: Path) -> None:
+    """A node named in letters the terminal's encoding lacks (`café` on an
+    ASCII or cp1252 console) made `nirc show` and `nirc run` fail with
+    UnicodeEncodeError (an internal error); now they print it escaped."""
+    import subprocess
+    import sys
+
+    nodes = {"input": port("Input", 4), "café": linear(4, 4), "lïf": lif(4),
+             "output": port("Output", 4)}  # fmt: skip
+    path = nir_file(tmp_path / "accents.nir", nodes,
+                    [("input", "café"), ("café", "lïf"), ("lïf", "output")])  # fmt: skip
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    for command, words in ((["show", str(path)], "caf\\xe9"),
+                           (["run", str(path), "--input", "random:T=3", "--dt", "1e-3", "--record", "lïf.v"],
+                            "probe l\\xeff.v"),
+                           (["run", str(path), "--input", "random:T=3", "--dt", "1e-3", "--record", "lïfx.v"],
+                            "did you mean `l\\xeff`")):  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from nirc.cli import main; sys.exit(main())", *command],
+            capture_output=True, text=True, timeout=120, env=env,
+        )  # fmt: skip
+        assert proc.returncode in (0, 2), proc.stderr
+        assert words in proc.stdout + proc.stderr, (command, proc.stdout, proc.stderr)
+
+
+def test_artifacts_are_the_same_bytes_in_any_locale(tmp_path: Path) -> None:
+    """Text files are UTF-8 whatever the locale: under an ASCII one (LC_ALL=C
+    without Python's UTF-8 mode) a compile of a graph with a node named
+    `lïf` failed writing its report (UnicodeEncodeError, an internal error),
+    and a Latin-1 one would have written other bytes for the same input."""
+    import subprocess
+    import sys
+
+    nodes = {"input": port("Input", 4), "café": linear(4, 4), "lïf": lif(4),
+             "output": port("Output", 4)}  # fmt: skip
+    path = nir_file(tmp_path / "accents.nir", nodes,
+                    [("input", "café"), ("café", "lïf"), ("lïf", "output")])  # fmt: skip
+    outs = []
+    for i, env in enumerate(({}, {"PYTHONUTF8": "0", "LC_ALL": "C", "LANG": "C"})):
+        out = tmp_path / f"out{i}"
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from nirc.cli import main; sys.exit(main())",
+             "compile", str(path), "--target", "loihi2", "--dt", "1e-3", "-o", str(out)],
+            capture_output=True, text=True, timeout=300, env={**os.environ, **env},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        outs.append({f.name: f.read_bytes() for f in sorted(out.iterdir())})
+    assert outs[0] == outs[1]
+    assert "lïf".encode() in outs[0]["report.txt"]
+
+
 def test_a_long_dotted_endpoint_is_refused_in_linear_time(tmp_path: Path, capsys) -> None:
     import time
 

@@ -620,7 +620,7 @@ def is_snn_model(model: Any) -> bool:
         return True
     if isinstance(model, (str, os.PathLike)) and Path(model).suffix == ".mlir":
         try:
-            head = Path(model).read_text(errors="replace")
+            head = Path(model).read_text(encoding="utf-8", errors="replace")
         except OSError:
             return False
         return "snn.graph" in head

@@ -520,7 +520,7 @@ class Loihi2Target(Target):
                 from .netx import read_netx
 
                 return NetxModel(str(p), read_netx(p))
-            if p.suffix == ".mlir" and p.exists() and "loihi2.network" in p.read_text(errors="replace"):
+            if p.suffix == ".mlir" and p.exists() and "loihi2.network" in p.read_text(encoding="utf-8", errors="replace"):
                 return _parse(p)
             return None
         if isinstance(model, NetxModel):

@@ -169,7 +169,7 @@ def runner_source() -> str:
     needs only numpy and py-spinnaker2)."""
     from nirc.targets import script_io
 
-    text = (Path(__file__).with_name("runner.py")).read_text()
+    text = (Path(__file__).with_name("runner.py")).read_text(encoding="utf-8")
     line = "from nirc.targets.script_io import check_output, write_npz  # noqa: E402 - nirc pastes their source here on copy\n"
     assert line in text, "runner.py lost its script_io line"
     return text.replace(line, script_io.source(), 1)

@@ -30,7 +30,7 @@ FORMAT = "nirc-spinnaker2-network/1"
 
 
 def load(directory: str = HERE):
-    with open(os.path.join(directory, "network.json")) as f:
+    with open(os.path.join(directory, "network.json"), encoding="utf-8") as f:
         spec = json.load(f)
     if spec.get("format") != FORMAT:
         sys.exit(f"network.json: expected format {FORMAT}, found {spec.get('format')!r}")
