@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -87,6 +88,14 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout, sys.stderr = out, err
 
 
+# errors of the operating system about the user's files and machine, not nirc's bugs
+_ENVIRONMENT = {
+    errno.ENAMETOOLONG, errno.ELOOP, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT,
+    errno.EROFS, errno.EIO, errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EMFILE,
+    errno.ENFILE, errno.ETXTBSY, errno.EFBIG, errno.ENXIO, errno.ENODEV,
+}  # fmt: skip
+
+
 def _in_command_terms(e, args: argparse.Namespace):
     """``e`` as the command's user can act on it: a missing time step names the
     command's ``--dt`` (the interpreter and the `discretize` pass name their
@@ -161,6 +170,14 @@ def _main(argv: list[str] | None) -> int:
             return 2
         except Exception as e:  # a bug in nirc: say so plainly, still no traceback
             _print_warnings(sink)
+            if isinstance(e, OSError) and e.errno in _ENVIRONMENT:
+                # the machine's answer about a path (too long a name, no permission,
+                # a full disk): the user's to fix, and no bug of nirc's
+                where = os.fsdecode(e.filename) if e.filename is not None else None
+                found = f"{errno.errorcode.get(e.errno, e.errno)}: {e.strerror}"
+                print(f"error: {NircError('the system refused a file operation', where=where, found=found).render()}",
+                      file=sys.stderr)  # fmt: skip
+                return 2
             print(
                 f"internal error: {type(e).__name__}: {e}\n"
                 "  this is a bug in nirc; rerun with NIRC_TRACEBACK=1 to see where",

@@ -97,6 +97,21 @@ def parse_failures() -> tuple[type[BaseException], ...]:
     return (VerifyException, DiagnosticException, ValueError, OverflowError)
 
 
+def refuse_device(path: Path) -> None:
+    """A character or block device (``/dev/zero``, a disk) is no IR file: read
+    as text it may never end (`nirc opt /dev/zero` read forever). Pipes and
+    process substitutions (``<(...)``) end, and are read."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return  # the read says what is wrong
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise NircError(f"`{path}` is a device, not a file", where=str(path),
+                        expected="a .mlir or .nir file")  # fmt: skip
+
+
 def parse_mlir(path: Path):
     """Parse a .mlir file; syntax and verifier errors become NircErrors."""
     from xdsl.utils.exceptions import ParseError
@@ -105,6 +120,7 @@ def parse_mlir(path: Path):
     from nirc.context import ir_parser, make_context
 
     note_input(path)
+    refuse_device(path)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

@@ -316,9 +316,13 @@ def normalize_spec(spec: str) -> str:
     return re.sub(r"\{([^{}]*)\}", fix, spec)
 
 
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
 def _load(args: argparse.Namespace, ctx):
     """One thunk per module to process (a thunk so that errors are per chunk)."""
     from nirc.diagnostics import NircError
+    from nirc.load import refuse_device
 
     source = args.input
     if source != "-":
@@ -327,12 +331,19 @@ def _load(args: argparse.Namespace, ctx):
             raise NircError("no such file", where=source)
         if path.is_dir():
             raise NircError("is a directory, expected a file", where=source)
-        if _is_nir(path):
+        refuse_device(path)
+        # a pipe (`<(nirc import m.nir)`) is read once: sniffing its first bytes
+        # consumed them, and the IR was parsed from its ninth character on
+        data = None if path.is_file() else path.read_bytes()
+        if _is_nir(path, data):
+            if data is not None:
+                raise NircError("a .nir (HDF5) file cannot be read from a pipe", where=source,
+                                hint="save it to a file, or pipe its IR (nirc import m.nir)")  # fmt: skip
             if args.split_input_file:
                 raise NircError("--split-input-file applies to .mlir input only", where=source)
             return [lambda: _import_nir(path)]
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8") if data is None else data.decode("utf-8")
         except UnicodeDecodeError as e:
             raise NircError(
                 "not a text file",
@@ -352,13 +363,17 @@ def _load(args: argparse.Namespace, ctx):
     return thunks
 
 
-def _is_nir(path: Path) -> bool:
+def _is_nir(path: Path, data: bytes | None = None) -> bool:
+    """By its suffix, else by the HDF5 signature of its first bytes (``data``:
+    the whole input, already read from a pipe)."""
     if path.suffix == ".nir":
         return True
     if path.suffix == ".mlir":
         return False
+    if data is not None:
+        return data[:8] == HDF5_SIGNATURE
     with open(path, "rb") as f:
-        return f.read(8) == b"\x89HDF\r\n\x1a\n"
+        return f.read(8) == HDF5_SIGNATURE
 
 
 def _import_nir(path: Path):

@@ -488,6 +488,56 @@ def test_artifacts_are_the_same_bytes_in_any_locale(tmp_path: Path) -> None:
     assert "lïf".encode() in outs[0]["report.txt"]
 
 
+def test_what_the_system_refuses_and_devices_are_diagnostics(tmp_path: Path, capsys) -> None:
+    """A path past the system's name limit was an internal error (OSError:
+    File name too long); `nirc opt /dev/zero` read forever (a process of its
+    own here, so that a regression fails instead of hanging)."""
+    import subprocess
+    import sys
+
+    code, err = cli(capsys, "show", tmp_path / ("a" * 5000 + ".nir"))
+    assert code == 2 and "ENAMETOOLONG: File name too long" in err, err
+    proc = subprocess.run(
+        [sys.executable, "-c", "import sys; from nirc.cli import main; sys.exit(main())",
+         "opt", "/dev/zero", "-p", "canonicalize"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "`/dev/zero` is a device, not a file" in proc.stderr
+
+
+def test_opt_reads_ir_from_a_pipe(tmp_path: Path, capsys) -> None:
+    """`nirc opt <(nirc import m.nir)`: sniffing a pipe's first bytes for the
+    HDF5 signature consumed them, and the IR failed to parse from its ninth
+    character (or, on a named pipe, the second open waited forever); a pipe is
+    now read once. A .nir through a pipe cannot be read (HDF5 needs a file): a
+    diagnostic says so. A process of its own: a regression fails, not hangs."""
+    import subprocess
+    import sys
+
+    ir = tmp_path / "m.mlir"
+    assert main(["import", str(BRAILLE), "-o", str(ir)]) == 0
+    capsys.readouterr()
+    for payload, words in ((ir.read_bytes(), None), (BRAILLE.read_bytes(), "cannot be read from a pipe")):
+        fifo = tmp_path / "pipe"
+        os.mkfifo(fifo)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from nirc.cli import main; sys.exit(main())",
+             "opt", str(fifo), "-p", "canonicalize"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        writer = threading.Thread(target=fifo.write_bytes, args=(payload,), daemon=True)
+        writer.start()
+        try:
+            out, err = proc.communicate(timeout=120)
+        finally:
+            proc.kill()
+            fifo.unlink()
+        if words is None:
+            assert proc.returncode == 0 and "nir.graph" in out, err
+        else:
+            assert proc.returncode == 2 and words in err, err
+
+
 def test_a_long_dotted_endpoint_is_refused_in_linear_time(tmp_path: Path, capsys) -> None:
     import time
 
