@@ -97,7 +97,7 @@ def parse_failures() -> tuple[type[BaseException], ...]:
     return (VerifyException, DiagnosticException, ValueError, OverflowError)
 
 
-def refuse_device(path: Path) -> None:
+def refuse_device(path: Path, expected: str = "a .mlir or .nir file") -> None:
     """A character or block device (``/dev/zero``, a disk) is no IR file: read
     as text it may never end (`nirc opt /dev/zero` read forever). Pipes and
     process substitutions (``<(...)``) end, and are read."""
@@ -108,8 +108,27 @@ def refuse_device(path: Path) -> None:
     except OSError:
         return  # the read says what is wrong
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        raise NircError(f"`{path}` is a device, not a file", where=str(path),
-                        expected="a .mlir or .nir file")  # fmt: skip
+        raise NircError(f"`{path}` is a device, not a file", where=str(path), expected=expected)
+
+
+def read_small_text(path: str | Path, what: str, limit: int = 1 << 20) -> str:
+    """A small UTF-8 text file of the user's (a capacity JSON), read with a
+    bound: a device or a file past ``limit`` bytes is refused (``--capacity
+    /dev/zero`` read forever)."""
+    path = Path(path)
+    refuse_device(path, expected=f"a {what}")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise NircError(f"cannot read the {what}", where=str(path), found=e.strerror or str(e)) from None
+    if len(data) > limit:
+        raise NircError(f"the {what} is too large", where=str(path),
+                        expected=f"at most {limit:,} bytes", found="more")  # fmt: skip
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise NircError(f"the {what} is not UTF-8 text", where=str(path), found=str(e)) from None
 
 
 def parse_mlir(path: Path):

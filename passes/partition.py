@@ -295,17 +295,17 @@ def capacity_from_options(base: CapacityModel, extra: dict[str, Any]) -> Capacit
     target's subclass of :class:`CapacityModel` adds its own, e.g.
     SpiNNaker2's ``recorded_steps`` and ``record_voltages``)."""
     import json
-    from pathlib import Path
 
     model = base
     path = extra.get("capacity_file")
     if path:
+        from nirc.load import read_small_text
+
+        text = read_small_text(path, "capacity file")
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise NircError(
-                "cannot read the capacity file", where=str(path), found=str(e)
-            ) from None
+            data = json.loads(text)
+        except ValueError as e:
+            raise NircError("cannot read the capacity file", where=str(path), found=str(e)) from None
         known = {f for f in type(base).__dataclass_fields__ if f not in ("target", "sources")}
         if not isinstance(data, dict) or set(data) - known:
             bad = sorted(set(data) - known) if isinstance(data, dict) else type(data).__name__

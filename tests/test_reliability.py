@@ -490,19 +490,26 @@ def test_artifacts_are_the_same_bytes_in_any_locale(tmp_path: Path) -> None:
 
 def test_what_the_system_refuses_and_devices_are_diagnostics(tmp_path: Path, capsys) -> None:
     """A path past the system's name limit was an internal error (OSError:
-    File name too long); `nirc opt /dev/zero` read forever (a process of its
-    own here, so that a regression fails instead of hanging)."""
+    File name too long); `nirc opt /dev/zero` and `--capacity /dev/zero` read
+    forever (processes of their own here, so that a regression fails instead
+    of hanging)."""
     import subprocess
     import sys
 
     code, err = cli(capsys, "show", tmp_path / ("a" * 5000 + ".nir"))
     assert code == 2 and "ENAMETOOLONG: File name too long" in err, err
-    proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from nirc.cli import main; sys.exit(main())",
-         "opt", "/dev/zero", "-p", "canonicalize"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert proc.returncode == 2 and "`/dev/zero` is a device, not a file" in proc.stderr
+    for command in (["opt", "/dev/zero", "-p", "canonicalize"],
+                    ["compile", str(BRAILLE), "--target", "loihi2", "--capacity", "/dev/zero"]):  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys; from nirc.cli import main; sys.exit(main())",
+             *command],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 2 and "`/dev/zero` is a device, not a file" in proc.stderr
+    big = tmp_path / "capacity.json"
+    big.write_text("{" + " " * (1 << 20) + "}")
+    code, err = cli(capsys, "compile", BRAILLE, "--target", "loihi2", "--capacity", big)
+    assert code == 2 and "the capacity file is too large" in err, err
 
 
 def test_opt_reads_ir_from_a_pipe(tmp_path: Path, capsys) -> None:
