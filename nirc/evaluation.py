@@ -585,11 +585,11 @@ _CACHE: dict[str, Any] = {}  # job key -> (float simulation, {target: compiled m
 
 
 def _parse(text: str):
-    from xdsl.parser import Parser
+    """A module back from :func:`_print`'s text (nirc's parser: node names
+    outside ASCII read back as the strings they were)."""
+    from nirc.context import ir_parser, make_context
 
-    from nirc.context import make_context
-
-    return Parser(make_context(), text, "<nirc eval>").parse_module()
+    return ir_parser(make_context(), text, "<nirc eval>").parse_module()
 
 
 def _prepared(job: _Job):

@@ -437,6 +437,37 @@ def test_names_cannot_drive_the_terminal(tmp_path: Path, capsys) -> None:
     assert "\\x1b[2J\\u202e" in captured.err
 
 
+def test_any_node_name_goes_through_every_command(tmp_path: Path, capsys) -> None:
+    """Node names with spaces, quotes, a backslash and letters outside ASCII
+    through import, export, opt, run, compile on the chips, their simulations
+    and eval: `nirc eval` re-parsed the chips' printed IR with xDSL's own
+    parser, which reads a non-ASCII name back as bytes (an internal error)."""
+    hidden, out = 'fc "1"\\ l\u00eff', "out \u795e"
+    rng = np.random.default_rng(0)
+    nodes = {"input": port("Input", 4), hidden + ".w": ("Linear", {"weight": rng.normal(0, 1, (8, 4)).astype(np.float32)}),
+             hidden: lif(8, r=np.full(8, 10.0)), "fc\u21922": ("Linear", {"weight": rng.normal(0, 1, (3, 8)).astype(np.float32)}),
+             out: lif(3, r=np.full(3, 10.0)), "output": port("Output", 3)}  # fmt: skip
+    edges = [("input", hidden + ".w"), (hidden + ".w", hidden), (hidden, "fc\u21922"),
+             ("fc\u21922", out), (out, "output")]  # fmt: skip
+    model = nir_file(tmp_path / "names.nir", nodes, edges, {"dt": np.array(1e-3)})
+    data = tmp_path / "data.npz"
+    np.savez(data, spikes=(rng.random((4, 10, 4)) < 0.3).astype(np.uint8), labels=np.arange(4) % 3)
+    ir, back = tmp_path / "m.mlir", tmp_path / "back.nir"
+    for args in (["show", model], ["import", model, "-o", ir], ["export", ir, "-o", back],
+                 ["opt", model, "-p", "inline-subgraphs,discretize,fold-weights,fuse"],
+                 ["run", model, "--input", "random:T=5", "--record", hidden + ".v"],
+                 ["run", ir, "--input", "random:T=5"],
+                 ["eval", model, "-d", data, "--target", "xylo,loihi2,spinnaker2"]):  # fmt: skip
+        code, err = cli(capsys, *args)
+        assert code == 0, (args, err)
+    for chip in ("xylo", "loihi2", "spinnaker2"):
+        code, err = cli(capsys, "compile", model, "--target", chip, "-o", tmp_path / chip)
+        assert code == 0, (chip, err)
+        code, err = cli(capsys, "run", tmp_path / chip / "model.mlir", "--target", chip, "--input",
+                        "random:T=5")  # fmt: skip
+        assert code == 0, (chip, err)
+
+
 def test_names_print_on_a_terminal_that_cannot_encode_them(tmp_path: Path) -> None:
     """A node named in letters the terminal's encoding lacks (`café` on an
     ASCII or cp1252 console) made `nirc show` and `nirc run` fail with
