@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +24,9 @@ from nirc.targets.spinnaker2.spec import SPINNAKER2
 RNG = np.random.default_rng(2)
 FILES = {"network.json", "network.npz", "run_spinnaker2.py", "report.json", "report.txt",
          "model.mlir"}  # fmt: skip
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def node(name, type_, **params):
@@ -245,6 +249,23 @@ def test_weight_scale_and_record_steps_flags(model, tmp_path):
     memory = {row["pe"]: row["bytes"]["recording"] for row in r["placement"]["pes"]}
     assert max(memory.values()) > max(row["bytes"]["recording"]
                                       for row in default["placement"]["pes"])  # fmt: skip
+
+
+def test_a_bias_too_large_for_its_sources_is_named(tmp_path, capsys):
+    """A bias at a large --weight-scale is spread over always-on sources of
+    weights up to +-15: at 1e6 the Braille RNN's took 113,000 of them (a
+    misleading "not even one neuron fits a core"), from 1e9 on the arrays ran
+    out of memory, and past int64 the count wrapped. Now a diagnostic names
+    the population, the bias, the scale and the sources it would need."""
+    braille = EXAMPLES / "braille_rnn.nir"
+    code = main(["compile", str(braille), "--target", "spinnaker2", "--weight-scale", "1e6"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "lif1.lif: a bias needs more always-on source neurons than a network can spend" in err
+    assert "a bias of -1.69485 at the weight scale 1e+06: 1.69485e+06 units, 1.13e+05 sources" in err
+    code = main(["compile", str(braille), "--target", "spinnaker2", "--weight-scale", "1e300"])
+    assert code == 2 and "sources" in capsys.readouterr().err
+    assert main(["compile", str(braille), "--target", "spinnaker2", "--weight-scale", "1e3"]) == 0
 
 
 def test_calib_samples_flag(model, tmp_path):

@@ -516,6 +516,11 @@ def _compact(a: np.ndarray) -> object:
     return a
 
 
+# the always-on sources one bias may take (each adds up to the model's largest
+# weight per step): 16 PEs of them; the quantizer's own scales need a handful
+MAX_BIAS_SOURCES = 4096
+
+
 def _bias_projection(pr: Projection, pre: Population, post: Population,
                      per: np.ndarray | None = None) -> Projection:  # fmt: skip
     """An always-on source's weights adding up to round(S * b) per neuron
@@ -527,8 +532,20 @@ def _bias_projection(pr: Projection, pre: Population, post: Population,
     scale = np.full(post.size, float(post.v_scale))
     if per is not None:
         scale[: per.size] = per
-    total = np.rint(b * scale).astype(np.int64)
-    k = max(1, int(math.ceil(np.abs(total).max() / hi))) if total.size else 1
+    total = np.rint(b * scale)
+    most = float(np.abs(total).max()) if total.size else 0.0
+    k = max(1, math.ceil(most / hi))
+    if k > MAX_BIAS_SOURCES:  # (and before an int64 of it could overflow)
+        raise NircError(
+            "a bias needs more always-on source neurons than a network can spend on it",
+            where=post.name,
+            expected=f"at most {MAX_BIAS_SOURCES:,} sources of weights up to +-{hi} each "
+            f"(a scaled bias up to {MAX_BIAS_SOURCES * hi:,})",
+            found=f"a bias of {b[np.argmax(np.abs(total))]:g} at the weight scale "
+            f"{scale[np.argmax(np.abs(total))]:g}: {most:g} units, {float(k):.4g} sources",
+            hint="a smaller --weight-scale, or leave it out (the search chooses the scale)",
+        )
+    total = total.astype(np.int64)
     pre.shape = (k,)
     q, r = np.divmod(np.abs(total), k)
     w = np.repeat(q[:, None], k, axis=1) + (np.arange(k)[None, :] < r[:, None])
