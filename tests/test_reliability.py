@@ -674,6 +674,10 @@ def test_work_past_memory_is_refused_before_it_is_drawn(capsys, monkeypatch) -> 
             "and the quantizers' runs: about 3.4 GiB" in err, err
     code, err = cli(capsys, "compile", BRAILLE, "--target", "xylo", "--calib-steps", "20")
     assert code == 0, err
+    for target in ("xylo", "loihi2", "spinnaker2"):  # --check-steps' fresh inputs: its own flags
+        code, err = cli(capsys, "compile", BRAILLE, "--target", target, "--check-steps", "10000000")
+        assert code == 2 and "the --check-steps run would not fit this machine's memory" in err
+        assert "hint:     fewer steps (--check-steps) or samples (--calib-batch)" in err, err
     # runs: the outputs (and random inputs) of a run past the memory, before they are drawn
     big = ["--input", "random:T=1000000,B=100", "--dt", "1e-4"]
     code, err = cli(capsys, "run", BRAILLE, *big)

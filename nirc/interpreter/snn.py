@@ -678,7 +678,7 @@ class Calibration(dict):
 
 def calibration_inputs(
     module, path: str | None, *, steps: int, rate: float, batch: int, seed: int,
-    samples: int | None = None,
+    samples: int | None = None, role: str = "calibration",
 ) -> Calibration:  # fmt: skip
     """``{input: [T, B, *shape]}`` for an `snn` module: the arrays of the .npz
     ``path`` (checked against the module's inputs), else Bernoulli(``rate``)
@@ -690,7 +690,8 @@ def calibration_inputs(
     Input, sample-major ``[N, T, *shape]``, with ``labels``), recognised by
     its ``labels`` or ``spikes`` array. Of a data set, ``samples`` (default
     :data:`CALIB_SAMPLES`) are used, drawn with ``seed`` (all when fewer);
-    the result's ``labels`` then holds theirs."""
+    the result's ``labels`` then holds theirs. ``role``: ``"calibration"``,
+    or ``"check"`` for ``--check-steps``' fresh inputs (what a refusal names)."""
     from nirc.interpreter.io import RandomSpec, load_npz, normalize, random_inputs
 
     plan = build_plan(module)
@@ -715,7 +716,7 @@ def calibration_inputs(
             expected="steps >= 1, batch >= 1, rate in [0, 1]",
             found=f"steps {steps}, batch {batch}, rate {rate}",
         )
-    _check_calibration_size(plan, steps, batch)
+    _check_calibration_size(plan, steps, batch, role)
     out = Calibration(random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=seed)))
     out.description = f"{batch} x {steps} steps of random spikes, p = {rate:g}, seed {seed}"
     return out
@@ -728,7 +729,7 @@ def calibration_inputs(
 CALIBRATION_BYTES = 8 * 8
 
 
-def _check_calibration_size(plan: Plan, steps: int, batch: int) -> None:
+def _check_calibration_size(plan: Plan, steps: int, batch: int, role: str) -> None:
     """Refuse random calibration that cannot fit this machine's memory before
     drawing it (:data:`CALIBRATION_BYTES` per input and neuron, sample and
     step): the process was killed by the system's out-of-memory killer, with
@@ -738,14 +739,16 @@ def _check_calibration_size(plan: Plan, steps: int, batch: int) -> None:
     values = sum(int(np.prod(s)) for s in plan.inputs.values()) + sum(
         int(np.prod(n.out_shape)) for n in plan.nodes.values() if isinstance(n.kernel, Neuron)
     )
+    check = role == "check"
     check_memory(
         float(steps) * batch * values * CALIBRATION_BYTES,
-        "random calibration",
+        "the --check-steps run" if check else "random calibration",
         f"{batch:,} samples x {steps:,} steps x {values:,} inputs and neurons, with the float "
-        "reference and the quantizers' runs",
+        "reference and the " + ("chip's run" if check else "quantizers' runs"),
+        "fewer steps (--check-steps) or samples (--calib-batch)" if check else
         "fewer samples (--calib-batch) or steps (--calib-steps), or calibrate on data "
         "(--calibrate)",
-    )
+    )  # fmt: skip
 
 
 def calibration_pick(n: int, samples: int = CALIB_SAMPLES, seed: int = 0) -> np.ndarray:

@@ -497,7 +497,7 @@ class Loihi2Target(Target):
             batch = int(o.extra.get("calib_batch", 2))
             rate = float(o.extra.get("calib_rate", 0.05))
             fresh = calibration_inputs(low.float_module, None, steps=steps, rate=rate, batch=batch,
-                                       seed=o.seed + 1)  # fmt: skip
+                                       seed=o.seed + 1, role="check")  # fmt: skip
             ref = run_snn(low.float_module, fresh)
             got = self.simulate(low.module, fresh)
             ag["check"] = entry(f"{batch} x {steps} steps of random spikes, p = {rate:g}, seed "

@@ -153,13 +153,13 @@ class QuantizationReport:
 
 def calibration_inputs(
     module, path: str | None, *, steps: int, rate: float, batch: int, seed: int,
-    samples: int | None = None,
+    samples: int | None = None, role: str = "calibration",
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """See :func:`nirc.interpreter.snn.calibration_inputs`."""
     from nirc.interpreter.snn import calibration_inputs as inputs_for
 
     return inputs_for(module, path, steps=steps, rate=rate, batch=batch, seed=seed,
-                      samples=samples)  # fmt: skip
+                      samples=samples, role=role)  # fmt: skip
 
 
 def float_reference(module, inputs: Mapping[str, np.ndarray], probes: Sequence[str]) -> dict:

@@ -173,9 +173,8 @@ class SpeckTarget(Target):
 
             batch = int(o.extra.get("calib_batch", 2))
             rate = float(o.extra.get("calib_rate", 0.05))
-            fresh = calibration_inputs(
-                float_module, None, steps=check_steps, rate=rate, batch=batch, seed=o.seed + 1
-            )
+            fresh = calibration_inputs(float_module, None, steps=check_steps, rate=rate,
+                                       batch=batch, seed=o.seed + 1, role="check")  # fmt: skip
             ref = {k: v for k, v in float_reference(float_module, fresh, []).items()
                    if k in net.outputs}  # fmt: skip
             a, per = outputs_agreement(ref, self.simulate(module, fresh))

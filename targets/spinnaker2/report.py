@@ -88,7 +88,7 @@ def _check(low, o) -> dict | None:
         return None
     batch, rate = int(o.extra.get("calib_batch", 2)), float(o.extra.get("calib_rate", 0.05))
     fresh = calibration_inputs(low.float_module, None, steps=steps, rate=rate, batch=batch,
-                               seed=o.seed + 1)  # fmt: skip
+                               seed=o.seed + 1, role="check")  # fmt: skip
     ref = run_snn(low.float_module, fresh)
     sc = score(ref, simulate(low.network, fresh))
     return {

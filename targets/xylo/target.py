@@ -230,9 +230,8 @@ class XyloTarget(Target):
 
             batch = int(o.extra.get("calib_batch", 2))
             rate = float(o.extra.get("calib_rate", 0.05))
-            fresh = calibration_inputs(
-                float_module, None, steps=check_steps, rate=rate, batch=batch, seed=o.seed + 1
-            )
+            fresh = calibration_inputs(float_module, None, steps=check_steps, rate=rate,
+                                       batch=batch, seed=o.seed + 1, role="check")  # fmt: skip
             lag = max(0, net.output_lag)
             ref = q.pad_steps(float_reference(float_module, fresh), lag)
             ev = q.pad_steps(q.input_events(net, fresh), lag)
