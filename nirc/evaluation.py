@@ -693,6 +693,20 @@ def _print(module) -> str:
     return buf.getvalue()
 
 
+def _check_chunk_size(ds: Dataset, chunk: int | None, pad: int) -> None:
+    """Refuse a chip's runs whose chunk of samples (``pad`` silent steps
+    appended, ``--pad-steps``) cannot fit the machine's memory: the inputs
+    and outputs a float64 each, about four times over (the padded copy, the
+    simulator's own)."""
+    from nirc.interpreter.io import check_memory
+
+    n = min(int(chunk) if chunk else DEFAULT_CHUNK, ds.samples)
+    inputs = sum(int(np.prod(a.shape[2:])) for a in ds.inputs.values())
+    check_memory(4.0 * (ds.steps + pad) * n * (inputs + 1) * 8, "a chunk of the chips' runs",
+                 f"{n:,} samples x ({ds.steps:,} + {pad:,} silent) steps x {inputs:,} inputs",
+                 "fewer silent steps (--pad-steps) or samples per run (--chunk)")  # fmt: skip
+
+
 def target_names(target) -> list[str]:
     """The chips of ``--target`` (a comma-separated string or a list), in order,
     each once."""
@@ -845,6 +859,8 @@ def evaluate(
         raise NircError("the chunk size must be >= 1", found=str(chunk))
     if workers is not None and int(workers) < 1:
         raise NircError("--workers must be >= 1", found=str(workers))
+    if int(seed) < 0:  # numpy's generators take none (once an internal error)
+        raise NircError("--seed must be >= 0", found=str(seed))
     if isinstance(model, (str, os.PathLike)):
         from nirc.atomic import note_input
 
@@ -920,6 +936,7 @@ def evaluate(
             report = result.report if isinstance(result.report, dict) else {}
             lag = int(report.get("output_latency", 0) or 0)
             pad = max(0, lag) if pad_steps == "auto" else int(pad_steps)
+            _check_chunk_size(ds, chunk, pad)
             compiled.append((name, _print(result.module), pad))
             modules[name] = result.module
             runs_meta[name] = {"compile": compile_s, "report": _short_report(report), "pad": pad,

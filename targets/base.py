@@ -60,6 +60,11 @@ class CompileOptions:
     strict: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise NircError("the seed must be an integer >= 0 (numpy's generators take no other)",
+                            where="seed", found=repr(self.seed))  # fmt: skip
+
 
 @dataclass
 class CompileResult:

@@ -314,6 +314,21 @@ def test_placement_flags_reach_the_chips(tmp_path, capsys):
     assert "--chips must be >= 1" in capsys.readouterr().err
 
 
+def test_a_negative_seed_and_padding_past_memory_are_refused(model, data, capsys):
+    """--seed -1 with a chip was an internal error (numpy's generators take
+    no negative seed), in eval and in the Python API's compile; --pad-steps
+    past the machine's memory a bare out-of-memory error."""
+    assert main(["eval", str(model), "--data", str(data), "--target", "loihi2", "--seed", "-1"]) == 2
+    assert "--seed must be >= 0" in capsys.readouterr().err
+    with pytest.raises(NircError, match="the seed must be an integer >= 0"):
+        nirc.compile(str(model), "loihi2", seed=-1)
+    assert main(["eval", str(model), "--data", str(data), "--target", "loihi2", "--no-costs",
+                 "--pad-steps", "1000000000000"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert "a chunk of the chips' runs would not fit this machine's memory" in err, err
+    assert "12 samples x (20 + 1,000,000,000,000 silent) steps x 4 inputs" in err
+
+
 def test_cli_bad_data_is_exit_2_without_traceback(model, tmp_path, capsys):
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.zeros((2, 3, 4)))
