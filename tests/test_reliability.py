@@ -692,6 +692,16 @@ def test_work_past_memory_is_refused_before_it_is_drawn(capsys, monkeypatch) -> 
     assert code == 0, err
 
 
+@pytest.mark.parametrize("lower", ["lower-speck", "lower-loihi2", "lower-spinnaker2"])
+def test_a_negative_seed_in_a_lowering_pass_is_refused(capsys, lower: str) -> None:
+    """`lower-spinnaker2{seed=-1}` (and Speck's) was an internal error: numpy's
+    generators take no negative seed. The calibration settings are checked."""
+    cnn = EXAMPLES / "nmnist_cnn.nir"
+    code, err = cli(capsys, "opt", cnn, "-p",
+                    f"inline-subgraphs,discretize{{dt=1}},fold-weights,fuse,{lower}{{seed=-1}}")  # fmt: skip
+    assert code == 2 and "seed" in err and "-1" in err, err
+
+
 def test_a_missing_time_step_names_the_commands_flag(tmp_path: Path, capsys) -> None:
     """A graph that needs a time step and has none (IF neurons, as Sinabs
     writes them), or whose neurons disagree on one: `run`, `compile` and

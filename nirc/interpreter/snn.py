@@ -710,11 +710,11 @@ def calibration_inputs(
         out.description = f"{Path(path).name}" + (
             f" ({first.shape[1]} x {first.shape[0]} steps)" if first is not None else "")
         return out
-    if steps < 1 or batch < 1 or not 0.0 <= rate <= 1.0:
+    if steps < 1 or batch < 1 or not 0.0 <= rate <= 1.0 or seed < 0:
         raise NircError(
             "bad calibration settings",
-            expected="steps >= 1, batch >= 1, rate in [0, 1]",
-            found=f"steps {steps}, batch {batch}, rate {rate}",
+            expected="steps >= 1, batch >= 1, rate in [0, 1], seed >= 0",
+            found=f"steps {steps}, batch {batch}, rate {rate}, seed {seed}",
         )
     _check_calibration_size(plan, steps, batch, role)
     out = Calibration(random_inputs(shapes, RandomSpec(p=rate, T=steps, B=batch, seed=seed)))
