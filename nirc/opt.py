@@ -250,9 +250,30 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
             _verify(module, args, f"the IR after pass `{previous.name}`")
 
     try:
-        return PassPipeline.parse_spec(all_passes(), spec, callback)
+        pipeline = PassPipeline.parse_spec(all_passes(), spec, callback)
     except (ValueError, TypeError, ArgSpecParseError) as e:
         raise NircError("invalid pass options", found=str(e).strip()) from None
+    for p in pipeline.passes:
+        _check_int_options(p)
+    return pipeline
+
+
+def _check_int_options(p) -> None:
+    """xDSL's option parser takes `true` for an `int` option (a bool is an int)
+    and any number of digits: `calib_steps=true` and `chips=99999999999999999999`
+    were internal errors deep in the pass. Integer options are int64 values."""
+    import dataclasses
+
+    from nirc.diagnostics import NircError
+
+    for f in dataclasses.fields(p):
+        kinds = {k.strip() for k in str(f.type).split("|")}
+        if "int" not in kinds or kinds & {"bool", "float", "str"}:
+            continue
+        v = getattr(p, f.name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not -(2**63) <= v < 2**63):
+            raise NircError(f"pass option `{f.name}` must be an integer (64 bits)",
+                            where=p.name, found=repr(v))  # fmt: skip
 
 
 def with_source(spec: str, source: str) -> str:

@@ -313,17 +313,17 @@ def capacity_from_options(base: CapacityModel, extra: dict[str, Any]) -> Capacit
                             expected=", ".join(sorted(known)))  # fmt: skip
         for k, v in data.items():
             want = type(getattr(base, k))
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 2**63
             if want is bool:
                 ok = isinstance(v, bool)
             elif k in ("max_fan_in", "max_fan_out"):
-                ok = v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1)
+                ok = v is None or (isinstance(v, int) and not isinstance(v, bool) and 1 <= v < 2**63)
             elif want is int:
                 ok = ok and isinstance(v, int) and v >= 1
             if not ok:
                 expected = ("true or false" if want is bool
-                            else "an integer >= 1 or null" if k in ("max_fan_in", "max_fan_out")
-                            else "an integer >= 1" if want is int else "a number >= 0")
+                            else "an integer in 1..2**63-1 or null" if k in ("max_fan_in", "max_fan_out")
+                            else "an integer in 1..2**63-1" if want is int else "a number in 0..2**63")
                 raise NircError("bad capacity value", where=f"{path}: {k}", found=repr(v),
                                 expected=expected)  # fmt: skip
         model = model.with_overrides(**data)

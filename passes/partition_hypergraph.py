@@ -399,7 +399,9 @@ def kway(
     ctx.logging = False
     ctx.set_partitioning_parameters(k, 0.03, mtkahypar.Objective.KM1)
     ctx.set_individual_target_block_weights([int(w) for w in max_weights])
-    mtkahypar.set_seed(int(seed))
+    # Mt-KaHyPar takes a C int: any seed >= 0 of the user's maps into it (2**31 was an
+    # internal error), the same seed to the same partition
+    mtkahypar.set_seed(int(seed) % 2**31)
     pins = hg.pins.tolist()
     ptr = hg.ptr.tolist()
     edges = [pins[ptr[i] : ptr[i + 1]] for i in range(hg.edges)]

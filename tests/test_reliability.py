@@ -702,6 +702,26 @@ def test_a_negative_seed_in_a_lowering_pass_is_refused(capsys, lower: str) -> No
     assert code == 2 and "seed" in err and "-1" in err, err
 
 
+def test_integers_past_int64_are_refused(capsys) -> None:
+    """Numbers past int64 and `true` for an integer (xDSL's option parser takes
+    both) were internal errors deep in a pass (OverflowError, the IR's
+    VerifyException, Mt-KaHyPar's set_seed); the CLI's placement flags, the
+    pass options and any seed >= 0 (Mt-KaHyPar takes a C int: 2**31 failed)."""
+    huge = "99999999999999999999"
+    cnn = EXAMPLES / "nmnist_cnn.nir"
+    for flag in ("--core-neurons", "--chips", "--core-synapse-memory"):
+        code, err = cli(capsys, "compile", BRAILLE, "--target", "spinnaker2", flag, huge)
+        assert code == 2 and f"{flag} must be below 2**63" in err, err
+    for option in ("lower-speck{calib_steps=true}", f"partition{{target=loihi2,chips={huge}}}",
+                   f"partition{{target=loihi2,core_neurons={huge}}}", f"lower-spinnaker2{{seed={huge}}}"):  # fmt: skip
+        code, err = cli(capsys, "opt", cnn, "-p",
+                        f"inline-subgraphs,discretize{{dt=1}},fold-weights,fuse,{option}")  # fmt: skip
+        assert code == 2 and "must be an integer (64 bits)" in err, (option, err)
+    code, err = cli(capsys, "compile", BRAILLE, "--target", "spinnaker2", "--seed", str(2**31),
+                    "--core-neurons", "8")  # fmt: skip
+    assert code == 0, err
+
+
 def test_a_missing_time_step_names_the_commands_flag(tmp_path: Path, capsys) -> None:
     """A graph that needs a time step and has none (IF neurons, as Sinabs
     writes them), or whose neurons disagree on one: `run`, `compile` and

@@ -334,7 +334,8 @@ def test_capacity_file_sets_the_spinnaker2_fields(model, tmp_path):
 
 @pytest.mark.parametrize("content, words", [
     ({"recorded_steps": "long"}, "bad capacity value"),
-    ({"recorded_steps": 0}, "an integer >= 1"),
+    ({"recorded_steps": 0}, "an integer in 1..2**63-1"),
+    ({"recorded_steps": 99999999999999999999}, "an integer in 1..2**63-1"),
     ({"record_voltages": 1}, "true or false"),
     ({"recorded_step": 5}, "unknown capacity fields"),
 ])  # fmt: skip

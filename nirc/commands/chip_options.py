@@ -82,6 +82,8 @@ def check(args: argparse.Namespace) -> None:
                         ("--record-steps", args.record_steps)):  # fmt: skip
         if value is not None and value < 1:
             raise NircError(f"{flag} must be >= 1", found=str(value))
+        if value is not None and value >= 2**63:  # the IR's and numpy's int64
+            raise NircError(f"{flag} must be below 2**63", found=str(value))
     if args.weight_scale is not None and not 0 < args.weight_scale < float("inf"):
         raise NircError("--weight-scale must be a finite number > 0", found=str(args.weight_scale),
                         hint="leave it out to let the quantizer choose a scale per population")  # fmt: skip
