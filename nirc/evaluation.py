@@ -525,8 +525,8 @@ class EvalResult:
                                "--calibrate TRAIN.npz chooses it on your data)")  # fmt: skip
             place = rep.get("placement")
             if place:
-                unit, n = next((k, v) for k, v in place.items() if k != "chips")
-                out.append(f"  {run.name} placement: {n} {unit} on {place['chips']} chip(s)")
+                out.append(f"  {run.name} placement: {place['count']} {place['unit']} on "
+                           f"{place['chips']} chip(s)")  # fmt: skip
             if run.pad_steps:
                 out.append(f"  {run.name}: {run.pad_steps} silent step(s) appended (the chip's "
                            "outputs lag the float network's by as many)")  # fmt: skip
@@ -1055,7 +1055,7 @@ def _short_report(report: Mapping[str, Any]) -> dict:
     if isinstance(res, Mapping) and "chips_used" in res:  # the many-core chips' placement
         for key, unit in (("pes_used", "PEs"), ("cores_used", "cores")):
             if key in res:
-                out["placement"] = {"chips": res["chips_used"], unit: res[key]}
+                out["placement"] = {"chips": res["chips_used"], "count": res[key], "unit": unit}
     figures = _calibration_figures(report)
     if figures is not None:
         cal, pa, acc = figures

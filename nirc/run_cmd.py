@@ -152,12 +152,12 @@ def _check_size(sim, steps: int, batch: int, drawn: bool) -> None:
     """Refuse a run whose outputs and recordings (a float64 each per sample and
     step), and random inputs when ``drawn`` (a float32 draw and its spikes),
     cannot fit this machine's memory, before any is allocated."""
-    from nirc.interpreter.io import check_memory
+    from nirc.interpreter.io import check_memory, elements
 
     plan = sim.plan
-    outs = sum(int(np.prod(s)) for s in plan.outputs.values())
-    probes = sum(int(np.prod(plan.nodes[p.node].out_shape)) for p in plan.probes)
-    ins = sum(int(np.prod(s)) for s in plan.inputs.values()) if drawn else 0
+    outs = elements(plan.outputs)
+    probes = elements({p.key: plan.nodes[p.node].out_shape for p in plan.probes})
+    ins = elements(plan.inputs) if drawn else 0
     found = f"{batch:,} samples x {steps:,} steps x ({outs:,} outputs"
     found += f", {probes:,} recorded values" if probes else ""
     found += f", {ins:,} random inputs)" if drawn else ")"
@@ -304,9 +304,10 @@ def run(args) -> int:
         from nirc.commands.run_target import run_target
 
         return run_target(args)
-    if chip_options.given(args):
-        raise NircError(f"{', '.join(chip_options.given(args))} apply to a chip's compile, not to "
-                        "the reference interpreter", hint="add --target CHIP, or drop them")  # fmt: skip
+    chip_flags = chip_options.given(args)
+    if chip_flags:
+        raise NircError(f"{', '.join(chip_flags)} apply to a chip's compile, not to the reference "
+                        "interpreter", hint="add --target CHIP, or drop them")  # fmt: skip
     if args.steps is not None and args.steps < 1:
         raise NircError("--steps must be >= 1", found=str(args.steps))
     if args.batch is not None and args.batch < 1:

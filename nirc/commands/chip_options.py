@@ -11,8 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-# the flags only some targets read: argparse attribute -> (flag, CompileOptions.extra key);
-# --calib-samples, which every target that calibrates reads, is not among them
+# the flags only some targets read: argparse attribute -> (flag, CompileOptions.extra key)
 TARGET_FLAGS = {
     "core_neurons": ("--core-neurons", "capacity"),
     "core_synapse_memory": ("--core-synapse-memory", "capacity"),
@@ -25,6 +24,10 @@ TARGET_FLAGS = {
     "search": ("--search", "search"),
     "replicas": ("--replicas", "replicas"),
 }
+# and with the one every target that calibrates reads
+FLAGS = {**TARGET_FLAGS, "calib_samples": ("--calib-samples", "calib_samples")}
+COUNTS = ("core_neurons", "core_synapse_memory", "chips", "calib_samples", "record_steps")
+PLACEMENT = ("capacity", "capacity_file", "partition")  # extra keys set whether given or not
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,10 +79,8 @@ def check(args: argparse.Namespace) -> None:
     """Refuse values no target could use, before any work."""
     from nirc.diagnostics import NircError
 
-    for flag, value in (("--core-neurons", args.core_neurons),
-                        ("--core-synapse-memory", args.core_synapse_memory),
-                        ("--chips", args.chips), ("--calib-samples", args.calib_samples),
-                        ("--record-steps", args.record_steps)):  # fmt: skip
+    for attr in COUNTS:
+        flag, value = FLAGS[attr][0], getattr(args, attr)
         if value is not None and value < 1:
             raise NircError(f"{flag} must be >= 1", found=str(value))
         if value is not None and value >= 2**63:  # the IR's and numpy's int64
@@ -91,8 +92,7 @@ def check(args: argparse.Namespace) -> None:
 
 def given(args: argparse.Namespace) -> list[str]:
     """The flags of these groups given on the command line."""
-    flags = [flag for attr, (flag, _) in TARGET_FLAGS.items() if getattr(args, attr) is not None]
-    return flags + (["--calib-samples"] if args.calib_samples is not None else [])
+    return [flag for attr, (flag, _) in FLAGS.items() if getattr(args, attr) is not None]
 
 
 def warn_unread(args: argparse.Namespace, chosen: list[str]) -> None:
@@ -109,11 +109,8 @@ def extra(args: argparse.Namespace) -> dict[str, Any]:
     """The CompileOptions ``extra`` fields these flags set: the capacity
     overrides and the partitioner always (None: the target's own), the other
     targets' options only when given (their defaults are the targets')."""
-    given = {key: getattr(args, attr) for attr, (_, key) in TARGET_FLAGS.items()
-             if key not in ("capacity", "capacity_file", "partition")
-             and getattr(args, attr) is not None}  # fmt: skip
-    if args.calib_samples is not None:
-        given["calib_samples"] = args.calib_samples
+    given = {key: getattr(args, attr) for attr, (_, key) in FLAGS.items()
+             if key not in PLACEMENT and getattr(args, attr) is not None}  # fmt: skip
     return {
         "capacity": {
             "neurons_per_core": args.core_neurons,

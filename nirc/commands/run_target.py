@@ -46,6 +46,7 @@ def _refuse_float_only(args: argparse.Namespace, target=None) -> None:
 def run_target(args: argparse.Namespace) -> int:
     from nirc.interpreter.io import (
         check_memory,
+        elements,
         is_random_spec,
         load_npz,
         normalize,
@@ -79,6 +80,7 @@ def run_target(args: argparse.Namespace) -> int:
         warn(f"{', '.join(chip_options.given(args))}: no effect on a module already compiled "
              f"for {args.target} (its placement and quantization are in it)", kind="warning")  # fmt: skip
     shapes = target.input_shapes(compiled)
+    ins = elements(shapes)
     spec = args.input
     if spec is None:
         expected = ", ".join(f"`{n}` [T, {', '.join(map(str, s))}]" for n, s in shapes.items())
@@ -95,7 +97,6 @@ def run_target(args: argparse.Namespace) -> int:
             raise NircError(
                 "two batch sizes given", where="--input", found=f"B={r.B} and --batch {batch}"
             )
-        ins = sum(int(np.prod(s)) for s in shapes.values())
         check_memory(float(r.T) * (r.B or batch or 1) * ins * 13, "the run",
                      f"{r.B or batch or 1:,} samples x {r.T:,} steps x {ins:,} random inputs, drawn "
                      "and as the chip's simulator reads them", "fewer steps or samples")  # fmt: skip
@@ -110,7 +111,6 @@ def run_target(args: argparse.Namespace) -> int:
     steps = args.steps if args.steps is not None else length
     if steps < 1:
         raise NircError("nothing to simulate: the input has zero steps", where="--input")
-    ins = sum(int(np.prod(s)) for s in shapes.values())
     check_memory(float(steps) * b * ins * 8, "the run", f"{b:,} samples x {steps:,} steps x {ins:,} "
                  "inputs as the chip's simulator reads them", "fewer steps or samples (--steps)")  # fmt: skip
     arrays = {k: _fit(np.asarray(v), steps) for k, v in arrays.items()}

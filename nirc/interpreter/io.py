@@ -96,6 +96,11 @@ def random_inputs(
     return out
 
 
+def elements(shapes: dict[str, Shape]) -> int:
+    """The values of one sample-step of arrays of these shapes (per name)."""
+    return sum(int(np.prod(s)) for s in shapes.values())
+
+
 def machine_memory() -> int | None:
     """This machine's physical memory in bytes (None where it cannot be asked)."""
     try:

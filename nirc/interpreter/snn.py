@@ -734,11 +734,10 @@ def _check_calibration_size(plan: Plan, steps: int, batch: int, role: str) -> No
     drawing it (:data:`CALIBRATION_BYTES` per input and neuron, sample and
     step): the process was killed by the system's out-of-memory killer, with
     no message, a few GiB past the machine's memory."""
-    from nirc.interpreter.io import check_memory
+    from nirc.interpreter.io import check_memory, elements
 
-    values = sum(int(np.prod(s)) for s in plan.inputs.values()) + sum(
-        int(np.prod(n.out_shape)) for n in plan.nodes.values() if isinstance(n.kernel, Neuron)
-    )
+    neurons = {k: n.out_shape for k, n in plan.nodes.items() if isinstance(n.kernel, Neuron)}
+    values = elements(plan.inputs) + elements(neurons)
     check = role == "check"
     check_memory(
         float(steps) * batch * values * CALIBRATION_BYTES,
