@@ -64,8 +64,43 @@ class TimeStepUnknown(NircError):
     """No time step for a graph whose neurons need one: neither the caller nor
     the graph gives it, and it cannot be inferred. Raised where the step is
     resolved (the interpreter's plan, the `discretize` pass), in the terms of
-    that caller (a pass option in a pipeline); a command with a ``--dt`` flag
-    shows :meth:`as_flag` instead."""
+    that caller: ``source`` and ``dt`` are format strings for one framework
+    and one time step as the caller spells them (the Python API's
+    ``"source='{}'"`` and ``"dt={}"``, a pass option's, a flag's); a command
+    with a ``--dt`` flag shows :meth:`as_flag` instead.
+
+    ``likely`` is the framework the file most likely came from
+    (:func:`nirc.profiles.likely_source`: its ``--source`` name, the
+    framework, the first piece of evidence, whether that evidence is weak),
+    or None. Each framework has its own time step convention, so the hint
+    names that framework's reading before a bare time step."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        dt: str,
+        likely: tuple[str, str, str, bool] | None = None,
+        where: str | None = None,
+        expected: str | None = None,
+        found: str | None = None,
+    ) -> None:
+        self.likely = likely
+        super().__init__(message, where=where, expected=expected, found=found,
+                         hint=self.advice(source, dt))  # fmt: skip
+
+    def advice(self, source: str, dt: str) -> str:
+        """How to give the step, with ``source`` and ``dt`` spelled as above."""
+        if self.likely is None:
+            return (f"pass {dt.format('SECONDS')} (Sinabs files count time in steps: "
+                    f"{dt.format(1)}, or {source.format('sinabs')})")  # fmt: skip
+        name, framework, evidence, weak = self.likely
+        how = (f"may have been exported by {framework} (weak evidence: " if weak
+               else f"looks exported by {framework} (")  # fmt: skip
+        return (f"this file {how}{evidence}): {source.format(name)} reads it, time step "
+                f"included, as {framework} did (`nirc show` gives the evidence); else pass "
+                f"{dt.format('SECONDS')}")  # fmt: skip
 
     def as_flag(self) -> NircError:
         """The same error in the terms of a command's ``--dt`` and ``--source``."""
@@ -73,7 +108,7 @@ class TimeStepUnknown(NircError):
             self.message,
             expected="--dt SECONDS, or `dt` in the graph's metadata",
             found=self.found,
-            hint="pass --dt (Sinabs files count time in steps: --dt 1, or --source sinabs)",
+            hint=self.advice("--source {}", "--dt {}"),
         )
 
 

@@ -804,20 +804,31 @@ def describe_detection(candidates: list[Candidate], limit: int = 2) -> list[str]
     return lines
 
 
+def likely_source(graph: Graph) -> tuple[str, str, str, bool] | None:
+    """The framework ``graph`` most likely came from, as (its ``--source`` name,
+    the framework, the first piece of evidence, whether the evidence is weak:
+    a score below 3), or None when nothing points to one (or detection
+    fails: it informs, and must never break a run)."""
+    try:
+        candidates = detect(graph)
+    except Exception:
+        return None
+    if not candidates:
+        return None
+    best = candidates[0]
+    return best.profile, PROFILES[best.profile].framework, best.evidence[0], best.score < 3
+
+
 def hint(graph: Graph) -> str | None:
     """One line for a plain-reading run of a file that clearly comes from a
     framework (score >= 3): which --source would read it as trained. None
     otherwise. Informs only; nothing is applied."""
-    try:
-        candidates = detect(graph)
-    except Exception:  # detection must never break a run
+    likely = likely_source(graph)
+    if likely is None or likely[3]:
         return None
-    if not candidates or candidates[0].score < 3:
-        return None
-    best = candidates[0]
-    fw = PROFILES[best.profile].framework
+    name, fw, evidence, _ = likely
     return (
-        f"this file looks exported by {fw} ({best.evidence[0]}); the plain NIR reading "
-        f"used here may differ from what {fw} computed: --source {best.profile} simulates "
+        f"this file looks exported by {fw} ({evidence}); the plain NIR reading "
+        f"used here may differ from what {fw} computed: --source {name} simulates "
         "it as the framework did (`nirc show` gives the evidence)"
     )

@@ -132,7 +132,9 @@ def discretize_module(
             where="discretize",
             expected="discretize{dt=SECONDS}, or `dt` in the graph's metadata",
             found=e.found,
-            hint="e.g. -p 'discretize{dt=1e-4}' (Sinabs files count time in steps: dt=1)",
+            source="discretize{{source={}}}",
+            dt="discretize{{dt={}}}",
+            likely=e.likely,
         ) from None
     if dt_value is None:
         dt_value = 1.0

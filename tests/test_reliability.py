@@ -745,9 +745,43 @@ def test_a_missing_time_step_names_the_commands_flag(tmp_path: Path, capsys) -> 
             assert "expected: --dt SECONDS" in err and "--source sinabs" in err, (args, err)
             assert "discretize{" not in err, (args, err)
         code, err = cli(capsys, "opt", model, "-p", "discretize")
-        assert code == 2 and words in err and "-p 'discretize{dt=1e-4}'" in err, err
+        assert code == 2 and words in err and "pass discretize{dt=SECONDS}" in err, err
     code, _ = cli(capsys, "run", no_dt, "--input", "random:T=3", "--dt", "1")
     assert code == 0
+
+
+def test_a_missing_time_step_names_the_likely_framework(tmp_path: Path, capsys) -> None:
+    """Each framework has its own time step convention, so a missing or
+    inconsistent step names the framework the file most likely came from and
+    its --source (here Rockpool: its module names and r = tau*exp(-dt/tau)/dt,
+    whose tau/r differ between neurons of different tau), in each caller's
+    terms; that --source then runs it. A file with no such evidence keeps the
+    generic hint."""
+    import nirc
+
+    tau = np.array([0.01, 0.02, 0.01, 0.02])
+    r = tau * np.exp(-1e-3 / tau) / 1e-3
+    nodes = {"input": port("Input", 4), "0_LinearTorch": linear(4, 4),
+             "1_LIFTorch": lif(4, tau=tau, r=r), "output": port("Output", 4)}  # fmt: skip
+    edges = [("input", "0_LinearTorch"), ("0_LinearTorch", "1_LIFTorch"),
+             ("1_LIFTorch", "output")]  # fmt: skip
+    model = nir_file(tmp_path / "rockpool.nir", nodes, edges)
+    for args in (["run", model, "--input", "random:T=3"],
+                 ["compile", model, "--target", "loihi2", "-o", tmp_path / "out"]):  # fmt: skip
+        code, err = cli(capsys, *args)
+        assert code == 2 and "disagree on tau/r" in err, err
+        assert "looks exported by Rockpool" in err and "--source rockpool reads it" in err, err
+        assert "else pass --dt SECONDS" in err and "Sinabs" not in err, err
+        code, err = cli(capsys, *args, "--source", "rockpool")
+        assert code == 0, err
+    code, err = cli(capsys, "opt", model, "-p", "discretize")
+    assert code == 2 and "discretize{source=rockpool} reads it" in err, err
+    with pytest.raises(NircError, match="source='rockpool' reads it"):
+        nirc.simulate(model, "random:T=3")
+    plain = chain(tmp_path, "plain", neuron=lif(4, r=np.array([1.0, 2.0, 1.0, 1.0]), v_leak=np.zeros(4)),
+                  fc=("Affine", {"weight": np.ones((4, 4)), "bias": np.zeros(4)}))
+    code, err = cli(capsys, "run", plain, "--input", "random:T=3")
+    assert code == 2 and "hint:     pass --dt SECONDS (Sinabs files count time in steps" in err, err
 
 
 def test_misuse_gets_a_diagnostic(tmp_path: Path, capsys) -> None:

@@ -191,13 +191,21 @@ def resolve_dt(graph: Graph, dt: float | None) -> tuple[float | None, str]:
             "cannot infer the time step: the neurons disagree on tau/r",
             expected="one dt with r == tau/dt in every neuron, or dt given",
             found="; ".join(seen[:6]),
-            hint="pass dt (seconds per step)",
+            **_time_step_terms(graph),
         )
     raise TimeStepUnknown(
         "the graph's neurons need a time step, and none is given",
         expected="dt (seconds per step), or `dt` in the graph's metadata",
-        hint="pass dt (Sinabs files count time in steps: dt = 1)",
+        **_time_step_terms(graph),
     )
+
+
+def _time_step_terms(graph: Graph) -> dict:
+    """A missing time step in the Python API's terms, with the framework the
+    file most likely came from (see :class:`~nirc.diagnostics.TimeStepUnknown`)."""
+    from nirc.profiles import likely_source
+
+    return {"source": "source='{}'", "dt": "dt={}", "likely": likely_source(graph)}
 
 
 # --- the plan --------------------------------------------------------------
