@@ -89,6 +89,15 @@ short column phases of a stride-2 kernel taken apart first (a sixth fewer
 additions in the first convolution, +0.5 us for the split), four events at
 a time for runs of 24, the third convolution's events in a stride order,
 input prefetch hints of other distances or levels, a branch-free input scan.
+Also not kept, on the Zen 4 below (2026-12-07): the first convolution
+computed per output instead of per event (its 2 x 34 x 34 input as one bit
+row per channel and input row; each output's 16 channels the sum of ten
+rows of a table of 5-tap patterns, in vector registers, then the neurons,
+with no accumulator at all). Its table lookups alone cost 6.5-7.7 CPU-us
+per sample-step (a prototype with the CNN's weights, one thread), against
+4.5-5.2 for the whole event-driven convolution and its neurons: 2,560
+dependent table rows per sample-step where the events make 3,466 8-wide
+additions.
 
 Threads: the compiled program's threads take samples in turn
 (:func:`nirc.interpreter.program.share_samples`), so a thread whose core is
@@ -119,7 +128,9 @@ the neuron passes, not the additions, set the floor: 4.1-4.4 CPU-us per
 sample-step with no input events at all, bound by moving the 4,096-neuron
 layers' membranes and sums between L2 and a 32 KB L1. A later session on
 the same kind of machine: 4,128-4,927 steps/s with a dense GEMM bound of
-462-581, so the machine itself varied by a quarter between runs; storing
+462-581, so the machine itself varied by a quarter between runs (and the
+next: 3,650 interleaved and 4,332 in the warm loop, 16.5 and 14.1 CPU-us,
+dense GEMM bound 499, on an idle machine); storing
 the block convolutions' weights as float64 instead of float32 (twice the
 bytes competing for L1) cost 8-10%. The 6,000 steps/s target was set on
 the Zen 5.
