@@ -141,3 +141,49 @@ def test_int16_and_float_weight_paths():
     a.coo = (a.coo[0], a.coo[1], a.coo[2] + 0.5)
     w, acc = sim.Simulator(Network(1.0, [a.pre, a.post], [a.projection], []))._stacked([a])
     assert w.dtype == np.float32 and acc.dtype == np.float32
+
+
+def _conv_net(g: Conv2d, kernel: np.ndarray, as_conv: bool) -> Network:
+    pops = [Population("in", "spike_list", (g.in_channels, g.in_height, g.in_width), role=INPUT),
+            lif("d", g.out_shape, "lif_conv2d" if as_conv else "lif_no_delay", threshold=30.0)]  # fmt: skip
+    pr = (Projection("in->d", "in", "d", g.matrix(kernel), conv=g, kernel=kernel) if as_conv
+          else Projection("in->d", "in", "d", g.matrix(kernel)))  # fmt: skip
+    return Network(1.0, pops, [pr], [Output("out", "d", g.out_shape)])
+
+
+@pytest.mark.parametrize("p", [0.02, 0.6])  # spike-driven and im2col sums
+def test_convolutions_equal_their_matrices(p):
+    """A convolution (sum-pooled input, stride, uneven padding; input counts
+    above one) gives what its synapses as a matrix give, bit for bit, sparse
+    input or dense."""
+    g = Conv2d(3, 9, 8, 5, 3, 2, stride_y=2, stride_x=1, pool_y=2, pool_x=2,
+               pad_top=0, pad_bottom=1, pad_left=1, pad_right=0)  # fmt: skip
+    kernel = RNG.integers(-20, 21, (5, 3, 3, 2)).astype(np.float64)
+    x = (RNG.random((30, 4, 3, 9, 8)) < p).astype(np.uint8)
+    x[RNG.random(x.shape) < p / 4] = 3
+    want_s, want_v = sim.Simulator(_conv_net(g, kernel, False)).run({"in": x}, 32, record_v=("d",))
+    got_s, got_v = sim.Simulator(_conv_net(g, kernel, True)).run({"in": x}, 32, record_v=("d",))
+    np.testing.assert_array_equal(got_v["d"], want_v["d"])
+    np.testing.assert_array_equal(got_s["d"], want_s["d"])
+    assert 0 < want_s["d"].mean() < 0.9, "the population is silent or saturated: a weak test"
+
+
+def test_a_batch_runs_in_blocks_of_samples(small_thresholds, monkeypatch):
+    """A batch too large for one block of samples gives, block by block, what
+    one run of the whole batch gives (spikes of every population, voltages)."""
+    net = network()
+    x = inputs(40, 7, counts=True)
+    record = ("a", "c", "d", "e")
+    whole_s, whole_v = sim.Simulator(net).run(x, 45, record_v=record)
+    monkeypatch.setattr(sim, "SAMPLE_BLOCK", 45 * 108 * 3)  # three samples of the largest
+    calls = []
+    block = sim.Simulator._run_block
+    monkeypatch.setattr(sim.Simulator, "_run_block",
+                        lambda self, *a: calls.append(a[0]["in"].shape[1]) or block(self, *a))  # fmt: skip
+    got_s, got_v = sim.Simulator(net).run(x, 45, record_v=record)
+    assert calls == [3, 3, 1]
+    assert got_s.keys() == whole_s.keys() and got_v.keys() == whole_v.keys()
+    for name in whole_s:
+        np.testing.assert_array_equal(got_s[name], whole_s[name], err_msg=name)
+    for name in record:
+        np.testing.assert_array_equal(got_v[name], whole_v[name], err_msg=name)
