@@ -272,6 +272,27 @@ def load_data(
     return Dataset(inputs, y, where, n, steps)
 
 
+def as_run_inputs(
+    arrays: dict[str, np.ndarray], shapes: Mapping[str, tuple[int, ...]], where: str
+) -> dict[str, np.ndarray]:
+    """The arrays of an ``--input`` .npz for `nirc run`: a labelled data set in
+    this module's layout (``labels`` beside ``spikes`` or per-Input arrays,
+    sample-major ``[N, T, ...]``; what `nirc eval` reads) as a batch of its N
+    samples (``[T, N, ...]`` views), with a note; any other file as it is
+    (`run`'s own layout, ``[T, ...]`` or ``[T, B, ...]`` by Input name)."""
+    if "labels" not in arrays or all(name in arrays for name in shapes):
+        return arrays
+    data = load_data(arrays, shapes, where=where)
+    warn(
+        f"read as a labelled data set (`nirc eval`'s layout, sample-major): {data.samples} "
+        f"samples of {data.steps} steps, run as a batch of {data.samples}; `nirc eval MODEL "
+        "--data FILE` gives the accuracy on it",
+        where=where,
+        kind="inference",
+    )
+    return {name: np.swapaxes(a, 0, 1) for name, a in data.inputs.items()}
+
+
 def _check_labels(y: np.ndarray, n: int, classes: int | None, where: str, expected: str):
     key = f"{where}['labels']"
     if y.ndim != 1 or y.shape[0] != n:

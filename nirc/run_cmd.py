@@ -145,7 +145,12 @@ def _inputs(args, sim):
 
     if is_nirdata(spec):
         return read_inputs(spec, sim.plan.inputs, sim.dt), args.batch
-    return load_npz(spec), args.batch
+    arrays = load_npz(spec)
+    if "labels" in arrays:
+        from nirc.evaluation import as_run_inputs
+
+        arrays = as_run_inputs(arrays, sim.plan.inputs, str(spec))
+    return arrays, args.batch
 
 
 def _check_size(sim, steps: int, batch: int, drawn: bool) -> None:

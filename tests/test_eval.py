@@ -463,3 +463,27 @@ def test_rockpool_kws_float_reading_is_rockpools():
 def test_an_empty_target_name_is_refused(target):
     with pytest.raises(NircError, match="an empty target name"):
         evaluate(two_layers(), small_data(), target)
+
+
+def test_run_reads_a_labelled_data_set_as_a_batch(model, data, tmp_path, capsys):
+    """`nirc run --input` of the file `nirc eval` reads (sample-major, with
+    labels) runs its N samples as a batch, with a note: sample i of the run
+    is the data's sample i (on the interpreter and on a chip). A file in
+    run's own layout is read as before."""
+    arrays = small_data()
+    out = tmp_path / "y.npz"
+    for extra in ([], ["--target", "loihi2"]):
+        code = main(["run", str(model), "--input", str(data), "-o", str(out), *extra])
+        err = capsys.readouterr().err
+        assert code == 0, err
+        assert "read as a labelled data set" in err and "12 samples of 20 steps" in err, err
+        got = np.load(out)["output"]
+        assert got.shape == (20, 12, 3)
+        for i in (0, 7):
+            one = tmp_path / "one.npz"
+            np.savez(one, input=arrays["spikes"][i])  # run's layout: [T, 4]
+            code = main(["run", str(model), "--input", str(one), "-o", str(tmp_path / "z.npz"),
+                         *extra])  # fmt: skip
+            err = capsys.readouterr().err
+            assert code == 0 and "labelled data set" not in err, err
+            np.testing.assert_array_equal(np.load(tmp_path / "z.npz")["output"], got[:, i])

@@ -107,6 +107,10 @@ def run_target(args: argparse.Namespace) -> int:
 
         dt = args.dt if args.dt is not None else target.time_step(compiled)
         inputs = read_inputs(spec, shapes, dt) if is_nirdata(spec) else load_npz(spec)
+        if "labels" in inputs:
+            from nirc.evaluation import as_run_inputs
+
+            inputs = as_run_inputs(inputs, shapes, str(spec))
     arrays, length, b, batched = normalize(inputs, shapes, batch=batch, where="--input")
     steps = args.steps if args.steps is not None else length
     if steps < 1:
