@@ -256,9 +256,17 @@ def export_module(module: ModuleOp) -> Graph:
     :func:`import_graph`). Arrays are read-only views of the attributes' bytes."""
     tops = [op for op in module.ops if isinstance(op, GraphOp)]
     if len(tops) != 1:
+        names = sorted({op.name for op in module.ops})
+        lowered = [n for n in names if not n.startswith("nir.")]
         raise NircError(
-            "cannot export: the module must hold exactly one top-level nir.graph",
-            found=f"{len(tops)} nir.graph ops",
+            "the module must hold exactly one top-level nir.graph (the level a NIR file "
+            "describes)",
+            expected="one nir.graph: a NIR file's graph, as `nirc import` gives it",
+            found=f"{len(tops)} nir.graph ops"
+            + (f"; top-level {', '.join(lowered)}" if lowered else ""),
+            hint="this module is lowered past the nir level (`discretize` or a target's "
+            "lowering): use the IR or NIR file it came from; `nirc run` and `nirc compile` "
+            "take an snn-level module as it is" if lowered else None,
         )
     return export_graph(tops[0])
 

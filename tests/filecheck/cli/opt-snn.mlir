@@ -5,6 +5,8 @@
 // RUN: python -c "import numpy as np; np.savez('%t.npz', input=(np.random.default_rng(0).random((40, 2, 12)) < 0.1))"
 // RUN: nirc opt %t.mlir -p 'fold-weights,quantize{calibrate=%t.npz,report=false}' --check-equivalence --seeds 1 --steps 50 --min-agreement 0.3 2>&1 >/dev/null | filecheck %s --check-prefix=QUANT
 // RUN: not nirc opt %t.mlir -p 'quantize{granularity=neuron}' 2>&1 | filecheck %s --check-prefix=BADOPT
+// RUN: not nirc export %t.mlir -o %t.nir 2>&1 | filecheck %s --check-prefix=LEVEL
+// RUN: not nirc show %t.mlir 2>&1 | filecheck %s --check-prefix=LEVEL
 
 // The issue's pipeline on the example Braille network: exact, identical
 // spikes; per-pass wall times; an snn module runs with `nirc run`.
@@ -32,3 +34,8 @@
 // QUANT:    equivalence: ok (quantizing pipeline, --min-agreement 0.3)
 
 // BADOPT:   error: unknown granularity
+
+// An snn-level module is past what a NIR file holds: export and show say so.
+// LEVEL:      error: the module must hold exactly one top-level nir.graph (the level a NIR file describes)
+// LEVEL:        found:    0 nir.graph ops; top-level snn.graph
+// LEVEL-NEXT:   hint:     this module is lowered past the nir level
