@@ -839,3 +839,27 @@ def test_full_parameters_are_new_writable_arrays(value):
     assert a.shape == (6,) and a.dtype == np.float64 and a.flags.writeable and a.flags.c_contiguous
     assert not np.shares_memory(a, value)
     assert np.array_equal(a, np.broadcast_to(np.asarray(value, float).reshape(-1), (6,)))
+
+
+def test_pools_without_padding_keep_the_oracles_order(runs):
+    """Sum and average pools whose windows stay inside the input (strided,
+    overlapping, non-square, rows and columns left over) over real values,
+    whose sums depend on their order: each window's taps added as the oracle
+    adds them, a row of outputs at a time."""
+    rng = np.random.default_rng(11)
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([3, 7, 10])}),
+        "ap": Node("ap", "AvgPool2d", {"kernel_size": np.array([2, 3]), "stride": np.array([2, 3]),
+                                       "padding": np.array([0, 0])}),
+        "sp": Node("sp", "SumPool2d", {"kernel_size": np.array([3, 2]), "stride": np.array([1, 2]),
+                                       "padding": np.array([0, 0])}),
+        "o1": Node("o1", "Output", {"shape": np.array([3, 3, 3])}),
+        "o2": Node("o2", "Output", {"shape": np.array([3, 5, 5])}),
+    }  # fmt: skip
+    graph = Graph(nodes, [("in", "ap"), ("ap", "o1"), ("in", "sp"), ("sp", "o2")], {"dt": 1e-3})
+    with collecting():
+        sim = nirc.interpreter.prepare(graph)
+    x = rng.standard_normal((30, 2, 3, 7, 10)) * 10.0 ** rng.integers(-8, 8, (30, 2, 3, 7, 10))
+    a = same_as_oracle(sim, {"in": x}, 30, 2, runs=runs)
+    assert a["o1"].any() and a["o2"].any()
+
