@@ -65,6 +65,11 @@ def test_run_errors(corpus, tmp_path, capsys):
     assert code == 2 and "no such" in err
     code, _, err = nirc_run(capsys, cnn, "--dt", "1", "--input", "random:T=2", "--record", "9.v")
     assert code == 2 and "no state `v`" in err
+    braille = corpus / "public" / "paper_braille_bias_zero.nir"  # lif1 is a subgraph
+    for probe, guess in (("lif1.v", "lif1.lif.v"), ("lif1.w_rc", "lif1.w_rec")):
+        code, _, err = nirc_run(capsys, braille, "--dt", "1e-4", "--input", "random:T=2",
+                                "--record", probe)  # fmt: skip
+        assert code == 2 and f"did you mean `{guess}`?" in err, err
 
 
 def test_run_strict_refuses_repairs(corpus, capsys):

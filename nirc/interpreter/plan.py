@@ -245,7 +245,10 @@ def _parse_probes(graph: Graph, record, states_of) -> list[Probe]:
             )
         from nirc.diagnostics import closest
 
-        guess = closest(key, list(graph.nodes))
+        # `lif1.v` where `lif1` was a subgraph: the state of a node inside it
+        inside = [f"{n}.{state}" for n, nd in graph.nodes.items()
+                  if n.startswith(f"{node}.") and state in states_of(nd.type)]  # fmt: skip
+        guess = inside[0] if len(inside) == 1 else closest(key, list(graph.nodes))
         raise NircError(
             "--record names no node",
             where=f"--record {key}",
