@@ -222,6 +222,7 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
         raise NircError("cannot parse the pass pipeline", found=str(e)) from None
     for s in specs:
         get_pass(s.name)  # unknown names: an error listing the known passes
+        _check_option_names(s)
     verify_each = bool(args and args.verify_each)
     print_after = bool(args and args.print_ir_after_all)
     generic = bool(args and args.print_generic)
@@ -256,6 +257,28 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
     for p in pipeline.passes:
         _check_int_options(p)
     return pipeline
+
+
+def _check_option_names(spec) -> None:
+    """An option the pass does not have, named with the pass, the options it
+    takes and the nearest one (xDSL's message names neither the pass nor a
+    guess)."""
+    import dataclasses
+
+    from nirc.diagnostics import NircError, closest
+    from nirc.passes import all_passes
+
+    known = [f.name for f in dataclasses.fields(all_passes()[spec.name]())]
+    for name in spec.normalize_parameter_names().parameters:
+        if name not in known:
+            near = closest(name, known)
+            raise NircError(
+                f"pass `{spec.name}` has no option `{name}`",
+                where=spec.name,
+                expected=f"one of {', '.join(known)}" if known else "no options",
+                found=name,
+                hint=f"did you mean `{near}`?" if near else None,
+            )
 
 
 def _check_int_options(p) -> None:

@@ -4,6 +4,7 @@
 // RUN: nirc opt %s -o %t.nir && nirc opt %t.nir | filecheck %s --check-prefix=NIR
 // RUN: not nirc opt %s -p canonicalise 2>&1 | filecheck %s --check-prefix=UNKNOWN
 // RUN: not nirc opt %s -p 'dce{depth=2}' 2>&1 | filecheck %s --check-prefix=OPTION
+// RUN: not nirc opt %s -p 'discretize{dtt=1e-4}' 2>&1 | filecheck %s --check-prefix=OPTNAME
 // RUN: echo 'builtin.module { nir.graph { %0 = nir.input "x" } }' | not nirc opt - 2>&1 | filecheck %s --check-prefix=SYNTAX
 // RUN: not nirc opt %t.missing 2>&1 | filecheck %s --check-prefix=MISSING
 
@@ -44,7 +45,13 @@ builtin.module {
 // UNKNOWN: expected: one of canonicalize, dce, discretize, fold-weights, fuse, inline-subgraphs, lower-loihi2, lower-speck, lower-spinnaker2, nir-infer-shapes, partition, quantize
 // UNKNOWN: hint: did you mean `canonicalize`?
 
-// OPTION: error: invalid pass options
+// OPTION: error: dce: pass `dce` has no option `depth`
+// OPTION-NEXT: expected: no options
+
+// OPTNAME:      error: discretize: pass `discretize` has no option `dtt`
+// OPTNAME-NEXT:   expected: one of dt, integrator, reset, source
+// OPTNAME-NEXT:   found:    dtt
+// OPTNAME-NEXT:   hint:     did you mean `dt`?
 
 // SYNTAX: error: <stdin>: cannot parse the IR
 // SYNTAX-NOT: Traceback
