@@ -258,15 +258,21 @@ def export_module(module: ModuleOp) -> Graph:
     if len(tops) != 1:
         names = sorted({op.name for op in module.ops})
         lowered = [n for n in names if not n.startswith("nir.")]
+        chips = sorted({n.split(".")[0] for n in lowered} - {"snn", "builtin"})
+        hint = None
+        if chips:
+            hint = (f"a module compiled for {chips[0]}: `nirc run FILE --target {chips[0]}` "
+                    "simulates it; anything else needs the NIR file or IR it came from")  # fmt: skip
+        elif lowered:
+            hint = ("this module is past `discretize`: use the NIR file or IR it came from; "
+                    "`nirc run` and `nirc compile` take it as it is")  # fmt: skip
         raise NircError(
             "the module must hold exactly one top-level nir.graph (the level a NIR file "
             "describes)",
             expected="one nir.graph: a NIR file's graph, as `nirc import` gives it",
             found=f"{len(tops)} nir.graph ops"
             + (f"; top-level {', '.join(lowered)}" if lowered else ""),
-            hint="this module is lowered past the nir level (`discretize` or a target's "
-            "lowering): use the IR or NIR file it came from; `nirc run` and `nirc compile` "
-            "take an snn-level module as it is" if lowered else None,
+            hint=hint,
         )
     return export_graph(tops[0])
 

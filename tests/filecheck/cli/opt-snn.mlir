@@ -7,6 +7,8 @@
 // RUN: not nirc opt %t.mlir -p 'quantize{granularity=neuron}' 2>&1 | filecheck %s --check-prefix=BADOPT
 // RUN: not nirc export %t.mlir -o %t.nir 2>&1 | filecheck %s --check-prefix=LEVEL
 // RUN: not nirc show %t.mlir 2>&1 | filecheck %s --check-prefix=LEVEL
+// RUN: nirc compile %S/../../../examples/braille_rnn.nir --target loihi2 --dt 1e-4 -o %t.l2 2>/dev/null >/dev/null
+// RUN: not nirc run %t.l2/model.mlir --input random:T=3 2>&1 | filecheck %s --check-prefix=CHIP
 
 // The issue's pipeline on the example Braille network: exact, identical
 // spikes; per-pass wall times; an snn module runs with `nirc run`.
@@ -38,4 +40,8 @@
 // An snn-level module is past what a NIR file holds: export and show say so.
 // LEVEL:      error: the module must hold exactly one top-level nir.graph (the level a NIR file describes)
 // LEVEL:        found:    0 nir.graph ops; top-level snn.graph
-// LEVEL-NEXT:   hint:     this module is lowered past the nir level
+// LEVEL-NEXT:   hint:     this module is past `discretize`: use the NIR file or IR it came from
+
+// A compiled module runs with its target: the plain run says which.
+// CHIP:      found:    0 nir.graph ops; top-level loihi2.network
+// CHIP-NEXT: hint:     a module compiled for loihi2: `nirc run FILE --target loihi2` simulates it
