@@ -453,6 +453,7 @@ class EvalResult:
     runs: dict[str, Run]
     seconds: dict[str, float]
     workers: int | None = None
+    unfit: dict[str, str] = field(default_factory=dict)  # chip -> why it cannot run the network
 
     def to_dict(self) -> dict:
         return {
@@ -468,6 +469,7 @@ class EvalResult:
             "labels": None if self.labels is None else self.labels.tolist(),
             "float": self.reference.to_dict(self.classes),
             "targets": {k: r.to_dict(self.classes) for k, r in self.runs.items()},
+            "unfit": dict(self.unfit),
             "comparison": self.comparison(),
             "seconds": {k: round(v, 4) for k, v in self.seconds.items()},
             "workers": self.workers,
@@ -535,6 +537,7 @@ class EvalResult:
         widths = [max(len(r[i]) for r in rows) for i in range(5)]
         for r in rows:
             out.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        out += [f"  {name}: cannot run this network: {why}" for name, why in self.unfit.items()]
         out += [f"  {run.paired.describe(run.name)}" for run in self.runs.values() if run.paired]
         for run in self.runs.values():
             rep = run.report or {}
@@ -730,9 +733,13 @@ def _check_chunk_size(ds: Dataset, chunk: int | None, pad: int) -> None:
 
 def target_names(target) -> list[str]:
     """The chips of ``--target`` (a comma-separated string or a list), in order,
-    each once."""
+    each once; ``all``: every chip nirc compiles for."""
     if target is None:
         return []
+    if every_target(target):
+        from nirc.targets import TARGETS
+
+        return sorted(TARGETS)
     names = [t.strip() for t in target.split(",")] if isinstance(target, str) else \
         [str(t).strip() for t in target]  # fmt: skip
     if not all(names):
@@ -744,6 +751,13 @@ def target_names(target) -> list[str]:
         if n not in seen:
             seen.append(n)
     return seen
+
+
+def every_target(target) -> bool:
+    """Whether ``--target`` asks for every chip (``all``): then a chip that
+    cannot run the network is reported with its reason, not an error."""
+    names = [target] if isinstance(target, str) else list(target or ())
+    return [str(n).strip() for n in names] == ["all"]
 
 
 def _output_neuron(plan, output: str) -> tuple[str | None, Any]:
@@ -845,7 +859,9 @@ def evaluate(
 ) -> EvalResult:
     """Run the labelled samples of ``data`` through the float reference and the
     bit-accurate simulation of each ``target`` (a name, a comma-separated
-    list, or a list) and measure them (see the module docstring).
+    list, or a list; ``"all"``: every chip, those that cannot run the network
+    in the result's ``unfit`` with the reason) and measure them (see the
+    module docstring).
 
     ``source``, ``dt``, ``reset``, ``integrator``: how the file is read (the
     same as ``nirc run`` / ``nirc compile``). ``calibrate``: the data the
@@ -868,6 +884,8 @@ def evaluate(
                         found=str(readout))  # fmt: skip
     parse_source(source)  # a bad --source fails before any work
     names = target_names(target)
+    every = every_target(target)
+    unfit: dict[str, str] = {}
     if pad_steps != "auto":
         try:
             pad_steps = int(pad_steps)
@@ -952,7 +970,13 @@ def evaluate(
                                   allow_approximate=allow_approximate, calibrate=cal, seed=seed,
                                   strict=strict, extra=extra)  # fmt: skip
             t0 = time.perf_counter()
-            result = tgt.compile(model, opts)
+            try:
+                result = tgt.compile(model, opts)
+            except NircError as e:
+                if not every:
+                    raise
+                unfit[name] = e.render().splitlines()[0]  # `all`: the reason, and go on
+                continue
             compile_s = time.perf_counter() - t0
             report = result.report if isinstance(result.report, dict) else {}
             lag = int(report.get("output_latency", 0) or 0)
@@ -1040,7 +1064,7 @@ def evaluate(
         source=parse_source(source).text, readout=readout, samples=ds.samples,
         steps=ds.steps, classes=classes, output=output, labels=ds.labels,
         reference=reference, runs=runs, seconds=seconds,
-        workers=int(workers) if workers else None,
+        workers=int(workers) if workers else None, unfit=unfit,
     )  # fmt: skip
 
 

@@ -487,3 +487,24 @@ def test_run_reads_a_labelled_data_set_as_a_batch(model, data, tmp_path, capsys)
             err = capsys.readouterr().err
             assert code == 0 and "labelled data set" not in err, err
             np.testing.assert_array_equal(np.load(tmp_path / "z.npz")["output"], got[:, i])
+
+
+def test_every_chip_with_the_reasons_of_those_that_cannot(model, data, tmp_path, capsys):
+    """`--target all`: every chip nirc compiles for, each either measured or
+    named with why it cannot run the network (then also in the JSON); the run
+    goes on. A chip named on its own that cannot run it is still an error."""
+    from nirc.targets import TARGETS
+
+    out = tmp_path / "r.json"
+    code = main(["eval", str(model), "--data", str(data), "--target", "all", "--json", str(out),
+                 "--allow-approximate"])  # fmt: skip
+    text = capsys.readouterr()
+    assert code == 0, text.err
+    got = json.loads(out.read_text())
+    assert sorted([*got["targets"], *got["unfit"]]) == sorted(TARGETS)
+    assert got["targets"] and got["unfit"], "every chip ran, or none: a weak test"
+    for chip, why in got["unfit"].items():
+        assert f"  {chip}: cannot run this network: {why}" in text.out
+        code = main(["eval", str(model), "--data", str(data), "--target", chip,
+                     "--allow-approximate"])  # fmt: skip
+        assert code == 2 and why.split(": ", 1)[-1] in capsys.readouterr().err

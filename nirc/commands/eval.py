@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--target", "-t", metavar="CHIP[,CHIP...]",
                         help="also compile for these chips, run their bit-accurate "
                         "simulations and estimate their energy and latency per inference "
-                        "(speck, xylo, loihi2, spinnaker2)")  # fmt: skip
+                        "(speck, xylo, loihi2, spinnaker2; `all`: every chip, and why a "
+                        "chip cannot run the network)")  # fmt: skip
     parser.add_argument("--source", default="nir", metavar="FRAMEWORK[:OPTIONS]",
                         help="read the file as the framework that exported it computed it "
                         "(nir, snntorch, norse, sinabs, rockpool; options such as "
