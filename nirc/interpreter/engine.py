@@ -657,30 +657,67 @@ def _pooled_bound(node: NodePlan, in_bound: float | None) -> float | None:
 def exact_sums(plan: Plan, input_bounds: dict[str, float | None]) -> dict[str, bool]:
     """For each node, whether its weighted sums are exact for these inputs
     (integer-valued within the bound its weights allow, or such integers times
-    ``2**-k``: the means of power-of-two average pools, see :func:`_frac_bits`)."""
+    ``2**-k``: the means of power-of-two average pools, see :func:`_frac_bits`).
+    The spike counts of uncapped multi-spike layers are bounded through their
+    input's magnitude (:func:`_magnitude`, ``count_bound``)."""
     static = {n: _output_bound(p, None) for n, p in plan.nodes.items()}
     bounds: dict[str, float | None] = {}
     fracs: dict[str, int | None] = {}
+    mags: dict[str, float | None] = {}  # |output| at most (any real), None: unknown
     exact: dict[str, bool] = {}
     for name in plan.order:
         node = plan.nodes[name]
         if node.type == "Input" and not node.preds:
             b_in = input_bounds.get(name, 0.0)
             f_in: int | None = 0
+            m_in = b_in
         else:
             b_in = 0.0
             f_in = 0
+            m_in = 0.0
             for p in node.preds:
                 b_in = None if b_in is None or bounds[p] is None else b_in + bounds[p]
                 f_in = None if f_in is None or fracs[p] is None else max(f_in, fracs[p])
+                m_in = None if m_in is None or mags[p] is None else m_in + mags[p]
             for p in node.fb_preds:
                 b_in = None if b_in is None or static[p] is None else b_in + static[p]
                 f_in = None if f_in is None or static[p] is None else f_in
+                m_in = None if m_in is None or static[p] is None else m_in + static[p]
         bounds[name] = _pooled_bound(node, b_in)
         fracs[name] = _frac_bits(node, f_in)
+        counts = getattr(node.kernel, "count_bound", None)
+        if bounds[name] is None and counts is not None:
+            bounds[name] = counts(m_in)
+            fracs[name] = None if bounds[name] is None else 0
+        mags[name] = bounds[name] if bounds[name] is not None else _magnitude(node, m_in)
         scaled = None if b_in is None or f_in is None else b_in * 2.0**f_in
         exact[name] = bool(node.kernel.weighted and node.kernel.exact_for(scaled))
     return exact
+
+
+def _magnitude(node: NodePlan, m_in: float | None) -> float | None:
+    """A bound on |output| of a node whose output is not an integer bound (a
+    weighted sum: its inputs' bound times the largest sum of |weights| into
+    one output, plus the largest |bias|), or None."""
+    k = node.kernel
+    if m_in is None or not np.isfinite(m_in):
+        return None
+    if node.type in ("Input", "Output", "Flatten", "Delay"):
+        return m_in
+    if isinstance(k, Dense):
+        w = np.abs(k.weight)
+        gain = float(w.sum(axis=-1).max(initial=0.0))
+        bias = 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0))
+        return m_in * gain + bias
+    if isinstance(k, Conv):
+        gain = float(np.abs(k.weight4).sum(axis=(1, 2, 3)).max(initial=0.0))
+        bias = 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0))
+        return m_in * gain + bias
+    if isinstance(k, Pool):
+        return m_in if k.average else m_in * k.kernel[0] * k.kernel[1]
+    if isinstance(k, Scale):
+        return m_in * float(np.max(np.abs(k.scale), initial=0.0))
+    return None
 
 
 class _Cyclic:

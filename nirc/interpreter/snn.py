@@ -131,6 +131,39 @@ class SnnNeuron(Neuron):
         # a count bound of the output, for the engine's exact sums (None: unknown)
         self.output_bound = None if not self.fires else 1.0 if not self.multi else self.cap
 
+    def count_bound(self, drive: float | None) -> float | None:
+        """A bound on one step's spike count of an uncapped float multi-spike
+        layer whose input never exceeds ``drive`` in magnitude (None: no bound
+        known; see :attr:`output_bound` for the others).
+
+        Why it holds, for a reset to a value or by subtraction of the count
+        times the threshold (thresholds > 0, the verifier's), no synaptic
+        stage and a decay in [0, 1]: the membrane after a step is at most V =
+        max(v_init, v_reset, 2 * threshold), by induction. A step that does
+        not fire leaves v <= threshold; one that fires leaves v_reset, or v -
+        floor(v / thr) * thr, which is below thr but for the rounding of the
+        quotient (relative 2**-53 per unit of the count: with counts below
+        2**40, far less than another thr). v * decay <= V for v <= V (v < 0
+        decays towards 0). So the membrane before the threshold is at most
+        V + drive * |gain| + |bias|, and the count at most that over the
+        smallest threshold, floor plus one (and a thousandth for the sums'
+        rounding)."""
+        if not (self.fires and self.multi) or self.cap is not None or self.quantized:
+            return self.output_bound
+        if drive is None or self.syn or self.reset_mode not in ("subtract", "zero"):
+            return None
+        thr, d = np.asarray(self.thr, F64), np.asarray(self.d, F64)
+        if thr.size == 0 or thr.min() <= 0 or d.min() < 0 or d.max() > 1:
+            return None
+        top = max(float(np.max(self.v0)), 2.0 * float(thr.max()),
+                  float(np.max(self.v_reset)) if self.reset_mode == "zero" else 0.0)  # fmt: skip
+        reach = (top + drive * float(np.max(np.abs(self.cm)))
+                 + float(np.max(np.abs(self.km)))) * 1.001  # fmt: skip
+        q = reach / float(thr.min())
+        if not np.isfinite(q) or q >= 2.0**40:
+            return None
+        return float(np.floor(q) + 1.0)
+
     # -- state -------------------------------------------------------------------------
 
     def reset(self, batch: int) -> None:
