@@ -916,3 +916,34 @@ def test_synapses_after_a_multi_spike_layer_sum_exactly_and_equal_the_oracle(run
     assert exact["c1"] and exact["g"]  # after n1's counts
     a = same_as_oracle(sim, x, 40, 3, runs=runs)
     assert a["n1"].max() >= 2 and a["n3"].any()
+
+
+def test_a_pool_of_bounded_counts_runs_from_their_events(runs):
+    """A sum pool of a multi-spike layer whose reader sums exactly adds the
+    counts as events (OP_POOL_EVENTS; any order is exact), as a pool of
+    binary spikes does; the outputs equal the oracle's."""
+    from nirc.interpreter.io import RandomSpec, random_inputs
+
+    rng = np.random.default_rng(6)
+    w = lambda *s: (rng.standard_normal(s) * 0.6).astype(np.float32)  # noqa: E731
+    conv = lambda n, o, i: Node(n, "Conv2d", {"weight": w(o, i, 3, 3), "bias": w(o),  # noqa: E731
+                                            "stride": np.array([1, 1]), "padding": np.array([1, 1]),
+                                            "dilation": np.array([1, 1]), "groups": np.array(1)})  # fmt: skip
+    nodes = {
+        "in": Node("in", "Input", {"shape": np.array([2, 8, 8])}),
+        "c1": conv("c1", 8, 2), "n1": Node("n1", "IF", {"r": np.ones((8, 8, 8)),
+                                                   "v_threshold": np.full((8, 8, 8), 0.5)}),
+        "sp": Node("sp", "SumPool2d", {"kernel_size": np.array([2, 2]), "stride": np.array([2, 2]),
+                                       "padding": np.array([0, 0])}),
+        "c2": conv("c2", 8, 8), "n2": Node("n2", "IF", {"r": np.ones((8, 4, 4)),
+                                                   "v_threshold": np.full((8, 4, 4), 1.0)}),
+        "out": Node("out", "Output", {"shape": np.array([8, 4, 4])}),
+    }  # fmt: skip
+    edges = [("in", "c1"), ("c1", "n1"), ("n1", "sp"), ("sp", "c2"), ("c2", "n2"), ("n2", "out")]
+    with collecting():
+        sim = nirc.interpreter.prepare(Graph(nodes, edges), source="sinabs", dt=1.0, record=["sp"])
+    x = random_inputs(sim.plan.inputs, RandomSpec(p=0.3, T=40, B=2, seed=2))
+    prog = program.compile_program(sim.plan, sim.simulator._exact(x), 2)
+    assert program.K.OP_POOL_EVENTS in prog.code[:, 0]
+    a = same_as_oracle(sim, x, 40, 2, runs=runs)
+    assert a["sp"].max() >= 3 and a["out"].any()

@@ -602,7 +602,7 @@ class _Builder:
             src = node.preds[0]
             if k.average or k.stride != k.kernel or any(k.padding):
                 continue
-            if self.kinds[src] != "neuron" or not self._binary(src):
+            if self.kinds[src] != "neuron" or not (self._binary(src) or self._bounded(name)):
                 continue
             self.pool_events.add(name)
         # a pool that alone reads a fused layer's channels-last spikes counts
@@ -624,6 +624,18 @@ class _Builder:
                 continue
             self.pool_bits[src] = name
         self.bit_pools = set(self.pool_bits.values())
+
+    def _bounded(self, pool: str) -> bool:
+        """A pool of a multi-spike layer's counts whose every reader sums
+        exactly: the analysis that made them exact bounded the counts (their
+        window's sum too, below 2**53), so the pool may add them in any order
+        (as events); counts are >= 1 where they are not 0."""
+        src = self.plan.nodes[pool].preds[0]
+        k = self.plan.nodes[src].kernel
+        users = self.users[pool]
+        return bool(getattr(k, "fires", False) and users
+                    and all(self.kinds[u] in ("conv", "dense") and self.exact.get(u, False)
+                            for u in users))  # fmt: skip
 
     def _binary(self, name: str) -> bool:
         """A neuron layer whose outputs are 0 or 1 (a spiking, binary layer)."""
