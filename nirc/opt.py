@@ -221,8 +221,7 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
     except ArgSpecParseError as e:
         raise NircError("cannot parse the pass pipeline", found=str(e)) from None
     for s in specs:
-        get_pass(s.name)  # unknown names: an error listing the known passes
-        _check_option_names(s)
+        _check_option_names(s, get_pass(s.name))  # get_pass: unknown names listing the known
     verify_each = bool(args and args.verify_each)
     print_after = bool(args and args.print_ir_after_all)
     generic = bool(args and args.print_generic)
@@ -259,16 +258,15 @@ def build_pipeline(spec: str, args: argparse.Namespace | None = None):
     return pipeline
 
 
-def _check_option_names(spec) -> None:
-    """An option the pass does not have, named with the pass, the options it
-    takes and the nearest one (xDSL's message names neither the pass nor a
-    guess)."""
+def _check_option_names(spec, pass_class) -> None:
+    """An option ``pass_class`` does not have, named with the pass, the
+    options it takes and the nearest one (xDSL's message names neither the
+    pass nor a guess)."""
     import dataclasses
 
     from nirc.diagnostics import NircError, closest
-    from nirc.passes import all_passes
 
-    known = [f.name for f in dataclasses.fields(all_passes()[spec.name]())]
+    known = [f.name for f in dataclasses.fields(pass_class)]
     for name in spec.normalize_parameter_names().parameters:
         if name not in known:
             near = closest(name, known)

@@ -38,7 +38,8 @@ neurons use them (four weight rows at a time, int16 weights summed in
 int32: exact, and a quarter of the memory traffic), and the batch is split
 over the idle cores. Spikes are kept as uint8 (0 or 1) and handed on as
 events. Convolutions are the reference interpreter's (:func:`_conv`), and a
-large batch runs a block of samples at a time (:meth:`Simulator.run`). Every path gives the numpy loop's spikes and voltages bit for bit
+large batch runs a block of samples at a time (:meth:`Simulator.run`).
+Every path gives the numpy loop's spikes and voltages bit for bit
 (tests/test_spinnaker2_kernels.py): the weights are integers, and sums of
 integers below 2**24 are exact in float32 in any order.
 """
@@ -85,12 +86,12 @@ class _Synapses:
     values: np.ndarray | None = None
     delays: tuple[int, ...] = (0,)
     _dense: np.ndarray | None = None
-    _conv: object | None = None  # a convolution's nirc.interpreter.ops.Conv, made on first use
+    _conv_op: object | None = None  # a convolution's nirc.interpreter.ops.Conv, made on first use
 
     def conv_op(self):
         """The projection's convolution (pooled input, padding and stride) as
         the reference interpreter's :class:`~nirc.interpreter.ops.Conv`."""
-        if self._conv is None:
+        if self._conv_op is None:
             from nirc.graph import Node
             from nirc.interpreter.ops import Conv
 
@@ -102,8 +103,8 @@ class _Synapses:
             op = Conv(Node(self.projection.name, "Conv2d", params),
                       (g.in_channels, *g.pooled), tuple(g.out_shape))  # fmt: skip
             op.pads = ((g.pad_top, g.pad_bottom), (g.pad_left, g.pad_right))  # may be uneven
-            self._conv = op
-        return self._conv
+            self._conv_op = op
+        return self._conv_op
 
     @property
     def is_dense(self) -> bool:
@@ -291,7 +292,7 @@ class Simulator:
         time (:data:`SAMPLE_BLOCK` values of the largest population's drive
         per block), so that the whole-run arrays of every population are not
         allocated at once (the calibration search of a digits CNN: 2.5 GB and
-        a third of its time in page faults, now 1 GB)."""
+        a third of its time in page faults; now 0.73 GB)."""
         batch = next(iter(inputs.values())).shape[1] if inputs else 1
         largest = max((p.size for p in self.net.populations), default=1)
         per = max(1, SAMPLE_BLOCK // max(1, steps * largest))
