@@ -63,6 +63,16 @@ per sample and step, one thread):
   bits (:func:`_pool_bits`): -0.2 to -0.4; the blocks leaving out rows past
   the output, so that the accumulator holds only the output's rows, with
   shared column margins (the first convolution's 51 -> 37 KB): -> 9.2-9.7.
+- Networks read as Sinabs computed them (multi-spike IAF; 2026-12-07, the
+  digits CNN of ../shared/tasks at batch 32, CPU-us per sample-step): the
+  count floor(v / thr) as one division and llvm.floor
+  (:func:`_floor_quotient`; the scalar ``np.floor`` call and the division's
+  zero test kept the neuron loop scalar, 10 ns per neuron) and pools whose
+  windows stay inside the input a row at a time (4 ns a tap before): 48.7
+  -> 20.3; their counts bounded, so that the synapses after them are exact
+  blocks (``SnnNeuron.count_bound``): -> 13.7. A multi-spike layer is not
+  fused with its convolution yet (the paper CNN read as Sinabs: 38.7,
+  against 13.6 read plainly with one spike per step).
 - What bounds the convolutions: their recorded events replayed alone
   through the one-event-at-a-time loop cost 0.73-0.79 ns per 8-wide add
   (conv1: 3,466 adds of 8 per sample-step in 2.6-2.9 us) against 0.26 ns
