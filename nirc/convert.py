@@ -265,7 +265,7 @@ def export_module(module: ModuleOp) -> Graph:
                     "simulates it; anything else needs the NIR file or IR it came from")  # fmt: skip
         elif lowered:
             hint = ("this module is past `discretize`: use the NIR file or IR it came from; "
-                    "`nirc run` and `nirc compile` take it as it is")  # fmt: skip
+                    "`nirc show`, `nirc run` and `nirc compile` take it as it is")  # fmt: skip
         raise NircError(
             "the module must hold exactly one top-level nir.graph (the level a NIR file "
             "describes)",

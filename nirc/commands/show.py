@@ -15,7 +15,7 @@ from nirc.shapes import conv_params, fmt
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="a .nir file or a .mlir module of the nir dialect")
+    parser.add_argument("model", help="a .nir file, or a .mlir module of the nir or snn dialect")
     parser.add_argument("--strict", action="store_true", help="refuse to repair imperfect files")
 
 
@@ -65,10 +65,11 @@ def run(args: argparse.Namespace) -> int:
     from nirc.diagnostics import current_sink
     from nirc.topology import feedback_edges, flatten
 
+    if _snn_level(args.model):
+        return _show_snn(args.model)
     graph, shapes, candidates = _load_and_detect(args.model)
     rows = summarize(graph, shapes)
     flat = flatten(graph)
-    header = ("node", "type", "output shape", "neurons", "synapses", "params")
     table = [
         (
             r["name"],
@@ -86,20 +87,8 @@ def run(args: argparse.Namespace) -> int:
         "",
         *(str(sum(r[k] for r in rows)) for k in ("neurons", "synapses", "params")),
     )
-    widths = [max(len(x[i]) for x in [header, *table, totals]) for i in range(len(header))]
-
-    def line(cells) -> str:
-        return "  ".join(
-            c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        ).rstrip()
-
     print(f"{args.model}: {len(rows)} nodes, {len(flat.edges)} edges")
-    print(line(header))
-    print(line(["-" * w for w in widths]))
-    for row in table:
-        print(line(row))
-    print(line(["-" * w for w in widths]))
-    print(line(totals))
+    _print_table(table, totals)
     ins = ", ".join(f"{n.name} {fmt(shapes.get(n.name))}" for n in graph.inputs())
     outs = ", ".join(f"{n.name} {fmt(shapes.get(n.name))}" for n in graph.outputs())
     print(f"inputs:  {ins or 'none'}")
@@ -119,6 +108,84 @@ def run(args: argparse.Namespace) -> int:
         for text in describe_detection(candidates):
             print(text)
     return 0
+
+
+HEADER = ("node", "type", "output shape", "neurons", "synapses", "params")
+
+
+def _print_table(table: list[tuple[str, ...]], totals: tuple[str, ...]) -> None:
+    widths = [max(len(x[i]) for x in [HEADER, *table, totals]) for i in range(len(HEADER))]
+
+    def line(cells) -> str:
+        return "  ".join(
+            c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    print(line(HEADER))
+    print(line(["-" * w for w in widths]))
+    for row in table:
+        print(line(row))
+    print(line(["-" * w for w in widths]))
+    print(line(totals))
+
+
+def _snn_level(model) -> bool:
+    """Whether ``model`` is an IR file past `discretize` (an ``snn.graph``)."""
+    from pathlib import Path
+
+    if not (isinstance(model, str) and Path(model).suffix == ".mlir" and Path(model).is_file()):
+        return False
+    from nirc.dialects import snn
+    from nirc.load import load_module
+
+    return any(isinstance(op, snn.GraphOp) for op in load_module(model).ops)
+
+
+def _show_snn(model: str) -> int:
+    """The table of an snn-level module (after `discretize` and the passes
+    that follow it): its ops as the interpreter runs them, flattened."""
+    from nirc.interpreter.neurons import Neuron
+    from nirc.interpreter.ops import Conv, Dense
+    from nirc.interpreter.snn import build_plan
+    from nirc.load import load_module
+
+    module = load_module(model)
+    plan = build_plan(module)
+    table, sums = [], [0, 0, 0]
+    for name in plan.order:
+        n = plan.nodes[name]
+        k = n.kernel
+        neurons = int(np.prod(n.out_shape)) if isinstance(k, Neuron) else 0
+        synapses = params = 0
+        if isinstance(k, (Dense, Conv)):
+            w = k.weight if isinstance(k, Dense) else k.weight4
+            params = int(w.size) + (0 if k.bias is None else int(np.size(k.bias)))
+            synapses = int(w.size) if isinstance(k, Dense) else \
+                int(np.prod(n.out_shape)) * int(np.prod(w.shape[1:]))  # fmt: skip
+        for i, x in enumerate((neurons, synapses, params)):
+            sums[i] += x
+        table.append((name, n.type, fmt(n.out_shape), str(neurons), str(synapses), str(params)))
+    from nirc.dialects import snn
+
+    top = snn.top_graph(module)
+    attrs = ", ".join(f"{k} = {v}" for k, v in sorted(_graph_attrs(top).items()))
+    print(f"{model}: {len(table)} ops of the snn dialect (after `discretize`){': ' + attrs if attrs else ''}")
+    _print_table(table, ("total", "", "", *map(str, sums)))
+    fb = sorted({(p, name) for name, n in plan.nodes.items() for p in n.fb_preds})
+    print("recurrent edges: " + (", ".join(f"{a} -> {b}" for a, b in fb) if fb else "none"))
+    return 0
+
+
+def _graph_attrs(top) -> dict[str, str]:
+    """The snn.graph's dt and reading (source, integrator, reset), as printed."""
+    out = {}
+    for key in ("dt", "source", "integrator", "reset"):
+        a = top.attributes.get(key)
+        if a is None:
+            continue
+        data = getattr(getattr(a, "value", a), "data", a)  # FloatAttr.value.data, StringAttr.data
+        out[key] = f"{data:g}" if isinstance(data, float) else str(data)
+    return out
 
 
 def _load_and_detect(model):
