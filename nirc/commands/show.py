@@ -180,7 +180,7 @@ def _graph_attrs(top) -> dict[str, str]:
     """The snn.graph's dt and reading (source, integrator, reset), as printed."""
     out = {}
     for key in ("dt", "source", "integrator", "reset"):
-        a = top.attributes.get(key)
+        a = top.properties.get(key, top.attributes.get(key))
         if a is None:
             continue
         data = getattr(getattr(a, "value", a), "data", a)  # FloatAttr.value.data, StringAttr.data
