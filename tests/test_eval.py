@@ -508,3 +508,22 @@ def test_every_chip_with_the_reasons_of_those_that_cannot(model, data, tmp_path,
         code = main(["eval", str(model), "--data", str(data), "--target", chip,
                      "--allow-approximate"])  # fmt: skip
         assert code == 2 and why.split(": ", 1)[-1] in capsys.readouterr().err
+
+
+def test_the_float_runs_use_compiled_kernels_when_the_whole_data_set_repays_them(
+    model, data, monkeypatch
+):
+    """The engine decides per run whether loading its compiled kernels pays;
+    an evaluation decides for all its chunks at once (each chunk of a small
+    network fell short alone)."""
+    from nirc import evaluation
+    from nirc.interpreter import engine
+
+    seen = []
+    real = evaluation._run_chunk
+    monkeypatch.setattr(evaluation, "_run_chunk",
+                        lambda job, *a: seen.append(job.jit) or real(job, *a))  # fmt: skip
+    evaluate(model, data, chunk=5)
+    monkeypatch.setattr(engine, "JIT_MIN_WORK", 1.0)
+    evaluate(model, data, chunk=5)
+    assert seen == ["auto"] * 3 + ["on"] * 3
