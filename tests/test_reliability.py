@@ -1153,3 +1153,26 @@ def test_numpy_floating_point_warnings_do_not_reach_the_terminal(monkeypatch, ca
     monkeypatch.setenv("NIRC_TRACEBACK", "1")  # a developer sees them
     with np.errstate(all="warn"), pytest.warns(RuntimeWarning, match="divide by zero"):
         main(["fake"])
+
+
+def test_compile_for_every_chip(tmp_path: Path, capsys) -> None:
+    """`--target all`: each chip that can run the network into DIR/CHIP, each
+    that cannot named with its reason, exit 0; none at all is an error (exit
+    2, nothing written); a missing time step is the file's, not a chip's."""
+    out = tmp_path / "all"
+    code = main(["compile", str(BRAILLE), "--target", "all", "--dt", "1e-4", "-o", str(out)])
+    text = capsys.readouterr()
+    assert code == 0, text.err
+    assert sorted(p.name for p in out.iterdir()) == ["loihi2", "spinnaker2", "xylo"]
+    assert (out / "loihi2" / "model.net").is_file() and (out / "xylo" / "spec.npz").is_file()
+    assert "speck: cannot run this network: lif1.w_rec.delay: a recurrent connection" in text.out
+    bare = nir_file(tmp_path / "bare.nir", {"input": port("Input", 4), "fc": linear(4, 4),
+                                            "output": port("Output", 4)},
+                    [("input", "fc"), ("fc", "output")], {"dt": 1e-3})  # fmt: skip
+    code, err = cli(capsys, "compile", bare, "--target", "all", "-o", tmp_path / "none")
+    assert code == 2 and "no chip can run this network" in err and "speck: " in err, err
+    assert not (tmp_path / "none").exists()
+    fire = ("IF", {"r": np.ones(4), "v_threshold": np.ones(4), "v_reset": np.zeros(4)})
+    no_dt = chain(tmp_path, "if", neuron=fire)
+    code, err = cli(capsys, "compile", no_dt, "--target", "all", "-o", tmp_path / "nodt")
+    assert code == 2 and "--dt SECONDS" in err and "cannot run this network" not in err, err

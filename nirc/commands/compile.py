@@ -13,6 +13,7 @@ byte-identical files.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from nirc.commands import chip_options
 
@@ -24,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "model", help="a .nir file, or a .mlir module of the `nir` or `snn` dialect"
     )
     parser.add_argument("--target", "-t", required=True, metavar="CHIP",
-                        help=f"the chip: {', '.join(TARGETS)} (`nirc targets` lists their limits)")  # fmt: skip
+                        help=f"the chip: {', '.join(TARGETS)} (`nirc targets` lists their limits); "
+                        "`all`: every chip, each into DIR/CHIP, and why a chip cannot run the network")  # fmt: skip
     parser.add_argument("-o", "--output", metavar="DIR",
                         help="write the artifacts into this directory (created if missing)")  # fmt: skip
     parser.add_argument("--dt", type=float, help="seconds per time step (default: the graph's "
@@ -61,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from nirc.diagnostics import NircError
+    from nirc.diagnostics import NircError, TimeStepUnknown
     from nirc.targets import get_target, warn_unread
     from nirc.targets.base import CompileOptions
 
@@ -75,10 +77,17 @@ def run(args: argparse.Namespace) -> int:
     if args.check_steps < 0:
         raise NircError("--check-steps must be >= 0", found=str(args.check_steps))
     chip_options.check(args)
-    target = get_target(args.target)
-    chip_options.warn_unread(args, [args.target])
+    every = args.target.strip() == "all"
+    if every:
+        from nirc.targets import TARGETS
+
+        names = sorted(TARGETS)
+    else:
+        get_target(args.target)  # an unknown name: the list of chips
+        names = [args.target]
+    chip_options.warn_unread(args, names)
     if args.variant is not None:
-        warn_unread("--variant", "variant", [args.target])
+        warn_unread("--variant", "variant", names)
     options = CompileOptions(
         dt=args.dt,
         reset=args.reset,
@@ -96,11 +105,30 @@ def run(args: argparse.Namespace) -> int:
             **chip_options.extra(args),
         },
     )
-    result = target.compile(args.model, options)
+    if not every:
+        return _compile_one(get_target(args.target), args.model, options, args.output)
+    unfit: dict[str, str] = {}
+    for name in names:  # `all`: each chip into its own directory; a chip that cannot, named
+        try:
+            out = None if args.output is None else str(Path(args.output) / name)
+            _compile_one(get_target(name), args.model, options, out)
+        except TimeStepUnknown:
+            raise  # not a chip's limit: the file needs --dt (or --source) for every chip
+        except NircError as e:
+            unfit[name] = e.render().splitlines()[0]
+            print(f"{name}: cannot run this network: {unfit[name]}")
+    if len(unfit) == len(names):
+        raise NircError("no chip can run this network", expected=f"one of {', '.join(names)}",
+                        found="; ".join(f"{n}: {why}" for n, why in unfit.items()))  # fmt: skip
+    return 0
+
+
+def _compile_one(target, model, options, output: str | None) -> int:
+    result = target.compile(model, options)
     for line in result.summary:
         print(line)
-    if args.output:
-        paths = result.write(args.output)
+    if output:
+        paths = result.write(output)
         print(f"wrote {', '.join(str(p) for p in paths)}")
     else:
         print("(no -o given: nothing written)")
