@@ -65,9 +65,10 @@ def run(args: argparse.Namespace) -> int:
     from nirc.diagnostics import current_sink
     from nirc.topology import feedback_edges, flatten
 
-    if _snn_level(args.model):
-        return _show_snn(args.model)
-    graph, shapes, candidates = _load_and_detect(args.model)
+    module = _ir_module(args.model)
+    if module is not None and _is_snn(module):
+        return _show_snn(args.model, module)
+    graph, shapes, candidates = _load_and_detect(args.model if module is None else module)
     rows = summarize(graph, shapes)
     flat = flatten(graph)
     table = [
@@ -129,27 +130,32 @@ def _print_table(table: list[tuple[str, ...]], totals: tuple[str, ...]) -> None:
     print(line(totals))
 
 
-def _snn_level(model) -> bool:
-    """Whether ``model`` is an IR file past `discretize` (an ``snn.graph``)."""
+def _ir_module(model):
+    """The parsed module of an IR (.mlir) file, else None (read once: its level
+    decides the view)."""
     from pathlib import Path
 
     if not (isinstance(model, str) and Path(model).suffix == ".mlir" and Path(model).is_file()):
-        return False
-    from nirc.dialects import snn
+        return None
     from nirc.load import load_module
 
-    return any(isinstance(op, snn.GraphOp) for op in load_module(model).ops)
+    return load_module(model)
 
 
-def _show_snn(model: str) -> int:
+def _is_snn(module) -> bool:
+    """Whether ``module`` is past `discretize` (an ``snn.graph``)."""
+    from nirc.dialects import snn
+
+    return any(isinstance(op, snn.GraphOp) for op in module.ops)
+
+
+def _show_snn(model: str, module) -> int:
     """The table of an snn-level module (after `discretize` and the passes
     that follow it): its ops as the interpreter runs them, flattened."""
     from nirc.interpreter.neurons import Neuron
     from nirc.interpreter.ops import Conv, Dense
     from nirc.interpreter.snn import build_plan
-    from nirc.load import load_module
 
-    module = load_module(model)
     plan = build_plan(module)
     table, sums = [], [0, 0, 0]
     for name in plan.order:
