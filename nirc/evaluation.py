@@ -747,9 +747,9 @@ def target_names(target) -> list[str]:
     each once; ``all``: every chip nirc compiles for."""
     if target is None:
         return []
-    if every_target(target):
-        from nirc.targets import TARGETS
+    from nirc.targets import TARGETS, asks_for_all
 
+    if asks_for_all(target):
         return sorted(TARGETS)
     names = [t.strip() for t in target.split(",")] if isinstance(target, str) else \
         [str(t).strip() for t in target]  # fmt: skip
@@ -762,13 +762,6 @@ def target_names(target) -> list[str]:
         if n not in seen:
             seen.append(n)
     return seen
-
-
-def every_target(target) -> bool:
-    """Whether ``--target`` asks for every chip (``all``): then a chip that
-    cannot run the network is reported with its reason, not an error."""
-    names = [target] if isinstance(target, str) else list(target or ())
-    return [str(n).strip() for n in names] == ["all"]
 
 
 def _output_neuron(plan, output: str) -> tuple[str | None, Any]:
@@ -895,7 +888,9 @@ def evaluate(
                         found=str(readout))  # fmt: skip
     parse_source(source)  # a bad --source fails before any work
     names = target_names(target)
-    every = every_target(target)
+    from nirc.targets import asks_for_all
+
+    every = asks_for_all(target)
     unfit: dict[str, str] = {}
     if pad_steps != "auto":
         try:

@@ -120,7 +120,7 @@ class Progress:
 
 
 def _inputs(args, sim):
-    from nirc.interpreter.io import is_random_spec, load_npz, parse_random, random_inputs
+    from nirc.interpreter.io import is_random_spec, load_run_inputs, parse_random, random_inputs
 
     spec = args.input
     if spec is None:
@@ -145,12 +145,7 @@ def _inputs(args, sim):
 
     if is_nirdata(spec):
         return read_inputs(spec, sim.plan.inputs, sim.dt), args.batch
-    arrays = load_npz(spec)
-    if "labels" in arrays:
-        from nirc.evaluation import as_run_inputs
-
-        arrays = as_run_inputs(arrays, sim.plan.inputs, str(spec))
-    return arrays, args.batch
+    return load_run_inputs(spec, sim.plan.inputs), args.batch
 
 
 def _check_size(sim, steps: int, batch: int, drawn: bool) -> None:

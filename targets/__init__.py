@@ -42,6 +42,14 @@ TARGET_PASSES: dict[str, Callable[[], Any]] = {
 }
 
 
+def asks_for_all(target) -> bool:
+    """Whether ``--target`` (a name, or a list of names) is ``all``: every
+    chip, a chip that cannot run the network named with its reason instead
+    of ending the command (`nirc compile`, `nirc eval`)."""
+    names = [target] if isinstance(target, str) else list(target or ())
+    return [str(n).strip() for n in names] == ["all"]
+
+
 def get_target(name: str):
     """The target registered as ``name``; a NircError naming the known ones
     otherwise."""

@@ -64,7 +64,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from nirc.diagnostics import NircError, TimeStepUnknown
-    from nirc.targets import get_target, warn_unread
+    from nirc.targets import TARGETS, asks_for_all, get_target, warn_unread
     from nirc.targets.base import CompileOptions
 
     for flag, value in (("--calib-steps", args.calib_steps), ("--calib-batch", args.calib_batch)):
@@ -77,10 +77,8 @@ def run(args: argparse.Namespace) -> int:
     if args.check_steps < 0:
         raise NircError("--check-steps must be >= 0", found=str(args.check_steps))
     chip_options.check(args)
-    every = args.target.strip() == "all"
+    every = asks_for_all(args.target)
     if every:
-        from nirc.targets import TARGETS
-
         names = sorted(TARGETS)
     else:
         get_target(args.target)  # an unknown name: the list of chips
@@ -106,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
         },
     )
     if not every:
-        return _compile_one(get_target(args.target), args.model, options, args.output)
+        _compile_one(get_target(args.target), args.model, options, args.output)
+        return 0
     unfit: dict[str, str] = {}
     for name in names:  # `all`: each chip into its own directory; a chip that cannot, named
         try:
@@ -123,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _compile_one(target, model, options, output: str | None) -> int:
+def _compile_one(target, model, options, output: str | None) -> None:
     result = target.compile(model, options)
     for line in result.summary:
         print(line)
@@ -132,4 +131,3 @@ def _compile_one(target, model, options, output: str | None) -> int:
         print(f"wrote {', '.join(str(p) for p in paths)}")
     else:
         print("(no -o given: nothing written)")
-    return 0

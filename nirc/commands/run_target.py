@@ -48,7 +48,7 @@ def run_target(args: argparse.Namespace) -> int:
         check_memory,
         elements,
         is_random_spec,
-        load_npz,
+        load_run_inputs,
         normalize,
         parse_random,
         random_inputs,
@@ -106,11 +106,7 @@ def run_target(args: argparse.Namespace) -> int:
         from nirc.nirdata import is_nirdata, read_inputs
 
         dt = args.dt if args.dt is not None else target.time_step(compiled)
-        inputs = read_inputs(spec, shapes, dt) if is_nirdata(spec) else load_npz(spec)
-        if "labels" in inputs:
-            from nirc.evaluation import as_run_inputs
-
-            inputs = as_run_inputs(inputs, shapes, str(spec))
+        inputs = read_inputs(spec, shapes, dt) if is_nirdata(spec) else load_run_inputs(spec, shapes)
     arrays, length, b, batched = normalize(inputs, shapes, batch=batch, where="--input")
     steps = args.steps if args.steps is not None else length
     if steps < 1:

@@ -63,10 +63,11 @@ def summarize(graph: Graph, shapes: dict[str, tuple[int, ...]]) -> list[dict]:
 
 def run(args: argparse.Namespace) -> int:
     from nirc.diagnostics import current_sink
+    from nirc.dialects.snn import is_snn_module
     from nirc.topology import feedback_edges, flatten
 
     module = _ir_module(args.model)
-    if module is not None and _is_snn(module):
+    if is_snn_module(module):
         return _show_snn(args.model, module)
     graph, shapes, candidates = _load_and_detect(args.model if module is None else module)
     rows = summarize(graph, shapes)
@@ -140,13 +141,6 @@ def _ir_module(model):
     from nirc.load import load_module
 
     return load_module(model)
-
-
-def _is_snn(module) -> bool:
-    """Whether ``module`` is past `discretize` (an ``snn.graph``)."""
-    from nirc.dialects import snn
-
-    return any(isinstance(op, snn.GraphOp) for op in module.ops)
 
 
 def _show_snn(model: str, module) -> int:

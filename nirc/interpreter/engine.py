@@ -624,6 +624,18 @@ def _output_bound(node: NodePlan, in_bound: float | None) -> float | None:
     return None
 
 
+def _gain(k: Dense | Conv) -> tuple[float, float]:
+    """(largest sum of |weights| into one output, largest |bias|), computed
+    once per kernel (:func:`exact_sums` runs before every run)."""
+    got = getattr(k, "_gain", None)
+    if got is None:
+        axes = -1 if isinstance(k, Dense) else (1, 2, 3)
+        w = k.weight if isinstance(k, Dense) else k.weight4
+        gain = float(np.abs(w).sum(axis=axes).max(initial=0.0))
+        got = k._gain = (gain, 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0)))
+    return got
+
+
 def _frac_bits(node: NodePlan, in_frac: int | None) -> int | None:
     """How many fractional bits the output's values have when its input's are
     integers times ``2**-in_frac``: an average pool whose window is a power of
@@ -704,14 +716,8 @@ def _magnitude(node: NodePlan, m_in: float | None) -> float | None:
         return None
     if node.type in ("Input", "Output", "Flatten", "Delay"):
         return m_in
-    if isinstance(k, Dense):
-        w = np.abs(k.weight)
-        gain = float(w.sum(axis=-1).max(initial=0.0))
-        bias = 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0))
-        return m_in * gain + bias
-    if isinstance(k, Conv):
-        gain = float(np.abs(k.weight4).sum(axis=(1, 2, 3)).max(initial=0.0))
-        bias = 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0))
+    if isinstance(k, (Dense, Conv)):
+        gain, bias = _gain(k)
         return m_in * gain + bias
     if isinstance(k, Pool):
         return m_in if k.average else m_in * k.kernel[0] * k.kernel[1]

@@ -157,6 +157,18 @@ def load_npz(path: str | os.PathLike, what: str = "input",
         ) from None
 
 
+def load_run_inputs(path: str | os.PathLike, shapes: dict[str, Shape]) -> dict[str, np.ndarray]:
+    """An ``--input`` .npz of `nirc run` (with or without ``--target``): its
+    arrays by Input name, or, for the labelled data set `nirc eval` reads, its
+    samples as one batch (:func:`nirc.evaluation.as_run_inputs`)."""
+    arrays = load_npz(path)
+    if "labels" in arrays:  # only then the evaluation module
+        from nirc.evaluation import as_run_inputs
+
+        arrays = as_run_inputs(arrays, shapes, str(path))
+    return arrays
+
+
 def _expected(shapes: dict[str, Shape]) -> str:
     return ", ".join(f"`{n}`: [T, {', '.join(map(str, s))}]" for n, s in shapes.items()) or "none"
 
