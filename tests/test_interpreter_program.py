@@ -947,3 +947,89 @@ def test_a_pool_of_bounded_counts_runs_from_their_events(runs):
     assert program.K.OP_POOL_EVENTS in prog.code[:, 0]
     a = same_as_oracle(sim, x, 40, 2, runs=runs)
     assert a["sp"].max() >= 3 and a["out"].any()
+
+
+def _literal(a: np.ndarray) -> str:
+    return np.array2string(a, separator=", ", threshold=1 << 30, floatmode="unique").replace("\n", "")
+
+
+def _multi_spike_module(rng, neuron: str, per_neuron: bool) -> str:
+    """Conv2d -> multi-spike layer -> SumPool2d -> Conv2d -> multi-spike
+    layer, and a second input through a Dense synapse into a third: the three
+    ways OP_LAYER is fed (a block convolution's padded accumulator, a
+    convolution's segments, a dense synapse's output)."""
+    # weights in eighths, thresholds in quarters: membranes land on the threshold
+    w = lambda *s: (np.round(rng.standard_normal(s) * 5) / 8).astype(np.float32)  # noqa: E731
+
+    def conv(name: str, src: str, cin: int, h: int) -> str:
+        return (f'    %{name} = snn.conv2d "{name}"(%{src} : tensor<{cin}x{h}x{h}xf32>) '
+                f"{{weight = dense<{_literal(w(8, cin, 3, 3))}> : tensor<8x{cin}x3x3xf32>, "
+                f"bias = dense<{_literal(w(8))}> : tensor<8xf32>, stride = dense<1> : tensor<2xi64>, "
+                "padding = dense<1> : tensor<2x2xi64>, dilation = dense<1> : tensor<2xi64>, "
+                f"groups = dense<1> : tensor<i64>}} : tensor<8x{h}x{h}xf32>\n")  # fmt: skip
+
+    def layer(name: str, src: str, shape: tuple[int, ...]) -> str:
+        ty = "x".join(map(str, shape))
+        thr = "dense<0.75> : tensor<f64>"
+        if per_neuron:
+            thr = f"dense<{_literal(rng.integers(2, 5, shape) / 4)}> : tensor<{ty}xf64>"
+        return (f'    %{name} = snn.neuron "{name}"(%{src} : tensor<{ty}xf32>) {{v_threshold = {thr}, '
+                f"{neuron}}} : tensor<{ty}xf32>\n")  # fmt: skip
+
+    return (
+        "builtin.module {\n  snn.graph attributes {dt = 1.0 : f64} {\n"
+        '    %in = snn.input "in" {shape = dense<[2, 8, 8]> : tensor<3xi64>} : tensor<2x8x8xf32>\n'
+        '    %in2 = snn.input "in2" {shape = dense<6> : tensor<1xi64>} : tensor<6xf32>\n'
+        + conv("c1", "in", 2, 8) + layer("n1", "c1", (8, 8, 8))
+        + '    %p = snn.sum_pool2d "p"(%n1 : tensor<8x8x8xf32>) {kernel_size = dense<2> : '
+        "tensor<2xi64>, stride = dense<2> : tensor<2xi64>, padding = dense<0> : tensor<2xi64>} : "
+        "tensor<8x4x4xf32>\n"
+        + conv("c2", "p", 8, 4) + layer("n2", "c2", (8, 4, 4))
+        + f'    %d = snn.dense "d"(%in2 : tensor<6xf32>) {{weight = dense<{_literal(w(16, 6))}> : '
+        f"tensor<16x6xf32>, bias = dense<{_literal(w(16))}> : tensor<16xf32>}} : tensor<16xf32>\n"
+        + layer("n3", "d", (16,))
+        + '    snn.output "out"(%n2 : tensor<8x4x4xf32>)\n'
+        '    snn.output "out3"(%n3 : tensor<16xf32>)\n  }\n}\n'
+    )  # fmt: skip
+
+
+MULTI_SPIKE_LAYERS = {
+    "sinabs": 'alpha_mem = dense<1.0> : tensor<f64>, reset = "subtract", compare = "ge", '
+    'spikes = "multi"',
+    "leaky, reset to a value, >": 'alpha_mem = dense<0.8> : tensor<f64>, reset = "zero", '
+    'v_reset = dense<-0.1> : tensor<f64>, spikes = "multi"',
+    "capped": 'alpha_mem = dense<1.0> : tensor<f64>, reset = "subtract", compare = "ge", '
+    'spikes = "multi", max_spikes = 2 : i64',
+    "gain and bias": 'gain_mem = dense<0.5> : tensor<f64>, bias_mem = dense<0.05> : tensor<f64>, '
+    'alpha_mem = dense<0.95> : tensor<f64>, reset = "subtract", spikes = "multi"',
+}
+
+
+@pytest.mark.parametrize("per_neuron", [False, True])
+@pytest.mark.parametrize("real", [False, True])
+@pytest.mark.parametrize("case", list(MULTI_SPIKE_LAYERS))
+def test_fused_multi_spike_layers_equal_the_oracle(runs, case, real, per_neuron):
+    """Multi-spike layers (Sinabs' IAF and the `snn` options around it) run
+    fused with the synapse that feeds them (OP_LAYER counting, not a
+    convolution's dense output and a neuron op): after a block convolution,
+    after one adding in the oracle's order (real-valued inputs: not exact),
+    after a dense synapse; their counts leave as events with values for the
+    next convolution and densely for the pool. Outputs, counts and membranes
+    equal the step oracle's."""
+    rng = np.random.default_rng(len(case) + 7 * real + 3 * per_neuron)
+    text = _multi_spike_module(rng, MULTI_SPIKE_LAYERS[case], per_neuron)
+    module = Parser(make_context(), text).parse_module()
+    module.verify()
+    sim = Simulation(build_plan(module, record=["n1", "n1.v", "n2.v", "n3.v", "p"]))
+    x1 = rng.random((60, 2, 2, 8, 8)) < 0.3
+    x1 = x1 * rng.uniform(0.5, 2.0, x1.shape) if real else x1
+    x = {"in": x1, "in2": (rng.random((60, 2, 6)) < 0.5) * rng.uniform(0.5, 2.5, (60, 2, 6))}
+    prog = program.compile_program(sim.plan, sim.simulator._exact(x), 2)
+    layers = prog.code[prog.code[:, 0] == program.K.OP_LAYER]
+    assert len(layers) == 3 and np.all(layers[:, 7] & program.K.L_MULTI), "not fused"
+    a = same_as_oracle(sim, x, 60, 2, runs=runs)
+    assert a["n1"].max() >= 2 and a["out"].any() and a["out3"].max() >= 2
+    if not real:  # the pool adds the first layer's counts as events
+        assert program.K.OP_POOL_EVENTS in prog.code[:, 0]
+    if case == "capped":
+        assert a["n1"].max() == 2

@@ -16,7 +16,8 @@ what a synapse reads: its cost is its input's activity, not its size. A
 spiking layer fed by a convolution keeps its neurons channels-last, the
 layout the convolution accumulates in (as :func:`engine._fused` does), and
 sends its spikes on as events, so that no dense spike map is written and
-scanned again; a sum pool of spikes counts them from the events, or, when
+scanned again (a multi-spike layer, Sinabs' IAF, its counts as the events'
+values); a sum pool of spikes counts them from the events, or, when
 it alone reads such a layer, from the spike bits the layer leaves behind
 (OP_POOL_BITS). Weights that are all float32 values are stored and read as
 float32 (widening is exact: the same products, half the bytes).
@@ -51,6 +52,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -331,27 +333,45 @@ def _size(shape) -> int:
     return int(np.prod(shape, dtype=I64))
 
 
-def _layer_params(k) -> tuple | None:
-    """(c, k, d, thr, v_reset, subtract) of a neuron layer that OP_LAYER can
-    run (a spiking layer without a synaptic stage, binary spikes, ``>``,
-    reset to a value or by subtraction), else None."""
+class _LayerParams(NamedTuple):
+    """A layer OP_LAYER runs: ``v = d*v + (x*c + k)``, then spikes and reset."""
+
+    c: float | np.ndarray
+    k: float | np.ndarray
+    d: float | np.ndarray
+    thr: float | np.ndarray
+    v_reset: float | np.ndarray
+    subtract: bool  # reset by subtracting the threshold (per spike), else to v_reset
+    multi: bool = False  # floor(v / thr) spikes (Sinabs' MultiSpike), else one
+    ge: bool = False  # spike where v >= thr (only with multi), else v > thr
+    cap: float | None = None  # at most this many spikes per step (only with multi)
+
+
+def _layer_params(k) -> _LayerParams | None:
+    """The parameters of a neuron layer that OP_LAYER can run (a spiking layer
+    without a synaptic stage, reset to a value or by subtraction; binary
+    spikes where ``v > thr``, or multi-spike counts with a positive
+    threshold), else None."""
     if isinstance(k, Membrane):
         if not k.spiking:
             return None
-        return k.c, k.k, k.d, k.thr, k.v_reset, k.reset_mode == "subtract"
+        return _LayerParams(k.c, k.k, k.d, k.thr, k.v_reset, k.reset_mode == "subtract")
     if isinstance(k, _snn_neuron()):
         if (
-            k.quantized or not k.fires or k.multi or k.ge or k.syn or k.v_min is not None
+            k.quantized or not k.fires or k.syn or k.v_min is not None
             or k.reset_mode not in ("zero", "subtract") or _is(k.d, 0.0)
+            or (k.ge and not k.multi) or (k.multi and not np.all(np.asarray(k.thr) > 0))
         ):  # fmt: skip
             return None
-        return k.cm, k.km, k.d, k.thr, k.v_reset, k.reset_mode == "subtract"
+        return _LayerParams(k.cm, k.km, k.d, k.thr, k.v_reset, k.reset_mode == "subtract",
+                            bool(k.multi), bool(k.ge), k.cap)  # fmt: skip
     return None
 
 
-def _uniform(params: tuple) -> bool:
+def _uniform(params: _LayerParams) -> bool:
     """Whether a fused layer's parameters (:func:`_layer_params`) are
-    layer-wide, single values: its update is 8-wide and leaves spike bits."""
+    layer-wide, single values: its update is 8-wide and, for binary spikes,
+    leaves spike bits."""
     return all(isinstance(p, float) for p in params[:5])
 
 
@@ -577,7 +597,7 @@ class _Builder:
         or by a convolution's channels-last accumulator: ``fused_conv``), and
         sum pools counted from spike events."""
         plan = self.plan
-        self.layer: dict[str, tuple] = {}
+        self.layer: dict[str, _LayerParams] = {}
         self.fused_conv: dict[str, str] = {}  # conv -> its layer
         self.pool_events: set[str] = set()
         for name in plan.order:
@@ -616,7 +636,7 @@ class _Builder:
             syn = plan.nodes[src].preds[0] if src in self.layer else None
             if syn not in self.fused_conv or self.users[src] != [name]:
                 continue
-            if not _uniform(self.layer[src]) or not self._block(syn):
+            if not _uniform(self.layer[src]) or self.layer[src].multi or not self._block(syn):
                 continue
             ck = plan.nodes[syn].kernel
             kh, kw = plan.nodes[name].kernel.kernel
@@ -870,9 +890,10 @@ class _Builder:
         if slot.compact:
             self._op(K.OP_COMPACT, slot.dense, slot.size, slot.events, slot.event_at)
 
-    def _emit_conv(self, name: str, dst: int) -> int:
+    def _emit_conv(self, name: str, dst: int) -> tuple[int, int]:
         """The convolution's op; returns the ``ip`` offset of its padded
-        accumulator's geometry (OP_CONV_BLOCK), or -1 (OP_CONV)."""
+        accumulator's geometry (OP_CONV_BLOCK), or -1 (OP_CONV), and the
+        accumulator elements it uses."""
         node = self.plan.nodes[name]
         k = node.kernel
         inp = self.inp[name]
@@ -886,7 +907,7 @@ class _Builder:
             self._op(K.OP_CONV_BLOCK, inp.events, inp.event_at, self.ip.add(tab),
                      2 * self.fp.add(packed32(b.weights)), b.run, b.rstride, geo, bias if dst >= 0 else -1,
                      dst)  # fmt: skip
-            return geo
+            return geo, b.total
         chan = self.ip.add(np.repeat(np.arange(c, dtype=I64), k.in2d[1] * k.in2d[2]))
         hw, start, segs, wcl, wstride, cg, og, n_o = k.jit_segments()
         cells = _size(node.out_shape) // n_o
@@ -896,7 +917,7 @@ class _Builder:
         self._op(K.OP_CONV, inp.events, inp.event_at, hw, self.ip.add(start), self.ip.add(segs),
                  self.fp.add(wcl), wstride, chan, gbase, n_o, cells,
                  bias if dst >= 0 else -1, dst)  # fmt: skip
-        return -1
+        return -1, n_o * cells
 
     def _block(self, name: str) -> bool:
         """Whether a convolution runs as OP_CONV_BLOCK: exact sums (so that
@@ -964,32 +985,40 @@ class _Builder:
         m = _size(node.out_shape)
         syn = node.preds[0]
         out = self.out[name]
-        c, kk, d, thr, vr, sub = self.layer[name]
+        lp = self.layer[name]
         perm = None
         bias = -1
         geo = -1
+        counts_at = 0  # where a multi-spike layer's counts wait in `acc` (the kernel's c0)
         if syn in self.fused_conv:
             ck = self.plan.nodes[syn].kernel
             n_o = ck.groups * ck.og
             perm = np.arange(m).reshape(n_o, m // n_o).T.reshape(-1)  # storage -> layer index
-            geo = self._emit_conv(syn, -1)
+            geo, counts_at = self._emit_conv(syn, -1)
             if ck.bias is not None:
                 bias = self.fp.add(np.tile(ck.bias[:, 0], m // n_o))
-        uniform = _uniform(self.layer[name])
+        mode = K.L_SUB if lp.subtract else 0
+        if lp.multi:
+            mode |= K.L_MULTI | (K.L_GE if lp.ge else 0) | (K.L_CAP if lp.cap is not None else 0)
+            self.acc = max(self.acc, counts_at + m)
+            if bias < 0:
+                bias = self.fp.add(np.zeros(m))  # _count_rows always adds one
+        cap = np.array([0.0 if lp.cap is None else lp.cap])
+        uniform = _uniform(lp)
         if uniform:
-            params = self.fp.add(np.array([c, kk, d, thr, vr], F64))
+            params = self.fp.add(np.concatenate([np.array(lp[:5], F64), cap]))
         else:
-            cols = [jit.full(p, m) for p in (c, kk, d, thr, vr)]
+            cols = [jit.full(p, m) for p in lp[:5]]
             if perm is not None:
                 cols = [a[perm] for a in cols]
-            params = self.fp.add(np.concatenate(cols))
+            params = self.fp.add(np.concatenate(cols + [cap]))
         sv = self._state(k, "v", m, perm)
         self.zc = max(self.zc, m + 64)
         native = out.need_events and not out.compact
         at_perm = -1 if perm is None else self.ip.add(perm)
         self._op(K.OP_LAYER, m, int(perm is not None),
                  -1 if perm is not None else self.inp[name].dense, bias, int(uniform), params,
-                 int(sub), sv, at_perm, out.events if native else -1, out.event_at, out.dense,
+                 mode, sv, at_perm, out.events if native else -1, out.event_at, out.dense,
                  self._rec(name, "v"), geo,
                  -1 if out.storage is not None else at_perm)  # events' index map  # fmt: skip
 
