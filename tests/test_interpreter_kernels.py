@@ -97,6 +97,35 @@ def test_conv_every_path_gives_the_same_bits(case, dtype):
     np.testing.assert_allclose(kern.apply_f32(x), ref, rtol=1e-5, atol=1e-4)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_exact_sums_are_judged_by_the_weights_magnitude_and_hold_at_the_edge(seed):
+    """A weighted sum of integer inputs up to ``bound`` is exact in any order
+    when ``bound`` times the largest sum of |weights| into one output stays
+    within float64's integers at the weights' lowest bit; at the largest such
+    bound, inputs at +-bound summed forward, backward and sorted all equal the
+    sum in exact integer arithmetic, and twice that bound is refused."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal((6, 300)).astype(np.float32).astype(np.float64)
+    w[:, rng.random(300) < 0.3] = 0.0
+    node = Node("d", "Linear", {"weight": w})
+    k = ops.Dense(node, (300,), (6,))
+    edge = float(np.floor(2.0 ** (53 + k.low_bit) / k.gain / (1 + 2.0**-39)))
+    assert k.exact_for(edge) and not k.exact_for(2 * edge)
+    scale = 2.0 ** -k.low_bit
+    w_int = [[int(v * scale) for v in row] for row in w]  # exact: every weight is on the grid
+    for _ in range(20):
+        x = rng.choice([-edge, edge, 0.0, float(rng.integers(-edge, edge))], 300)
+        x = np.where(np.sign(x) == np.sign(w[0]), x, -x)  # the first output at its largest
+        for o in range(6):
+            exact = sum(a * int(b) for a, b in zip(w_int[o], x)) / scale
+            terms = w[o] * x
+            for order in (terms, terms[::-1], np.sort(terms)):
+                acc = 0.0
+                for term in order:
+                    acc += term
+                assert acc == exact
+
+
 def test_conv1d_events_and_pads_set_after_construction():
     """The `snn` plans build a conv without padding and set its pads afterwards
     (and may change them: the layout follows)."""

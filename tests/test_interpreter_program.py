@@ -84,6 +84,24 @@ def test_cnn_equals_the_oracle_with_threads(corpus, runs, monkeypatch):
     assert a["7"].max() > 1  # pooled counts
 
 
+def test_the_paper_cnn_read_as_sinabs_sums_exactly_through_its_third_convolution(corpus, runs):
+    """Read as Sinabs computed it (multi-spike IAF), the CNN's counts are
+    bounded only through the weights' magnitudes; judged by the largest sum
+    of |weights| into an output (not fan-in times the largest weight), the
+    third convolution's sums are still exact, so all three run as blocks
+    fused with their counting layers; outputs and counts equal the oracle's."""
+    path = corpus / "public" / "paper_cnn_sinabs.nir"
+    with collecting():
+        sim = nirc.interpreter.prepare(path, source="sinabs", dt=1.0, record=["6", "7"])
+    x = {"input": np.random.default_rng(3).random((30, 3, 2, 34, 34)) < 0.1}
+    exact = sim.simulator._exact(x)
+    assert exact["0"] and exact["2"] and exact["5"]
+    code = program.compile_program(sim.plan, exact, 3).code
+    assert np.count_nonzero(code[:, 0] == program.K.OP_CONV_BLOCK) == 3
+    a = same_as_oracle(sim, x, 30, 3, runs=runs)
+    assert a["6"].max() >= 2 and a["output"].any()
+
+
 # --- generated graphs -------------------------------------------------------------------
 
 

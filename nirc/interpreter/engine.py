@@ -629,10 +629,7 @@ def _gain(k: Dense | Conv) -> tuple[float, float]:
     once per kernel (:func:`exact_sums` runs before every run)."""
     got = getattr(k, "_gain", None)
     if got is None:
-        axes = -1 if isinstance(k, Dense) else (1, 2, 3)
-        w = k.weight if isinstance(k, Dense) else k.weight4
-        gain = float(np.abs(w).sum(axis=axes).max(initial=0.0))
-        got = k._gain = (gain, 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0)))
+        got = k._gain = (k.gain, 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0)))
     return got
 
 

@@ -48,26 +48,35 @@ def f64(a) -> np.ndarray:
     return np.asarray(a, dtype=F64)
 
 
-def bit_span(w: np.ndarray) -> int:
-    """Bits from the highest to the lowest set bit over all nonzero weights
-    (0 for all-zero weights): the width of a fixed-point grid holding them."""
+def lowest_bit(w: np.ndarray) -> int:
+    """The exponent of the lowest set bit over all nonzero finite weights (0
+    for none): every weight is an integer times ``2**lowest_bit``."""
     nz = np.abs(w[np.isfinite(w) & (w != 0)]).astype(F64)
     if nz.size == 0:
         return 0
     mant, exp = np.frexp(nz)  # nz = mant * 2**exp, mant in [0.5, 1)
     ints = (mant * 2.0**53).astype(np.int64)
     low = np.log2((ints & -ints).astype(F64)).astype(np.int64)  # trailing zero bits
-    return int(exp.max() - (exp - 53 + low).min())
+    return int((exp - 53 + low).min())
 
 
-def exact_sum_possible(span: int, fan_in: int, bound: float | None) -> bool:
-    """Whether sums of ``fan_in`` weights (spanning ``span`` bits) times
-    integers of magnitude <= ``bound`` are exact in float64."""
-    if bound is None or not np.isfinite(bound):
+def exact_sum_possible(low: int, gain: float, bound: float | None) -> bool:
+    """Whether sums of weights (integers times ``2**low``, at most ``gain`` in
+    |weight| summed over one output's inputs) times integers of magnitude <=
+    ``bound`` are exact in float64, in any order: every product and every
+    partial sum is then an integer times ``2**low`` of magnitude at most
+    ``bound * gain``, which float64 holds exactly below ``2**(53 + low)``.
+    (Checked with a margin for the rounding of ``bound * gain`` itself.)"""
+    if bound is None or not np.isfinite(bound) or not np.isfinite(gain):
         return False
-    if bound == 0:
+    if bound == 0 or gain == 0:
         return True
-    return span + int(np.ceil(np.log2(fan_in * bound + 1))) <= 53
+    return bound * gain * (1.0 + 2.0**-40) <= 2.0 ** (53 + low)
+
+
+def abs_row_sum(w: np.ndarray, axes) -> float:
+    """The largest sum of |weights| into one output (``axes``: the inputs')."""
+    return float(np.abs(w).sum(axis=axes).max(initial=0.0))
 
 
 def fixed_order_matmul(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
@@ -149,7 +158,8 @@ class Dense(Op):
         self.bias = None if b is None else f64(b)
         self.matrix = w.ndim == 2
         self.fan_in = int(w.shape[-1])
-        self.span = bit_span(w)
+        self.low_bit = lowest_bit(w)
+        self.gain = abs_row_sum(w, -1)  # see exact_sum_possible
         self._w32 = None
         self._outputs: list = []  # see reuse()
         if self.matrix:
@@ -162,7 +172,7 @@ class Dense(Op):
             self.x_shape = (1,) * max(pad, 0) + tuple(in_shape) + (1,)
 
     def exact_for(self, bound: float | None) -> bool:
-        return exact_sum_possible(self.span, self.fan_in, bound)
+        return exact_sum_possible(self.low_bit, self.gain, bound)
 
     JIT_EVENT_MACS = 4  # a compiled spike-driven addition, in dense multiply-accumulates
 
@@ -307,13 +317,14 @@ class Conv(Op):
         self.positions = oh * ow
         self.rows = cg * kh * kw
         self.macs_per_sample = out_ch * self.positions * self.rows
-        self.span = bit_span(w)
+        self.low_bit = lowest_bit(w)
+        self.gain = abs_row_sum(w, (1, 2, 3))  # see exact_sum_possible
         self._layout_key = None
         self._scratch: dict = {}
         self._outputs: list = []  # see reuse()
 
     def exact_for(self, bound: float | None) -> bool:
-        return exact_sum_possible(self.span, self.rows, bound)
+        return exact_sum_possible(self.low_bit, self.gain, bound)
 
     # --- the phase layout -------------------------------------------------------
     def _layout(self):

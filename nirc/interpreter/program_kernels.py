@@ -75,9 +75,12 @@ per sample and step, one thread):
   multi-spike layer fused with the synapse that feeds it (OP_LAYER
   counting, :func:`_count_rows`: no dense sums written and read again by a
   neuron op, events from the compares' bytes): the digits CNN 11.0 -> 8.6,
-  the paper CNN read as Sinabs 37 -> 32.5 (13.6 read plainly, one spike per
-  step: there its deeper synapses are exact; here their inputs' count
-  bounds are too loose to prove it, so they keep the oracle's order).
+  the paper CNN read as Sinabs 37 -> 32.5; exactness judged by the largest
+  sum of |weights| into one output times the input bound, instead of the
+  fan-in times the largest weight (:func:`~nirc.interpreter.ops.exact_sum_possible`),
+  proves the paper CNN's third convolution exact after two counting layers
+  (blocks, events in any order): -> 22-24 (13.6 read plainly, one spike per
+  step; its dense layers still keep the oracle's order there).
 - What bounds the convolutions: their recorded events replayed alone
   through the one-event-at-a-time loop cost 0.73-0.79 ns per 8-wide add
   (conv1: 3,466 adds of 8 per sample-step in 2.6-2.9 us) against 0.26 ns
