@@ -1069,7 +1069,7 @@ def _layer_bits(c, t, b, fp, ip, val, evi, evv, ecnt, s, rec, acc, zc):  # pragm
     )  # fmt: skip
     n_rows, rlen, rs, base, total = ip[geo], ip[geo + 1], ip[geo + 2], ip[geo + 3], ip[geo + 4]
     cc, kk, d, thr, r = fp[p0], fp[p0 + 1], fp[p0 + 2], fp[p0 + 3], fp[p0 + 4]
-    is_sub = sub != 0
+    is_sub = (sub & L_SUB) != 0
     has_bias = bias >= 0
     bo = bias if has_bias else 0
     bw = fp if has_bias else acc  # read (and not used) when there is no bias
