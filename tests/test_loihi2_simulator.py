@@ -16,6 +16,7 @@ import pytest
 
 from nirc.diagnostics import NircError
 from nirc.targets.loihi2.netx import (
+    LavaLayer,
     NetxLayer,
     NetxNetwork,
     NetxNeuron,
@@ -254,3 +255,42 @@ def test_kernel_parameters_are_new_writable_int64(value):
     assert a.dtype == np.int64 and a.shape == (5,) and a.flags.writeable and a.flags.c_contiguous
     assert not np.shares_memory(a, value)
     assert np.array_equal(a, np.broadcast_to(value, (5,)))
+
+
+CONV_GEOMETRIES = [  # (C, H, W, Co, kernel, stride, padding, dilation, groups)
+    (2, 9, 8, 8, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (3, 11, 10, 6, (5, 3), (2, 1), (2, 0), (1, 1), 3),  # grouped, uneven stride and padding
+    (4, 10, 10, 8, (3, 3), (2, 2), (1, 2), (2, 1), 2),  # dilated
+    (1, 16, 16, 8, (6, 6), (1, 1), (0, 0), (1, 1), 1),  # the digits CNN's second layer's kernel
+]
+
+
+@pytest.mark.parametrize("geometry", CONV_GEOMETRIES, ids=lambda g: f"C{g[0]}k{g[4]}s{g[5]}g{g[8]}")
+def test_compiled_convolutions_equal_numpys(geometry):
+    """The compiled conv paths (the fused synapse-and-neuron loop, the drive
+    alone and the threshold sweep; each event adds the taps its cell's table
+    lists) give numpy's integers, bit for bit, over strides, padding,
+    dilation and groups."""
+    from nirc.targets.loihi2.simulator import simulate_layer, sweep_thresholds
+
+    c, h, w, co, (kh, kw), (sh, sw), (ph, pw), (dh, dw), groups = geometry
+    rng = np.random.default_rng(c * 7 + kh)
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    layer = LavaLayer("conv", (c, h, w), (co, ho, wo),
+                      rng.integers(-128, 128, (co, c // groups, kh, kw)).astype(np.int64),
+                      bias_mant=rng.integers(-50, 50, co * ho * wo).astype(np.int64),
+                      i_decay=1024, v_decay=512, v_th=300, stride=(sh, sw), padding=(ph, pw),
+                      dilation=(dh, dw), groups=groups)  # fmt: skip
+    x = rng.random((30, 3, c * h * w)) < 0.3
+    resets = np.zeros(30, bool)
+    resets[17] = True
+    got = simulate_layer(layer, x, graded=False, resets=resets, record=True, jit=True)
+    want = simulate_layer(layer, x, graded=False, resets=resets, record=True, jit=False)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)
+    assert want[0].any() and not want[0].all()
+    ths = [150, 300, 900]
+    sweep = sweep_thresholds(layer, x, ths, graded=False, resets=resets, window=(5, 30), jit=True)
+    one = sweep_thresholds(layer, x, ths, graded=False, resets=resets, window=(5, 30), jit=False)
+    np.testing.assert_array_equal(sweep, one)
