@@ -15,7 +15,8 @@ from nirc.shapes import conv_params, fmt
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="a .nir file, or a .mlir module of the nir or snn dialect")
+    parser.add_argument("model", help="a .nir file, or a .mlir module of the nir or snn dialect, "
+                        "or one compiled for a chip (`nirc compile`'s model.mlir)")
     parser.add_argument("--strict", action="store_true", help="refuse to repair imperfect files")
 
 
@@ -69,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     module = _ir_module(args.model)
     if is_snn_module(module):
         return _show_snn(args.model, module)
+    chip = _chip_of(module)
+    if chip is not None:
+        return _show_chip(args.model, module, chip)
     graph, shapes, candidates = _load_and_detect(args.model if module is None else module)
     rows = summarize(graph, shapes)
     flat = flatten(graph)
@@ -115,20 +119,98 @@ def run(args: argparse.Namespace) -> int:
 HEADER = ("node", "type", "output shape", "neurons", "synapses", "params")
 
 
-def _print_table(table: list[tuple[str, ...]], totals: tuple[str, ...]) -> None:
-    widths = [max(len(x[i]) for x in [HEADER, *table, totals]) for i in range(len(HEADER))]
+def _print_table(table: list[tuple[str, ...]], totals: tuple[str, ...] | None,
+                 header: tuple[str, ...] = HEADER, numbers: tuple[int, ...] = (3, 4, 5)) -> None:  # fmt: skip
+    """``table`` under ``header`` (the columns ``numbers`` flush right), then
+    ``totals`` when given."""
+    rows = [header, *table] + ([totals] if totals else [])
+    widths = [max(len(x[i]) for x in rows) for i in range(len(header))]
 
     def line(cells) -> str:
         return "  ".join(
-            c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.rjust(w) if i in numbers else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
         ).rstrip()
 
-    print(line(HEADER))
+    print(line(header))
     print(line(["-" * w for w in widths]))
     for row in table:
         print(line(row))
-    print(line(["-" * w for w in widths]))
-    print(line(totals))
+    if totals:
+        print(line(["-" * w for w in widths]))
+        print(line(totals))
+
+
+def _chip_of(module) -> str | None:
+    """The chip a compiled module (what `nirc compile` writes as model.mlir, or
+    `nirc opt -p lower-CHIP`) is for: its top-level op's dialect, when that
+    is a registered target's."""
+    from nirc.targets import TARGETS
+
+    if module is None:
+        return None
+    names = {op.name.split(".")[0] for op in module.ops}
+    chips = sorted(names & set(TARGETS))
+    return chips[0] if len(chips) == 1 and len(names) == 1 else None
+
+
+def _describe_attrs(attrs) -> tuple[list[str], list[str], int]:
+    """An op's attributes for the table: the scalars (numbers, flags,
+    strings, short arrays) as ``key=value``, the arrays as ``key[shape]``,
+    and the number of values the arrays hold."""
+    from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, IntegerAttr
+
+    scalars, arrays, values = [], [], 0
+    for key, a in attrs.items():
+        if key == "name":
+            continue
+        if isinstance(a, DenseIntOrFPElementsAttr):
+            shape = tuple(a.get_type().get_shape())
+            n = int(np.prod(shape, dtype=np.int64))
+            values += n
+            if n > 4:
+                arrays.append(f"{key}{fmt(shape)}")
+            else:
+                scalars.append(f"{key}={fmt(np.asarray(a.get_values()).reshape(-1).tolist())}")
+        elif isinstance(a, DenseArrayBase):
+            scalars.append(f"{key}={fmt(tuple(a.get_values()))}")
+        elif isinstance(a, IntegerAttr) and getattr(a.type, "width", None) is not None \
+                and a.type.width.data == 1:  # fmt: skip
+            scalars.append(f"{key}={'true' if a.value.data else 'false'}")
+        else:
+            data = getattr(getattr(a, "value", a), "data", None)
+            if isinstance(data, (int, float, str)) and not isinstance(data, bool):
+                scalars.append(f"{key}={data:g}" if isinstance(data, float) else f"{key}={data}")
+    return scalars, arrays, values
+
+
+def _show_chip(model: str, module, chip: str) -> int:
+    """A compiled chip module, op by op, whatever the chip: each op's name,
+    kind, output shape, the values its arrays hold (weights, connections,
+    tables) and its scalar settings. The compile report (report.txt, written
+    beside it) says what they mean on the chip."""
+    from pathlib import Path
+
+    from nirc.dialects.snn import node_name
+
+    for top in module.ops:
+        head, _, _ = _describe_attrs({**top.attributes, **top.properties})
+        print(f"{model}: compiled for {chip} ({top.name}){': ' + ', '.join(head) if head else ''}")
+        inner = [op for region in top.regions for block in region.blocks for op in block.ops]
+        table, total = [], 0
+        for op in inner or [top]:
+            scalars, arrays, values = _describe_attrs({**op.attributes, **op.properties})
+            words = arrays if op is top else scalars + arrays  # the chip's settings head the table
+            total += values
+            shapes = [fmt(tuple(r.type.get_shape())) for r in op.results
+                      if hasattr(r.type, "get_shape")]  # fmt: skip
+            table.append((node_name(op) or "", op.name.split(".", 1)[1], ", ".join(shapes),
+                          str(values), " ".join(words)))  # fmt: skip
+        _print_table(table, ("total", "", "", str(total), ""),
+                     header=("op", "kind", "output shape", "values", "settings"), numbers=(3,))  # fmt: skip
+    report = Path(model).with_name("report.txt")
+    if report.is_file():
+        print(f"the compile report beside it: {report}")
+    return 0
 
 
 def _ir_module(model):

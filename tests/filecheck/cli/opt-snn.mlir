@@ -9,6 +9,7 @@
 // RUN: nirc show %t.mlir | filecheck %s --check-prefix=SHOW
 // RUN: nirc compile %S/../../../examples/braille_rnn.nir --target loihi2 --dt 1e-4 -o %t.l2 2>/dev/null >/dev/null
 // RUN: not nirc run %t.l2/model.mlir --input random:T=3 2>&1 | filecheck %s --check-prefix=CHIP
+// RUN: nirc show %t.l2/model.mlir | filecheck %s --check-prefix=SHOWCHIP
 
 // The issue's pipeline on the example Braille network: exact, identical
 // spikes; per-pass wall times; an snn module runs with `nirc run`.
@@ -50,3 +51,12 @@
 // SHOW:      lif1.lif          snn.neuron  [38]               38         0       0
 // SHOW:      total                                            45      2166    2249
 // SHOW-NEXT: recurrent edges: lif1.w_rec -> lif1.w_rec.delay
+
+// show tables a compiled module op by op (any chip): the values its arrays
+// hold and its settings, the chip's own report pointed at.
+// SHOWCHIP:      {{.*}}model.mlir: compiled for loihi2 (loihi2.network): dt=0.0001, latency=2, input_bits=0
+// SHOWCHIP:      op        kind    output shape  values  settings
+// SHOWCHIP:      lif1.lif  layer   [38]          {{ *[0-9]+}}  kind=dense_rec {{.*}}spiking=true{{.*}} weight[38, 12] {{.*}}weight_rec[38, 38]
+// SHOWCHIP:      lif2      layer   [7]           {{ *[0-9]+}}  kind=dense {{.*}}weight[7, 38]
+// SHOWCHIP:      total
+// SHOWCHIP-NEXT: the compile report beside it: {{.*}}report.txt
