@@ -97,7 +97,9 @@ with no accumulator at all). Its table lookups alone cost 6.5-7.7 CPU-us
 per sample-step (a prototype with the CNN's weights, one thread), against
 4.5-5.2 for the whole event-driven convolution and its neurons: 2,560
 dependent table rows per sample-step where the events make 3,466 8-wide
-additions.
+additions. And (same machine, later): the block adds without their multiply
+for binary events (each 8-wide add one load, widen, add and store): 12.2-13.9
+against 12.6-13.0 CPU-us, within the noise.
 
 Threads: the compiled program's threads take samples in turn
 (:func:`nirc.interpreter.program.share_samples`), so a thread whose core is
