@@ -474,12 +474,15 @@ def _synapse_work(name: str, batch: int, steps: int, p: float):
     return plan, inputs, rows
 
 
-def _program_us(plan, inputs, batch: int, steps: int, end: int | None = None) -> float:
-    """CPU-us per sample-step of the compiled program (its first ``end`` ops),
-    on the calling thread, best of 5."""
+def _compiled(plan, batch: int):
     from nirc.interpreter.program import compile_program
 
-    prog = compile_program(plan, _engine.exact_sums(plan, {n: 1.0 for n in plan.inputs}), batch)
+    return compile_program(plan, _engine.exact_sums(plan, {n: 1.0 for n in plan.inputs}), batch)
+
+
+def _program_us(prog, inputs, batch: int, steps: int, end: int | None = None) -> float:
+    """CPU-us per sample-step of the compiled program ``prog`` (its first
+    ``end`` ops), on the calling thread, best of 5."""
     kernels = _jit.program_kernels()
     code = np.ascontiguousarray(prog.code[:end])
     xf, xn, t_data = prog._input_arrays(inputs, batch, code)
@@ -500,8 +503,6 @@ def profile(name: str, batch: int, steps: int, p: float) -> None:
     program), next to what each synapse has to do: its input's activity
     (nonzero elements per sample-step) and the float64 additions that events
     cause."""
-    from nirc.interpreter.program import compile_program
-
     plan, inputs, rows = _synapse_work(name, batch, steps, p)
     print(f"{name}, batch {batch}, T = {steps}: synapses (activity: nonzero inputs per sample-step)")
     for n, k, src, active, size, density, adds in rows:
@@ -511,11 +512,11 @@ def profile(name: str, batch: int, steps: int, p: float) -> None:
     floor = _rmw_floor()
     print(f"  all synapses: {total:,.0f} additions per sample-step; at the best read-modify-write "
           f"rate measured here ({floor:.2f} ns per 8) at least {total / 8 * floor / 1e3:.2f} us")  # fmt: skip
-    code = compile_program(plan, _engine.exact_sums(plan, {n: 1.0 for n in plan.inputs}), batch).code
+    prog = _compiled(plan, batch)
     print("  ops (CPU-us per sample-step, one thread)")
     prev = 0.0
-    for end, label in _op_groups(code, _jit.program_kernels()):
-        us = _program_us(plan, inputs, batch, steps, end)
+    for end, label in _op_groups(prog.code, _jit.program_kernels()):
+        us = _program_us(prog, inputs, batch, steps, end)
         print(f"    {label:32s} {us - prev:6.2f}  (cumulative {us:6.2f})")
         prev = us
     print(f"  load {_load()}")
@@ -530,7 +531,8 @@ def floors(name: str, batch: int, steps: int, p: float) -> tuple[float, float, f
     (:func:`_rmw_floor`, ns per 8)."""
     plan, inputs, rows = _synapse_work(name, batch, steps, p)
     quiet = {k: np.zeros_like(v) for k, v in inputs.items()}
-    return _program_us(plan, quiet, batch, steps), sum(r[-1] for r in rows) / 8, _rmw_floor()
+    quiet_us = _program_us(_compiled(plan, batch), quiet, batch, steps)
+    return quiet_us, sum(r[-1] for r in rows) / 8, _rmw_floor()
 
 
 def dense_bound(name: str, batch: int, seconds: float = 2.0) -> float:

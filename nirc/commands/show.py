@@ -159,18 +159,20 @@ def _describe_attrs(attrs) -> tuple[list[str], list[str], int]:
     and the number of values the arrays hold."""
     from xdsl.dialects.builtin import DenseArrayBase, DenseIntOrFPElementsAttr, IntegerAttr
 
+    from nirc.dialects.nir import attr_to_array
+
     scalars, arrays, values = [], [], 0
     for key, a in attrs.items():
         if key == "name":
             continue
         if isinstance(a, DenseIntOrFPElementsAttr):
-            shape = tuple(a.get_type().get_shape())
+            shape = tuple(a.get_shape())
             n = int(np.prod(shape, dtype=np.int64))
             values += n
             if n > 4:
                 arrays.append(f"{key}{fmt(shape)}")
             else:
-                scalars.append(f"{key}={fmt(np.asarray(a.get_values()).reshape(-1).tolist())}")
+                scalars.append(f"{key}={fmt(attr_to_array(a).reshape(-1).tolist())}")
         elif isinstance(a, DenseArrayBase):
             scalars.append(f"{key}={fmt(tuple(a.get_values()))}")
         elif isinstance(a, IntegerAttr) and getattr(a.type, "width", None) is not None \
