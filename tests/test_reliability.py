@@ -1176,3 +1176,25 @@ def test_compile_for_every_chip(tmp_path: Path, capsys) -> None:
     no_dt = chain(tmp_path, "if", neuron=fire)
     code, err = cli(capsys, "compile", no_dt, "--target", "all", "-o", tmp_path / "nodt")
     assert code == 2 and "--dt SECONDS" in err and "cannot run this network" not in err, err
+
+
+def test_weights_near_the_top_of_the_float_range_run_without_a_traceback(tmp_path: Path, capsys) -> None:
+    """Weights of 2**1000 (and sums past the float range): the exactness test
+    of their sums works at the top of float64's exponents (it computed
+    2**(53 + their lowest bit) and overflowed) and without numpy's overflow
+    warnings; the run goes on, every command exit 0 or 2 with a diagnostic."""
+    import warnings
+
+    from nirc.graph import Node
+    from nirc.interpreter.ops import Dense
+
+    for name, v in (("big", 2.0**1000), ("past", 2.0**1023)):
+        path = chain(tmp_path, name, fc=("Linear", {"weight": np.full((4, 4), v)}),
+                     neuron=("IF", {"r": np.ones(4), "v_threshold": np.ones(4)}))  # fmt: skip
+        code, err = cli(capsys, "run", path, "--dt", "1e-3", "--input", "random:p=0.5,T=20")
+        assert code in (0, 2) and "internal error" not in err and "Traceback" not in err, err
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # in the library, a RuntimeWarning reaches the caller
+            k = Dense(Node("d", "Linear", {"weight": np.full((3, 4), v)}), (4,), (3,))
+        assert not k.exact_for(1e300)
+        assert k.exact_for(1.0) == (v < 2.0**1023)  # 4 x 2**1023 is past the float range

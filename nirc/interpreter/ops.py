@@ -30,6 +30,7 @@ Kernels never write into their input.
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -71,12 +72,18 @@ def exact_sum_possible(low: int, gain: float, bound: float | None) -> bool:
         return False
     if bound == 0 or gain == 0:
         return True
-    return bound * gain * (1.0 + 2.0**-40) <= 2.0 ** (53 + low)
+    top = bound * gain * (1.0 + 2.0**-40)
+    if not np.isfinite(top):
+        return False
+    # past float64's exponent range the grid limit exceeds every finite value
+    return 53 + low > 1023 or top <= math.ldexp(1.0, 53 + low)
 
 
 def abs_row_sum(w: np.ndarray, axes) -> float:
-    """The largest sum of |weights| into one output (``axes``: the inputs')."""
-    return float(np.abs(w).sum(axis=axes).max(initial=0.0))
+    """The largest sum of |weights| into one output (``axes``: the inputs'; inf
+    when it overflows)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.abs(w).sum(axis=axes).max(initial=0.0))
 
 
 def fixed_order_matmul(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
