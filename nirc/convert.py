@@ -256,13 +256,16 @@ def export_module(module: ModuleOp) -> Graph:
     :func:`import_graph`). Arrays are read-only views of the attributes' bytes."""
     tops = [op for op in module.ops if isinstance(op, GraphOp)]
     if len(tops) != 1:
+        from nirc.targets import chip_of
+
         names = sorted({op.name for op in module.ops})
         lowered = [n for n in names if not n.startswith("nir.")]
-        chips = sorted({n.split(".")[0] for n in lowered} - {"snn", "builtin"})
+        chip = chip_of(module)
         hint = None
-        if chips:
-            hint = (f"a module compiled for {chips[0]}: `nirc run FILE --target {chips[0]}` "
-                    "simulates it; anything else needs the NIR file or IR it came from")  # fmt: skip
+        if chip:
+            hint = (f"a module compiled for {chip}: `nirc run FILE --target {chip}` simulates "
+                    "it; `nirc show FILE` tables it; anything else needs the NIR file or IR it "
+                    "came from")  # fmt: skip
         elif lowered:
             hint = ("this module is past `discretize`: use the NIR file or IR it came from; "
                     "`nirc show`, `nirc run` and `nirc compile` take it as it is")  # fmt: skip

@@ -50,6 +50,14 @@ def asks_for_all(target) -> bool:
     return [str(n).strip() for n in names] == ["all"]
 
 
+def chip_of(module) -> str | None:
+    """The chip a compiled module is for (what `nirc compile` writes as
+    model.mlir, or `nirc opt -p lower-CHIP`): the dialect of its top-level
+    ops, when they are all one registered target's; else None."""
+    names = {op.name.split(".")[0] for op in getattr(module, "ops", ())}
+    return next(iter(names)) if len(names) == 1 and names <= set(TARGETS) else None
+
+
 def get_target(name: str):
     """The target registered as ``name``; a NircError naming the known ones
     otherwise."""

@@ -78,11 +78,8 @@ def run(args: argparse.Namespace) -> int:
         raise NircError("--check-steps must be >= 0", found=str(args.check_steps))
     chip_options.check(args)
     every = asks_for_all(args.target)
-    if every:
-        names = sorted(TARGETS)
-    else:
-        get_target(args.target)  # an unknown name: the list of chips
-        names = [args.target]
+    target = None if every else get_target(args.target)  # an unknown name: the list of chips
+    names = sorted(TARGETS) if every else [args.target]
     chip_options.warn_unread(args, names)
     if args.variant is not None:
         warn_unread("--variant", "variant", names)
@@ -103,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
             **chip_options.extra(args),
         },
     )
-    if not every:
-        _compile_one(get_target(args.target), args.model, options, args.output)
+    if target is not None:
+        _compile_one(target, args.model, options, args.output)
         return 0
     unfit: dict[str, str] = {}
     for name in names:  # `all`: each chip into its own directory; a chip that cannot, named

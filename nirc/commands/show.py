@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     module = _ir_module(args.model)
     if is_snn_module(module):
         return _show_snn(args.model, module)
-    chip = _chip_of(module)
+    from nirc.targets import chip_of
+
+    chip = chip_of(module)
     if chip is not None:
         return _show_chip(args.model, module, chip)
     graph, shapes, candidates = _load_and_detect(args.model if module is None else module)
@@ -138,19 +140,6 @@ def _print_table(table: list[tuple[str, ...]], totals: tuple[str, ...] | None,
     if totals:
         print(line(["-" * w for w in widths]))
         print(line(totals))
-
-
-def _chip_of(module) -> str | None:
-    """The chip a compiled module (what `nirc compile` writes as model.mlir, or
-    `nirc opt -p lower-CHIP`) is for: its top-level op's dialect, when that
-    is a registered target's."""
-    from nirc.targets import TARGETS
-
-    if module is None:
-        return None
-    names = {op.name.split(".")[0] for op in module.ops}
-    chips = sorted(names & set(TARGETS))
-    return chips[0] if len(chips) == 1 and len(names) == 1 else None
 
 
 def _describe_attrs(attrs) -> tuple[list[str], list[str], int]:

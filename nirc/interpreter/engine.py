@@ -624,15 +624,6 @@ def _output_bound(node: NodePlan, in_bound: float | None) -> float | None:
     return None
 
 
-def _gain(k: Dense | Conv) -> tuple[float, float]:
-    """(largest sum of |weights| into one output, largest |bias|), computed
-    once per kernel (:func:`exact_sums` runs before every run)."""
-    got = getattr(k, "_gain", None)
-    if got is None:
-        got = k._gain = (k.gain, 0.0 if k.bias is None else float(np.max(np.abs(k.bias), initial=0.0)))
-    return got
-
-
 def _frac_bits(node: NodePlan, in_frac: int | None) -> int | None:
     """How many fractional bits the output's values have when its input's are
     integers times ``2**-in_frac``: an average pool whose window is a power of
@@ -714,8 +705,7 @@ def _magnitude(node: NodePlan, m_in: float | None) -> float | None:
     if node.type in ("Input", "Output", "Flatten", "Delay"):
         return m_in
     if isinstance(k, (Dense, Conv)):
-        gain, bias = _gain(k)
-        return m_in * gain + bias
+        return m_in * k.gain + k.bias_bound
     if isinstance(k, Pool):
         return m_in if k.average else m_in * k.kernel[0] * k.kernel[1]
     if isinstance(k, Scale):

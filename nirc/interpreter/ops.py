@@ -86,6 +86,14 @@ def abs_row_sum(w: np.ndarray, axes) -> float:
         return float(np.abs(w).sum(axis=axes).max(initial=0.0))
 
 
+def largest_abs(a: np.ndarray | None) -> float:
+    """The largest |value| of ``a`` (0 for None or none)."""
+    if a is None:
+        return 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(np.max(np.abs(a), initial=0.0))
+
+
 def fixed_order_matmul(x: np.ndarray, wt: np.ndarray) -> np.ndarray:
     """``x[M, K] @ wt[K, N]`` adding the K products in order, for every row the
     same way whatever M (inputs that are zero in every row are skipped: adding
@@ -167,6 +175,7 @@ class Dense(Op):
         self.fan_in = int(w.shape[-1])
         self.low_bit = lowest_bit(w)
         self.gain = abs_row_sum(w, -1)  # see exact_sum_possible
+        self.bias_bound = largest_abs(self.bias)
         self._w32 = None
         self._outputs: list = []  # see reuse()
         if self.matrix:
@@ -326,6 +335,7 @@ class Conv(Op):
         self.macs_per_sample = out_ch * self.positions * self.rows
         self.low_bit = lowest_bit(w)
         self.gain = abs_row_sum(w, (1, 2, 3))  # see exact_sum_possible
+        self.bias_bound = largest_abs(self.bias)
         self._layout_key = None
         self._scratch: dict = {}
         self._outputs: list = []  # see reuse()
