@@ -203,6 +203,18 @@ def neuron_variants(module: Any, edits: list[tuple[str, Any]]) -> list[tuple[str
     return out
 
 
+def grouped_notes(notes: list[tuple[str, str]]) -> list[str]:
+    """Approximations as the report and the warning say them: each once,
+    with the layers or populations it applies to, in the order first met: a deep
+    network's five counting layers get one note, not five."""
+    where: dict[str, list[str]] = {}
+    for name, text in notes:
+        names = where.setdefault(text, [])
+        if name not in names:
+            names.append(name)
+    return [f"{text} ({', '.join(names)})" for text, names in where.items()]
+
+
 def agreement_summary(report: Mapping[str, Any], note: str = "") -> list[str]:
     """The compile summary's last lines, the same for every target: the
     measured agreement (calibration, fresh inputs, how often the float outputs

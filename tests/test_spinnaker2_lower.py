@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nirc import diagnostics
 from nirc.graph import Graph, Node
 from nirc.interpreter.snn import run_snn
 from nirc.targets import get_target
@@ -282,3 +283,21 @@ def test_multi_spike_neurons_become_copies_on_calibration_data(tmp_path):
     np.testing.assert_array_equal(out.sum(0).argmax(-1), ref.sum(0).argmax(-1))
     assert np.abs(out.sum(0) - ref.sum(0)).max() <= 1
     assert any("binary copies" in a for a in result.report["approximations"])
+
+
+def test_an_approximation_of_several_populations_is_said_once_naming_them():
+    """Two Sinabs multi-spike layers: the report and the warning give the
+    one-spike approximation once, with both populations, not once each."""
+    g = graph(
+        [node("in", "Input", shape=[6]), node("fc1", "Linear", weight=int_weights((5, 6))),
+         if_("if1", 5, 100.0), node("fc2", "Linear", weight=int_weights((4, 5))),
+         if_("if2", 4, 100.0), node("out", "Output", shape=[4])],
+        [("in", "fc1"), ("fc1", "if1"), ("if1", "fc2"), ("fc2", "if2"), ("if2", "out")],
+    )  # fmt: skip
+    o = CompileOptions(source="sinabs", extra={"quick": True})
+    with diagnostics.collecting() as sink:
+        result = TARGET.compile(g, o)
+    multi = [a for a in result.report["approximations"] if a.startswith("floor(v / threshold)")]
+    assert len(multi) == 1 and multi[0].endswith("(if1, if2)")
+    warned = [w.render() for w in sink.warnings if "approximates" in w.render()]
+    assert len(warned) == 1 and warned[0].count("floor(v / threshold)") == 1

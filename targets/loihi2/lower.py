@@ -63,6 +63,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from nirc.diagnostics import NircError
+from nirc.targets.base import grouped_notes
 
 from . import rules
 
@@ -185,11 +186,7 @@ class FloatNetwork:
     @property
     def notes(self) -> list[str]:
         """The approximations, each once with the layers it applies to."""
-        where: dict[str, list[str]] = {}
-        for layer in self.layers:
-            for n in layer.notes:
-                where.setdefault(n, []).append(layer.name)
-        return [f"{n} ({', '.join(names)})" for n, names in where.items()]
+        return grouped_notes([(layer.name, n) for layer in self.layers for n in layer.notes])
 
 
 # --------------------------------------------------------------------------------------

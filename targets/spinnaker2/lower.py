@@ -47,6 +47,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from nirc.diagnostics import NircError
+from nirc.targets.base import grouped_notes
 
 from .network import BIAS, INPUT, NEURON, RELAY, Network, Output, Population, Projection
 from .sparse import Coo, conv_coo, dense_coo, sum_pool_coo
@@ -303,7 +304,7 @@ def extract(module: ModuleOp, *, delays: str = "auto") -> Extraction:
     tracer = Tracer()
     incoming: dict[str, list[tuple[str, int, Coo, tuple[str, ...], Term]]] = {}
     gains: dict[str, np.ndarray] = {}
-    approximations: list[str] = []
+    approximations: list[tuple[str, str]] = []  # (population, approximation)
     exact: list[str] = []
     for op in ops:
         if isinstance(op, snn.InputOp):
@@ -368,11 +369,11 @@ def extract(module: ModuleOp, *, delays: str = "auto") -> Extraction:
         p.model = model
         p.max_atoms_per_core = SPINNAKER2.models[model].max_atoms_per_core
         if fn.v_min is not None:
-            approximations.append(f"{p.name}: the membrane's lower bound v_min (Sinabs' "
-                                  "min_v_mem) has no SpiNNaker2 form: the membrane is unbounded")  # fmt: skip
+            approximations.append((p.name, "the membrane's lower bound v_min (Sinabs' min_v_mem) "
+                                   "has no SpiNNaker2 form: the membrane is unbounded"))
         if fn.reset == "subtract_undecayed" and fn.alpha_syn is not None and np.any(fn.alpha < 1):
-            approximations.append(f"{p.name}: snnTorch's undecayed subtraction is an ordinary "
-                                  "reset by subtraction (the current model cannot add it back)")  # fmt: skip
+            approximations.append((p.name, "snnTorch's undecayed subtraction is an ordinary reset "
+                                   "by subtraction (the current model cannot add it back)"))
         delayed_model = model in ("lif", "lif_curr_exp")
         for (src, d, m, chain, _term), h, conv in zip(entries, hs, structures):
             pre = src
@@ -414,7 +415,7 @@ def extract(module: ModuleOp, *, delays: str = "auto") -> Extraction:
         exact.append(f"{len(relays)} relay population(s) carry extra delays at int8 precision")
     net = Network(
         dt=graph.dt_value, populations=populations, projections=projections, outputs=outputs,
-        approximations=approximations, exact=exact, source=source, reset=reset,
+        approximations=grouped_notes(approximations), exact=exact, source=source, reset=reset,
     )  # fmt: skip
     net.projections += relay_projections(net)
     return Extraction(net, neurons)

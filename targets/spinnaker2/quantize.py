@@ -68,6 +68,7 @@ import numpy as np
 
 from nirc.diagnostics import NircError
 from nirc.metrics import mean_spike_count, outputs_agreement, relative_l1, spike_counts
+from nirc.targets.base import grouped_notes
 
 from .lower import Extraction, FloatNeuron
 from .network import BIAS, INPUT, NEURON, RELAY, Network, Population, Projection, copy_layout
@@ -265,7 +266,7 @@ def integer_network(
     clipped and expanded over the copies of their source and target."""
     src = ex.network
     pops: dict[str, Population] = {}
-    notes: list[str] = []
+    notes: list[tuple[str, str]] = []  # (population, approximation)
     gains = {n: c.gain for n, c in choices.items()}
     per: dict[str, np.ndarray] = {}  # per-element scales of populations scaled per neuron
     for p in src.populations:
@@ -288,7 +289,7 @@ def integer_network(
                 per[p.name] = c.scale * r
             q.params = _neuron_params(q, fn, c, notes, per.get(p.name))
             if fn.spikes == "multi":
-                notes.append(_multi_note(q, fn))
+                notes.append((q.name, _multi_note(q, fn)))
         pops[q.name] = q
     extra: list[Population] = []
     for q in list(pops.values()):
@@ -347,7 +348,7 @@ def integer_network(
     order = [pops[p.name] for p in src.populations] + extra
     net = Network(
         dt=src.dt, populations=order, projections=projections,
-        outputs=list(src.outputs), approximations=list(src.approximations) + sorted(set(notes)),
+        outputs=list(src.outputs), approximations=list(src.approximations) + grouped_notes(notes),
         exact=list(src.exact), source=src.source, reset=src.reset,
     )  # fmt: skip
     return net
@@ -361,7 +362,7 @@ def _multi_note(p: Population, fn: FloatNeuron) -> str:
              "lateral weights" if p.copies > 1 else
              "; the charge of further spikes stays on the membrane for later steps"
              if fn.reset != "zero" else "")  # fmt: skip
-    return f"{p.name}: floor(v / threshold) spikes per step: {how}{gain}{exact}"
+    return f"floor(v / threshold) spikes per step: {how}{gain}{exact}"
 
 
 def lateral_cap(fn: FloatNeuron, gain: int, hi: int) -> float:
@@ -463,7 +464,7 @@ def _float32(p: Population, field: str, value, scale) -> np.ndarray:
     return out
 
 
-def _neuron_params(p: Population, fn: FloatNeuron, c: Choice, notes: list[str],
+def _neuron_params(p: Population, fn: FloatNeuron, c: Choice, notes: list[tuple[str, str]],
                    per: np.ndarray | None = None) -> dict:  # fmt: skip
     """The chip parameters of ``p``; ``per``: its per-neuron scales (else ``c.scale``)."""
     s = c.scale if per is None else per
@@ -492,8 +493,8 @@ def _neuron_params(p: Population, fn: FloatNeuron, c: Choice, notes: list[str],
     lag = p.lag
     v0, ok = _preroll_v0(_per_chip(fn.v_init * s, p) + offset, i_off, alpha, lag)
     if not ok:
-        notes.append(f"{p.name}: the bias acts during the {lag} step(s) before the first input "
-                     "arrives (its decay forgets the initial voltage)")  # fmt: skip
+        notes.append((p.name, f"the bias acts during the {lag} step(s) before the first input "
+                              "arrives (its decay forgets the initial voltage)"))  # fmt: skip
     params["v_init"] = _compact(_float32(p, "v_init", v0, s))
     params["v_reset"] = _compact(_float32(p, "v_reset", _per_chip(fn.v_reset * s, p), s))
     params["reset"] = (
