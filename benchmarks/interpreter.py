@@ -29,9 +29,19 @@ step oracle ("outputs identical").
 Then, for each case, the warm loop a user writes (``nirc.simulate`` on the
 file, again and again, nothing in between) is measured beside the fast+jit
 interleaved figure, and the script says where a difference comes from: the
-threads chosen, or CPU work (then the CPU time per sample-step differs), or
-waiting for cores held by other processes (same threads, same CPU time,
-longer wall time).
+threads chosen, or the machine's own speed (the CPU time per sample-step
+differs, and so does the ``ref`` column's reference loop), or this process's
+CPU work (the CPU time differs, the reference loop does not), or waiting for
+cores held by other processes (same threads, same CPU time, longer wall
+time). The ``ref`` column is :func:`probe`, a fixed loop of float64
+additions timed for a few milliseconds before and after each run: on this
+shared VM (2026-12-07) it moves between 1.0 and 1.5 ns per 8 in phases of
+about a second, with this process idle (a busy SMT sibling on the host; the
+VM has no hardware counters to count instructions instead), and the CPU time
+of every engine moves with it. One run that day: the warm loop at 21.6
+CPU-us per sample-step against 15.2 interleaved, which the script then put
+down to OpenBLAS's spinning workers, although the warm loop runs nothing in
+between; the reference loop now shows such a difference for what it is.
 
 Why the issue's two figures differed (CNN, batch 32: 1,964 steps/s in this
 script, 3,360 in a warm loop), as measured here:
@@ -221,15 +231,18 @@ class Timed:
         self.threads: list[int] = []
         self.load: list[float] = []
         self.own: list[float] = []
+        self.ref: list[float] = []  # the machine's speed around each run (probe, ns per 8)
 
     def run(self, fn) -> None:
         self.threads.append(min(_jit.free_cores(self.pieces), self.batch or 1 << 30))
         self.load.append(os.getloadavg()[0])
         self.own.append(_jit.own_load())
+        before = probe()
         c, t = _cpu(), time.perf_counter()
         fn()
         self.wall.append(time.perf_counter() - t)
         self.cpu.append(_cpu() - c)
+        self.ref.append((before + probe()) / 2)
 
     def median(self) -> tuple[float, float]:
         return statistics.median(self.wall), statistics.median(self.cpu)
@@ -415,25 +428,51 @@ def _op_groups(code: np.ndarray, kernels) -> list[tuple[int, str]]:
     return groups
 
 
-def _rmw_floor() -> float:
+_STREAM: list = []  # the compiled reference loop, built on first use
+
+
+def _stream_ns(reps: int, tries: int) -> float:
     """Nanoseconds per 8 float64 read-modify-writes (``acc += w * x``) at
-    best: a long run over arrays that stay in the L1 cache."""
-    import numba
+    best of ``tries``: ``reps`` passes over arrays that stay in the L1 cache,
+    timed in this thread's CPU time (numpy's ufunc where numba is absent)."""
+    if not _STREAM:
+        if _jit.ENABLED:
+            import numba
 
-    @numba.njit(cache=False)
-    def stream(acc, w, f, reps):  # pragma: no cover - compiled
-        for _ in range(reps):
-            for j in range(acc.shape[0]):
-                acc[j] += w[j] * f
+            @numba.njit(cache=False)
+            def stream(acc, w, f, reps):  # pragma: no cover - compiled
+                for _ in range(reps):
+                    for j in range(acc.shape[0]):
+                        acc[j] += w[j] * f
+        else:
 
-    acc, w = np.zeros(2048), np.ones(2048)
-    stream(acc, w, 1.0, 1)
-    reps, best = 4000, np.inf
-    for _ in range(7):  # the best of several: single runs here spread over 0.82-1.29
+            def stream(acc, w, f, reps):
+                for _ in range(reps):
+                    acc += w * f
+
+        stream(np.zeros(8), np.ones(8), 1.0, 1)
+        _STREAM.append(stream)
+    stream, acc, w, best = _STREAM[0], np.zeros(2048), np.ones(2048), np.inf
+    for _ in range(tries):
         t = time.thread_time()
         stream(acc, w, 1.0, reps)
         best = min(best, time.thread_time() - t)
     return best / (reps * acc.size / 8) * 1e9
+
+
+def _rmw_floor() -> float:
+    """The best rate this machine streams float64 read-modify-writes through
+    L1, ns per 8 (best of 7: single runs here spread over 0.82-1.29)."""
+    return _stream_ns(4000, 7)
+
+
+def probe() -> float:
+    """The machine's speed right now, as the same reference loop in a few
+    milliseconds (ns per 8, best of 5): on a shared host a busy SMT sibling
+    or a lower clock slows every instruction of this process, so its CPU
+    time per sample-step rises with no change in its work; this tells that
+    apart (:func:`_diagnose`)."""
+    return _stream_ns(300, 5)
 
 
 def _synapse_work(name: str, batch: int, steps: int, p: float):
@@ -578,12 +617,14 @@ def _row(label: str, steps: int, batch: int, t: Timed, same: bool | None = None)
     return (
         f"  {label:13s} {steps / wall:12,.0f}  {t.thread_text():>7s}  "
         f"{cpu / steps / batch * 1e6:10.2f}  {statistics.median(t.load):5.1f}  "
-        f"{statistics.median(t.own):4.1f}{mark}"
+        f"{statistics.median(t.own):4.1f}  {statistics.median(t.ref):5.2f}{mark}"
     )
 
 
 def _diagnose(a: Timed, b: Timed, steps: int, batch: int) -> str:
-    """Why two measurements of the same run differ (see the module doc)."""
+    """Why two measurements of the same run differ (see the module doc): the
+    threads, the machine's speed around the runs (:func:`probe`), or this
+    process's own CPU work."""
     (wa, ca), (wb, cb) = a.median(), b.median()
     ratio = wb / wa
     if 0.87 < ratio < 1.15:
@@ -591,12 +632,23 @@ def _diagnose(a: Timed, b: Timed, steps: int, batch: int) -> str:
     if a.thread_text() != b.thread_text():
         return (f"different threads: {a.thread_text()} vs {b.thread_text()} (chosen from the "
                 "load average; NIRC_THREADS fixes them)")  # fmt: skip
-    if abs(ca - cb) > 0.15 * max(ca, cb):
-        return (f"different CPU time: {ca / steps / batch * 1e6:.2f} vs {cb / steps / batch * 1e6:.2f} "
-                "CPU-us per sample-step (other threads of this process busy during the runs: "
-                "OpenBLAS's workers spin for a while after the numpy runs in between; "
-                "OPENBLAS_NUM_THREADS=1 stops that)")  # fmt: skip
-    return "same threads and CPU work: waiting for cores held by other processes (the load)"
+    if abs(ca - cb) <= 0.15 * max(ca, cb):
+        return "same threads and CPU work: waiting for cores held by other processes (the load)"
+    us = f"{ca / steps / batch * 1e6:.2f} vs {cb / steps / batch * 1e6:.2f} CPU-us per sample-step"
+    ra, rb = statistics.median(a.ref), statistics.median(b.ref)
+    if (rb / ra - 1) * (cb / ca - 1) > 0 and abs(rb / ra - 1) >= 0.5 * abs(cb / ca - 1):
+        return (f"different CPU time: {us}, and the machine's own speed moved with it: the "
+                f"reference loop ran at {ra:.2f} vs {rb:.2f} ns per 8 around the runs (the "
+                "same instructions slower or faster: a busy SMT sibling or the clock of the "
+                "shared host, nothing this process did)")  # fmt: skip
+    if ca > cb:
+        return (f"different CPU time: {us}, at the same machine speed (reference loop {ra:.2f} "
+                f"vs {rb:.2f} ns per 8): other threads of this process busy during the "
+                "interleaved runs (OpenBLAS's workers spin for a while after the numpy runs in "
+                "between; OPENBLAS_NUM_THREADS=1 stops that)")  # fmt: skip
+    return (f"different CPU time: {us}, at the same machine speed (reference loop {ra:.2f} vs "
+            f"{rb:.2f} ns per 8) and threads: the warm loop did more work per run than the "
+            "interleaved runs (nirc.simulate's own per-call work)")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -642,9 +694,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"input Bernoulli p = {args.p}; medians of {repeats} (step: {step_repeats}), each run "
           f"{args.settle:g} s after the previous (--settle); CPU-us: "
           "process CPU time per sample-step; load: the 1-minute load average, own: this "
-          "process's share of it (jit.own_load; free_cores leaves it out)")  # fmt: skip
+          "process's share of it (jit.own_load; free_cores leaves it out); ref: the machine's "
+          "speed around the runs, ns per 8 float64 additions of a fixed reference loop (probe: "
+          "higher is slower; a shared host's SMT sibling moves it)")  # fmt: skip
     print(f"  {'engine':13s} {'steps/s':>12s}  {'threads':>7s}  {'CPU-us':>10s}  {'load':>5s}  "
-          f"{'own':>4s}")  # fmt: skip
+          f"{'own':>4s}  {'ref':>5s}")  # fmt: skip
     cases = []
     for case in args.cases.split(","):
         parts = case.split(":")
