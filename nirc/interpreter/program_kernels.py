@@ -482,7 +482,7 @@ def _input(c, t, t_data, b, xf, xn, ip, val, evi, evv, ecnt):  # pragma: no cove
             ecnt[slot] = _events_from(rowf, 0, n, 0, evi, evv, eoff)
 
 
-@_inline
+@_config.njit()
 def _sum(c, ip, val, s):  # pragma: no cover - compiled
     """``dst = src0 + src1 + ...`` in the listed order (sources in ``val`` or,
     for feedback edges, the previous step's value kept in the state ``s``)."""
@@ -513,7 +513,7 @@ def _events_from(x, j0, n, ne, evi, evv, eoff):  # pragma: no cover - compiled
     return ne
 
 
-@_inline
+@_config.njit()
 def _compact(c, val, evi, evv, ecnt):  # pragma: no cover - compiled
     """Events of a dense value, in layer order."""
     src, n, slot, eoff = c[1], c[2], c[3], c[4]
@@ -581,7 +581,7 @@ def _dense(c, fp, val, evi, evv, ecnt):  # pragma: no cover - compiled
                 a[j] = a[j] + bv[j]
 
 
-@_inline
+@_config.njit()
 def _conv(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - compiled
     """A convolution from its input's events, accumulated channels-last into
     ``acc`` (``[cells, O]``) by tabulated weight segments (see
@@ -695,7 +695,7 @@ def _conv_block(c, fp, ip, val, evi, evv, ecnt, acc):  # pragma: no cover - comp
     acc[:total] = 0.0
 
 
-@_inline
+@_config.njit()
 def _pool(c, val):  # pragma: no cover - compiled
     """Sum or average pool over windows with zero padding, each window added
     in (ky, kx) order starting from its first tap, like the numpy kernel."""
@@ -741,7 +741,7 @@ def _pool(c, val):  # pragma: no cover - compiled
                 val[dst + (cc * oh + oy) * ow + ox] = s
 
 
-@_inline
+@_config.njit()
 def _pool_events(c, ip, val, evi, evv, ecnt):  # pragma: no cover - compiled
     """A sum pool of spikes (non-overlapping windows) from their events: each
     adds one to its window's count; the counts also leave as events (in the
@@ -817,7 +817,7 @@ def _pool_bits(c, ip, val, evi, evv, ecnt, zc):  # pragma: no cover - compiled
             val[dst + ip[perm + j]] = counts[j]
 
 
-@_inline
+@_config.njit()
 def _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec):  # pragma: no cover - compiled
     """A layer of neurons of any kind (the `snn` neuron's options; NIR's
     neurons are special cases), performing the float64 operations of
@@ -854,7 +854,7 @@ def _neuron(c, t, b, fp, val, evi, evv, ecnt, s, rec):  # pragma: no cover - com
         ecnt[slot] = _events_from(out, 0, m, 0, evi, evv, eoff)
 
 
-@_inline
+@_config.njit()
 def _uniform_neurons(fp, p0, x, i, v, out, flags, mode, multi):  # pragma: no cover
     """:func:`_neuron` for layer-wide parameters (``fp[p0:p0+9]``) and the
     resets that do not read the last step's spikes (to a value, subtract):
@@ -901,7 +901,7 @@ def _uniform_neurons(fp, p0, x, i, v, out, flags, mode, multi):  # pragma: no co
         out[j] = n if fires else r
 
 
-@_inline
+@_config.njit()
 def _each_neuron(fp, p0, m, x, i, v, last, out, pre, flags, mode):  # pragma: no cover
     """:func:`_neuron` one neuron at a time, for per-neuron parameters and
     every option. (The same loop written branch-free, with per-neuron
@@ -1165,7 +1165,7 @@ def _layer_rows(fp, s, buf, a0, j0, n, bias, uniform, p0, sub, sv, m, zc, clr): 
             a[:] = 0.0
 
 
-@_inline
+@_config.njit()
 def _count_rows(fp, s, buf, a0, j0, n, bias, uniform, p0, mode, sv, m, zc, cnt, c0):  # pragma: no cover
     """:func:`_layer_rows` for a multi-spike layer: neuron ``j`` emits
     ``floor(v / thr)`` spikes where ``v > thr`` (``v >= thr`` with L_GE; at
@@ -1209,7 +1209,7 @@ def _count_rows(fp, s, buf, a0, j0, n, bias, uniform, p0, mode, sv, m, zc, cnt, 
             q[j] = k
 
 
-@_inline
+@_config.njit()
 def _delay(c, t, ip, val, s):  # pragma: no cover - compiled
     """``y[t] = x[t - d]`` per element (zeros before), from a ring of the last
     ``depth`` inputs kept in the state."""
@@ -1241,7 +1241,14 @@ def run_program(code, fp, ip, sizes, xf, xn, t0, t1, t_data, st, rec, b0, b1):  
     the CNN ran 1.8% slower). For the same reason each inlined helper has
     one call site where it can (:func:`_layer_rows`), and the block adds
     are one intrinsic (:func:`_add_pair`) rather than seven compiled
-    copies of the event loop: 19-20 s."""
+    copies of the event loop: 19-20 s. It grew again with the fused
+    counting layers (25.6-30.1 s, 2026-12-07); the ops no fast path of the
+    paper CNN or of its Sinabs reading spends its time in (the general
+    neuron op, sums, delays, dense pools, pools of events, compaction, the
+    unblocked convolution, the counting rows, called once per row) are now
+    compiled functions of their own, called, not inlined: 17.1-21.9 s, the
+    CNN plainly and read as Sinabs unchanged, the Braille RNN (two general
+    neuron ops a step) a few percent slower at 0.58-0.64 CPU-us per step."""
     val = np.zeros(sizes[0])
     evi = np.zeros(sizes[1], np.int64)
     evv = np.zeros(sizes[1])
