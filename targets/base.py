@@ -215,6 +215,13 @@ def grouped_notes(notes: list[tuple[str, str]]) -> list[str]:
     return [f"{text} ({', '.join(names)})" for text, names in where.items()]
 
 
+def of_samples(fraction: float, samples: int) -> str:
+    """``fraction`` of ``samples`` as a count, for figures measured on a few
+    samples (random calibration: 2), where a percentage alone hides that one
+    sample of two decided it."""
+    return f"{round(fraction * samples)} of {samples} sample{'s' if samples != 1 else ''}"
+
+
 def agreement_summary(report: Mapping[str, Any], note: str = "") -> list[str]:
     """The compile summary's last lines, the same for every target: the
     measured agreement (calibration, fresh inputs, how often the float outputs

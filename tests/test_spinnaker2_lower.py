@@ -301,3 +301,4 @@ def test_an_approximation_of_several_populations_is_said_once_naming_them():
     assert len(multi) == 1 and multi[0].endswith("(if1, if2)")
     warned = [w.render() for w in sink.warnings if "approximates" in w.render()]
     assert len(warned) == 1 and warned[0].count("floor(v / threshold)") == 1
+    assert warned[0].endswith(" of 2 samples)")  # random calibration: how few decided it

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.targets.base import CompileOptions, CompileResult, Target, load_fused
+from nirc.targets.base import CompileOptions, CompileResult, Target, load_fused, of_samples
 
 from .spec import LOIHI2
 
@@ -428,11 +428,12 @@ class Loihi2Target(Target):
 
         agreement = self._agreement(low, o)
         if low.float_net.notes:
+            cal = agreement["calibration"]
             diagnostics.warn(
                 "the Loihi 2 network approximates the float network ("
                 + "; ".join(low.float_net.notes) + "); measured on the calibration inputs: "
-                f"{agreement['calibration']['prediction_agreement']:.1%} of the argmax "
-                "predictions agree",
+                f"{cal['prediction_agreement']:.1%} of the argmax predictions agree "
+                f"({of_samples(cal['prediction_agreement'], cal['samples'])})",
                 where=self.name,
             )
         for n in low.placement_notes:
@@ -465,6 +466,7 @@ class Loihi2Target(Target):
             out = {
                 "inputs": label,
                 "prediction_agreement": round(pred, 6),
+                "samples": int(ref_c.shape[0]),
                 "count_distance": round(dist, 6),
                 "agreement": round(within, 6),
                 "per_output": {k: round(v, 6) for k, v in sorted(per.items())},

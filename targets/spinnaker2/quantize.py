@@ -580,6 +580,7 @@ def score(reference: Mapping[str, np.ndarray], got: Mapping[str, np.ndarray]) ->
     a, _ = outputs_agreement(reference, got)
     return {
         "prediction_agreement": agree / n_pred if n_pred else 1.0,
+        "predicted": float(n_pred),  # the predictions compared (samples x classifying outputs)
         "count_error": err / max(1, len(reference)),
         "count_agreement": a,
     }

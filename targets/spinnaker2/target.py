@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.targets.base import CompileOptions, CompileResult, Target, load_fused
+from nirc.targets.base import CompileOptions, CompileResult, Target, load_fused, of_samples
 
 from .dialect import NetworkOp
 from .spec import SPINNAKER2
@@ -245,10 +245,12 @@ class SpiNNaker2Target(Target):
         with diagnostics.collecting(strict=o.strict or outer.strict) as sink:
             low = self.lower(model, o)
             if low.network.approximations:
+                score = low.quantization.score
                 diagnostics.warn(
                     "the SpiNNaker2 network approximates the float network ("
                     + "; ".join(low.network.approximations) + "); measured: prediction agreement "
-                    f"{low.quantization.score['prediction_agreement']:.1%} on the calibration inputs",
+                    f"{score['prediction_agreement']:.1%} on the calibration inputs "
+                    f"({of_samples(score['prediction_agreement'], int(score['predicted']))})",
                     where=self.name,
                 )  # fmt: skip
         outer.warnings.extend(sink.warnings)
