@@ -302,3 +302,33 @@ def test_an_approximation_of_several_populations_is_said_once_naming_them():
     warned = [w.render() for w in sink.warnings if "approximates" in w.render()]
     assert len(warned) == 1 and warned[0].count("floor(v / threshold)") == 1
     assert warned[0].endswith(" of 2 samples)")  # random calibration: how few decided it
+
+
+def test_a_search_too_large_for_the_machine_is_refused_before_it_runs(tmp_path, monkeypatch):
+    """The calibration search holds two runs' spikes of every chip neuron,
+    sample and step, a multi-spike population tried as 8 copies: refused
+    with the figures when that exceeds the machine's memory, before any
+    simulation (the out-of-memory killer ended such compiles after minutes)."""
+    import nirc.interpreter.io as nio
+    from nirc.diagnostics import NircError
+    from nirc.targets.spinnaker2 import simulator
+
+    g = graph(
+        [node("in", "Input", shape=[6]), node("fc", "Linear", weight=int_weights((4, 6)) + 60),
+         if_("if1", 4, 100.0), node("out", "Output", shape=[4])],
+        [("in", "fc"), ("fc", "if1"), ("if1", "out")],
+    )  # fmt: skip
+    np.savez(tmp_path / "cal.npz", **{"in": spikes((6,), steps=30, batch=16, p=0.7)})
+    o = CompileOptions(source="sinabs", calibrate=str(tmp_path / "cal.npz"))
+    need = 16 * 31 * (6 + 4 + 7 * 4) * 2  # samples x chip steps x (neurons + 7 more copies) x 2
+    monkeypatch.setattr(nio, "machine_memory", lambda: need - 1)
+    runs = []
+    monkeypatch.setattr(simulator.Simulator, "run", lambda *a, **k: runs.append(1))
+    with pytest.raises(NircError) as e:
+        TARGET.compile(g, o)
+    assert "calibration search would not fit" in e.value.message and not runs
+    assert "16 samples x 31 chip steps x 38 chip neurons" in str(e.value.found)
+    monkeypatch.setattr(nio, "machine_memory", lambda: need)
+    with pytest.raises(TypeError):  # past the check: the (stubbed) simulator runs
+        TARGET.compile(g, o)
+    assert runs

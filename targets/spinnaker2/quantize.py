@@ -646,6 +646,9 @@ def search(
         quant.effective(qnet)
         return qnet, quant
 
+    steps = next(iter(calib.values())).shape[0]
+    _check_search_memory(ex, samples, steps + net.latency)
+
     def evaluate(ch: dict[str, Choice], given=None) -> tuple[dict[str, float], dict, np.ndarray]:
         qnet = integer_network(ex, ch, input_copies)
         out, spikes = _run(qnet, calib, given)
@@ -702,6 +705,36 @@ def search(
     qnet = integer_network(ex, choices, input_copies)
     quant.effective(qnet)
     return qnet, quant
+
+
+# bytes per chip neuron, sample and step the search holds at its peak: the
+# spikes (uint8) of the best choice so far and of the candidate being run;
+# measured on the N-MNIST CNN read as Sinabs (256 samples, 303 chip steps,
+# 4,096-neuron layers tried as 8 copies: 6.3 GB, of which this estimate
+# gives 6.2)
+SEARCH_BYTES = 2
+
+
+def _check_search_memory(ex: Extraction, samples: int, steps: int) -> None:
+    """Refuse a search whose widest candidate (a multi-spike population as
+    its most copies) cannot fit this machine's memory, before it runs: past
+    it, the out-of-memory killer ends the compile after minutes of search,
+    with no message."""
+    from nirc.interpreter.io import check_memory
+
+    pops = ex.network.populations
+    extra = 0
+    for p in pops:
+        fn = ex.neurons.get(p.name) if p.role == NEURON else None
+        if fn is not None and fn.spikes == "multi" and fn.reset in ("subtract", "subtract_undecayed"):
+            extra = max(extra, (min(max(COPIES), fn.max_spikes or max(COPIES)) - 1) * p.size)
+    widest = sum(p.size for p in pops) + extra
+    check_memory(
+        float(steps) * samples * widest * SEARCH_BYTES, "the SpiNNaker2 calibration search",
+        f"{samples:,} samples x {steps:,} chip steps x {widest:,} chip neurons (its widest "
+        "candidate), the best choice's spikes and the candidate's",
+        "calibrate on fewer samples (--calib-samples) or shorter samples",
+    )  # fmt: skip
 
 
 def _rescale_downstream(cand, base, old, name, ex: Extraction) -> None:
