@@ -188,8 +188,8 @@ def float_run(module, float_net, calib, counted: bool, chunk: int = 64):
             parts[n].append(a.sum(axis=0).reshape(a.shape[1], -1))
         if apart:
             rec = run_snn(module, part)
-        for k, v in rec.items():
-            outs.setdefault(k, []).append(np.asarray(v))
+        for k, v in rec.items():  # copies: views would keep the chunk's whole record alive
+            outs.setdefault(k, []).append(np.array(v))
     reference = {k: np.concatenate(v, axis=1) for k, v in outs.items()}
     return reference, {n: np.concatenate(v) for n, v in parts.items()}
 
