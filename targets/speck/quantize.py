@@ -167,7 +167,7 @@ def float_reference(module, inputs: Mapping[str, np.ndarray], probes: Sequence[s
     names), each ``[T, B, *shape]``; the probes' spike counts as the narrowest
     integers that hold them (:func:`narrow_counts`), the outputs as computed.
     The interpreter records every probe as float64 in one array: the N-MNIST
-    CNN's layers on 128 samples of 300 steps took 2.6 GB for the whole
+    CNN's layers on 128 samples of 300 steps took 2.6 GiB for the whole
     quantization, an eighth of that as bytes."""
     from nirc.interpreter.snn import run_snn
 

@@ -709,9 +709,9 @@ def search(
 
 # bytes per chip neuron, sample and step the search holds at its peak: the
 # spikes (uint8) of the best choice so far and of the candidate being run;
-# measured on the N-MNIST CNN read as Sinabs (256 samples, 303 chip steps,
-# 4,096-neuron layers tried as 8 copies: 6.3 GB, of which this estimate
-# gives 6.2)
+# measured on the N-MNIST CNN read as Sinabs (256 samples, 305 chip steps,
+# 4,096-neuron layers tried as 8 copies: a peak of 6.1 GiB, of which this
+# estimate gives 5.8)
 SEARCH_BYTES = 2
 
 
