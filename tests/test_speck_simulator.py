@@ -676,3 +676,24 @@ def test_compiled_two_destinations_in_one_layer():
         for i in range(2):
             assert np.array_equal(fast[key][i], slow[key][i]), (key, i)
     assert fast["spikes"][1].sum() > 0
+
+
+@pytest.mark.parametrize("block", [1 << 22, 2 * 3 * 9 * 8])  # all at once; 2 samples a block
+def test_convolve_in_blocks_of_samples_equals_conv_events(monkeypatch, block):
+    """convolve's fast path sums a block of samples at a time (its float64
+    sums of all N at once doubled the Speck quantizer's peak memory): the
+    same integers as conv_events, block by block, the last block short."""
+    from nirc.targets.speck import simulator
+
+    monkeypatch.setattr(simulator, "CONV_BLOCK", block)
+    rng = np.random.default_rng(5)
+    x = (rng.integers(0, 3, (7, 2, 9, 8)) * (rng.random((7, 2, 9, 8)) < 0.3)).astype(np.uint8)
+    w = rng.integers(-128, 128, (3, 2, 3, 3)).astype(np.int8)
+    calls = []
+    kernel = simulator.interpreter_conv(w, (1, 1), (1, 1), x.shape[1:])
+    apply = kernel.apply
+    monkeypatch.setattr(kernel, "apply", lambda a, **k: calls.append(len(a)) or apply(a, **k))
+    got = simulator.convolve(x, w, (1, 1), (1, 1), np.int32, kernel=kernel)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, simulator.conv_events(x, w, (1, 1), (1, 1)))
+    assert calls == ([7] if block == 1 << 22 else [2, 2, 2, 1])
