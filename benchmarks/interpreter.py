@@ -165,6 +165,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import os
 import resource
@@ -428,31 +429,33 @@ def _op_groups(code: np.ndarray, kernels) -> list[tuple[int, str]]:
     return groups
 
 
-_STREAM: list = []  # the compiled reference loop, built on first use
+@functools.cache
+def _stream_kernel():
+    """The reference loop ``acc += w * x`` (numba's, else numpy's ufunc),
+    built and warmed once."""
+    if _jit.ENABLED:
+        import numba
+
+        @numba.njit(cache=False)
+        def stream(acc, w, f, reps):  # pragma: no cover - compiled
+            for _ in range(reps):
+                for j in range(acc.shape[0]):
+                    acc[j] += w[j] * f
+    else:
+
+        def stream(acc, w, f, reps):
+            for _ in range(reps):
+                acc += w * f
+
+    stream(np.zeros(8), np.ones(8), 1.0, 1)
+    return stream
 
 
 def _stream_ns(reps: int, tries: int) -> float:
-    """Nanoseconds per 8 float64 read-modify-writes (``acc += w * x``) at
-    best of ``tries``: ``reps`` passes over arrays that stay in the L1 cache,
-    timed in this thread's CPU time (numpy's ufunc where numba is absent)."""
-    if not _STREAM:
-        if _jit.ENABLED:
-            import numba
-
-            @numba.njit(cache=False)
-            def stream(acc, w, f, reps):  # pragma: no cover - compiled
-                for _ in range(reps):
-                    for j in range(acc.shape[0]):
-                        acc[j] += w[j] * f
-        else:
-
-            def stream(acc, w, f, reps):
-                for _ in range(reps):
-                    acc += w * f
-
-        stream(np.zeros(8), np.ones(8), 1.0, 1)
-        _STREAM.append(stream)
-    stream, acc, w, best = _STREAM[0], np.zeros(2048), np.ones(2048), np.inf
+    """Nanoseconds per 8 float64 read-modify-writes at best of ``tries``:
+    ``reps`` passes of the reference loop over arrays that stay in the L1
+    cache, timed in this thread's CPU time."""
+    stream, acc, w, best = _stream_kernel(), np.zeros(2048), np.ones(2048), np.inf
     for _ in range(tries):
         t = time.thread_time()
         stream(acc, w, 1.0, reps)
