@@ -135,10 +135,10 @@ def _main(argv: list[str] | None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if getattr(sys.stderr, "isatty", lambda: False)():
-        from nirc.interpreter import jit
+    from nirc.interpreter import jit
 
-        jit.announce_compiles(sys.stderr)  # a first run's compile is not silent
+    # a first run's compile is not silent on a terminal, and its time is counted
+    jit.announce_compiles(sys.stderr if getattr(sys.stderr, "isatty", lambda: False)() else None)
     strict = bool(getattr(args, "strict", False))
     with collecting(strict=strict) as sink, guarding_inputs(), warnings.catch_warnings():
         # numpy's floating-point warnings are not the user's business: what they

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pytest
 
 from nirc.cli import main
 from nirc.run_cmd import Progress
@@ -190,7 +191,7 @@ def test_the_cli_announces_compiles_only_on_a_terminal(monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(jit, "announce_compiles", calls.append)
     assert main(["targets"]) == 0
-    assert calls == []  # pytest's captured stderr is no terminal
+    assert calls == [None]  # pytest's captured stderr is no terminal: counted, not announced
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -198,4 +199,35 @@ def test_the_cli_announces_compiles_only_on_a_terminal(monkeypatch, capsys):
 
     monkeypatch.setattr("sys.stderr", Terminal())
     assert main(["targets"]) == 0
-    assert len(calls) == 1 and calls[0].isatty()
+    assert len(calls) == 2 and calls[1].isatty()
+
+
+def test_a_runs_compile_is_reported_apart_from_its_speed():
+    """A first run's 18 s compile made 20,000 steps look like 1,000 steps/s:
+    the summary says the compile apart, with the speed without it, where it
+    is a fifth of the run or more."""
+    from nirc.run_cmd import compile_apart
+
+    said = compile_apart(20000, 18.9, 18.4)
+    assert said == (" (18.4 s of it compiling the kernels for this machine, once: "
+                    "40,000 steps/s without)")  # fmt: skip
+    assert compile_apart(20000, 0.4, 0.0) == ""  # nothing compiled
+    assert compile_apart(20000, 10.0, 0.3) == ""  # too short to matter
+    assert compile_apart(20000, 10.0, 1.9) == ""  # under a fifth of the run
+
+
+def test_compiles_are_counted_without_a_terminal():
+    """The CLI counts numba's compiles whether or not stderr is a terminal
+    (only the notice needs one)."""
+    numba = pytest.importorskip("numba")
+    from nirc.interpreter import jit
+
+    jit.announce_compiles(None)
+    before = jit.compile_seconds()
+
+    @numba.njit
+    def fresh(x):  # pragma: no cover - compiled
+        return x * 3 + 1
+
+    assert fresh(2) == 7
+    assert jit.compile_seconds() > before

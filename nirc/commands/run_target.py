@@ -114,11 +114,15 @@ def run_target(args: argparse.Namespace) -> int:
     check_memory(float(steps) * b * ins * 8, "the run", f"{b:,} samples x {steps:,} steps x {ins:,} "
                  "inputs as the chip's simulator reads them", "fewer steps or samples (--steps)")  # fmt: skip
     arrays = {k: _fit(np.asarray(v), steps) for k, v in arrays.items()}
+    from nirc.interpreter import jit
+
+    compiled_s = jit.compile_seconds()
     start = time.perf_counter()
     # a target with ``records = True`` takes --record (its probes, e.g. hidden states)
     probes = {"record": args.record} if args.record else {}
     results = target.simulate(compiled, arrays, **probes)
     elapsed = time.perf_counter() - start
+    compiled_s = jit.compile_seconds() - compiled_s
     if not batched:
         results = {k: v[:, 0] for k, v in results.items()}
     if args.output:
@@ -128,12 +132,14 @@ def run_target(args: argparse.Namespace) -> int:
         nodes = {k.rpartition(".")[0] if "." in k else k for k in results}
         dt = args.dt if args.dt is not None else target.time_step(compiled)
         save_results(args, results, dt, nodes, batched)
+    from nirc.run_cmd import compile_apart, value_line
+
     print(
         f"simulated {steps} steps on {target.name} (bit-accurate"
         + (f", batch {b}" if batched else "")
         + f") in {elapsed:.3f} s: {steps / max(elapsed, 1e-9):,.0f} steps/s"
+        + compile_apart(steps, elapsed, compiled_s)
     )
-    from nirc.run_cmd import value_line
 
     for key, arr in results.items():
         kind = "probe" if "." in key else "output"  # probes are `layer.state`

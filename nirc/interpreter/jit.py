@@ -84,18 +84,28 @@ _CACHE_CHOSEN = False
 
 
 NOTICE_AFTER_S = 2.0  # a compile running this long is one the user notices
-_NOTICE = {"stream": None, "registered": False}
+_NOTICE = {"stream": None, "wanted": False, "registered": False, "seconds": 0.0}
 
 
 def announce_compiles(stream) -> None:
     """Have the first compile of this process that takes longer than
-    :data:`NOTICE_AFTER_S` say so on ``stream`` (the CLI passes its terminal):
-    a first run otherwise sits silent for 20 s or more while numba builds
-    the kernels (loading them from the cache takes a fraction of a second,
-    and says nothing)."""
+    :data:`NOTICE_AFTER_S` say so on ``stream`` (the CLI passes its terminal;
+    None: say nothing): a first run otherwise sits silent for 20 s or more
+    while numba builds the kernels (loading them from the cache takes a
+    fraction of a second, and says nothing). Either way the compiles' time
+    is counted from then on (:func:`compile_seconds`)."""
     _NOTICE["stream"] = stream
+    _NOTICE["wanted"] = True
     if "numba" in sys.modules:
         _register_notice()
+
+
+def compile_seconds() -> float:
+    """Wall time this process has spent compiling kernels since
+    :func:`announce_compiles` (0 before it; loading them from the cache
+    happens when their module is imported and is not counted): what a
+    command takes out of a run's speed and reports apart."""
+    return float(_NOTICE["seconds"])
 
 
 class _CompileNotice:
@@ -107,10 +117,13 @@ class _CompileNotice:
         self.depth = 0
         self.timer = None
         self.said = False
+        self.began = 0.0
 
     def on_start(self, event) -> None:
         self.depth += 1
-        if self.depth == 1 and not self.said:
+        if self.depth == 1:
+            self.began = time.perf_counter()
+        if self.depth == 1 and not self.said and _NOTICE["stream"] is not None:
             import threading
 
             self.timer = threading.Timer(NOTICE_AFTER_S, self.say)
@@ -119,6 +132,8 @@ class _CompileNotice:
 
     def on_end(self, event) -> None:
         self.depth -= 1
+        if self.depth == 0:
+            _NOTICE["seconds"] += time.perf_counter() - self.began
         if self.depth == 0 and self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -136,7 +151,7 @@ class _CompileNotice:
 
 
 def _register_notice() -> None:
-    if _NOTICE["stream"] is None or _NOTICE["registered"]:
+    if not _NOTICE["wanted"] or _NOTICE["registered"]:
         return
     from numba.core import event
 
