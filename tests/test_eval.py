@@ -527,3 +527,42 @@ def test_the_float_runs_use_compiled_kernels_when_the_whole_data_set_repays_them
     monkeypatch.setattr(engine, "JIT_MIN_WORK", 1.0)
     evaluate(model, data, chunk=5)
     assert seen == ["auto"] * 3 + ["on"] * 3
+
+
+def test_kernel_compiles_are_said_apart_from_a_runs_times():
+    """A first eval on a machine spent 20 of the float reference's 20.5 s
+    simulating in numba compiling the kernels: the table says so per phase,
+    and says nothing where nothing was compiled."""
+    from nirc.evaluation import _seconds_text
+
+    said = _seconds_text({"compile": 4.31, "simulate": 9.07}, {"simulate": 8.88})
+    assert said == "compile 4.31 s, simulate 9.07 s (8.88 s of it compiling the kernels, once)"
+    assert _seconds_text({"simulate": 0.34}, {}) == "simulate 0.34 s"
+
+
+def test_eval_counts_the_kernel_compiles_inside_each_phase(model, data, monkeypatch):
+    """What jit.compile_seconds counts during a chip's compile and during its
+    simulation lands in that run's kernels, and in the JSON."""
+    from nirc.interpreter import jit
+    from nirc.targets import get_target
+
+    clock = {"s": 0.0}
+    monkeypatch.setattr(jit, "compile_seconds", lambda: clock["s"])
+    cls = type(get_target("speck"))
+    compile_, simulate = cls.compile, cls.simulate
+
+    def compiling(self, *a, **k):  # as if numba compiled for 3 s inside the chip's compile
+        clock["s"] += 3.0
+        return compile_(self, *a, **k)
+
+    def simulating(self, *a, **k):  # and for 2 s inside its first simulation
+        clock["s"] += 2.0 if clock["s"] < 5 else 0.0
+        return simulate(self, *a, **k)
+
+    monkeypatch.setattr(cls, "compile", compiling)
+    monkeypatch.setattr(cls, "simulate", simulating)
+    r = evaluate(model, data, "speck")
+    assert r.runs["speck"].kernels == {"compile": 3.0, "simulate": 2.0}
+    assert r.reference.kernels == {}
+    assert r.to_dict()["targets"]["speck"]["kernel_compile_seconds"] == {"compile": 3.0,
+                                                                         "simulate": 2.0}
