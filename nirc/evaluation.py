@@ -371,7 +371,7 @@ class Run:
     output_spikes: np.ndarray  # [N]: output spikes per sample over the window
     labels: np.ndarray | None
     seconds: dict[str, float] = field(default_factory=dict)
-    # of those, numba compiling this machine's kernels (once; from KERNELS_APART_S on)
+    # of those, numba compiling this machine's kernels (once; from jit.COMPILE_APART_S on)
     kernels: dict[str, float] = field(default_factory=dict)
     agreement: float | None = None
     differ: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -650,7 +650,7 @@ def _run_chunk(job: _Job, chunk: dict[str, np.ndarray], steps: int) -> dict[str,
 
     sim, chips = _prepared(job)
     out: dict[str, tuple] = {}
-    t0, k0 = time.perf_counter(), jit.compile_seconds()
+    clock = jit.stopwatch()
     x = {k: v[:steps] for k, v in chunk.items()}
     res = sim.run(x, jit=job.jit)
     spikes = res[job.output].reshape(steps, -1, _classes_of(res[job.output]))
@@ -659,19 +659,17 @@ def _run_chunk(job: _Job, chunk: dict[str, np.ndarray], steps: int) -> dict[str,
         v = res[f"{job.neuron}.v"].reshape(spikes.shape)
         membrane = _membrane(v, job.threshold)
     scores = readout_scores(job.readout, spikes, membrane)
-    out["float"] = (scores, spikes.sum(axis=(0, 2)), time.perf_counter() - t0,
-                    jit.compile_seconds() - k0)
+    out["float"] = (scores, spikes.sum(axis=(0, 2)), *clock())
     for key, _text in job.variants:  # the float network with a chip's approximations
-        t0, k0 = time.perf_counter(), jit.compile_seconds()
+        clock = jit.stopwatch()
         r = chips[key].run(x, jit=job.jit)
         s = r[job.output].reshape(spikes.shape)
         m = None
         if job.readout in MEMBRANE_READOUTS:
             m = _membrane(r[f"{job.neuron}.v"].reshape(spikes.shape), job.threshold)
-        out[key] = (readout_scores(job.readout, s, m), s.sum(axis=(0, 2)),
-                    time.perf_counter() - t0, jit.compile_seconds() - k0)  # fmt: skip
+        out[key] = (readout_scores(job.readout, s, m), s.sum(axis=(0, 2)), *clock())
     for name, _text, pad in job.targets:
-        t0, k0 = time.perf_counter(), jit.compile_seconds()
+        clock = jit.stopwatch()
         target = get_target(name)
         total = steps + pad
         xs = {k: v[:total] for k, v in chunk.items()}
@@ -693,8 +691,7 @@ def _run_chunk(job: _Job, chunk: dict[str, np.ndarray], steps: int) -> dict[str,
                     found=f"the {job.readout} readout",
                 )
             m = np.asarray(got[key], np.float64).reshape(s.shape)
-        out[name] = (readout_scores(job.readout, s, m), s.sum(axis=(0, 2)),
-                     time.perf_counter() - t0, jit.compile_seconds() - k0)  # fmt: skip
+        out[name] = (readout_scores(job.readout, s, m), s.sum(axis=(0, 2)), *clock())
     return out
 
 
@@ -981,7 +978,7 @@ def evaluate(
             opts = CompileOptions(dt=dt, reset=reset, source=source,
                                   allow_approximate=allow_approximate, calibrate=cal, seed=seed,
                                   strict=strict, extra=extra)  # fmt: skip
-            t0, k0 = time.perf_counter(), jit.compile_seconds()
+            clock = jit.stopwatch()
             try:
                 result = tgt.compile(model, opts)
             except NircError as e:
@@ -989,7 +986,7 @@ def evaluate(
                     raise
                 unfit[name] = e.render().splitlines()[0]  # `all`: the reason, and go on
                 continue
-            compile_s = time.perf_counter() - t0
+            compile_s, kernels_s = clock()
             report = result.report if isinstance(result.report, dict) else {}
             lag = int(report.get("output_latency", 0) or 0)
             pad = max(0, lag) if pad_steps == "auto" else int(pad_steps)
@@ -997,7 +994,7 @@ def evaluate(
             compiled.append((name, _print(result.module), pad))
             modules[name] = result.module
             runs_meta[name] = {"compile": compile_s, "report": _short_report(report), "pad": pad,
-                               "variants": [], "kernels": jit.compile_seconds() - k0}  # fmt: skip
+                               "variants": [], "kernels": kernels_s}  # fmt: skip
             measure = getattr(tgt, "float_approximations", None)
             if costs and ds.labels is not None and measure is not None:
                 for k, (what, variant) in enumerate(measure(module, report)):
@@ -1044,7 +1041,7 @@ def evaluate(
                 float(sum(p[name][3] for p in parts)))  # fmt: skip
 
     def kernels(**phases: float) -> dict[str, float]:
-        return {k: v for k, v in phases.items() if v >= KERNELS_APART_S}
+        return {k: v for k, v in phases.items() if v >= jit.COMPILE_APART_S}
 
     scores, spikes, secs, compiling = gather("float")
     reference = Run("float", scores, predict(scores), spikes, ds.labels,
@@ -1105,9 +1102,6 @@ def _calibration_figures(report: Mapping[str, Any]) -> tuple[str, Any, Any] | No
         both = {"float": acc["float"], "chip": chip} if "float" in acc and chip is not None else None
         return str(fid["inputs"]), fid.get("prediction_agreement"), both
     return None
-
-
-KERNELS_APART_S = 0.5  # numba compiles inside a chip's compile that its time names apart
 
 
 def _seconds_text(seconds: dict[str, float], kernels: dict[str, float]) -> str:

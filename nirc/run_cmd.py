@@ -199,7 +199,9 @@ def compile_apart(steps: int, elapsed: float, compiled: float) -> str:
     """A compile inside a run's time (a first run on this machine, or after
     an upgrade), said apart with the speed without it: a first run's 18 s
     compile made 20,000 steps of the Braille RNN look like 1,000 steps/s."""
-    if compiled < 0.5 or compiled < 0.2 * elapsed or elapsed <= compiled:
+    from nirc.interpreter.jit import COMPILE_APART_S
+
+    if compiled < COMPILE_APART_S or compiled < 0.2 * elapsed or elapsed <= compiled:
         return ""
     return (f" ({compiled:.1f} s of it compiling the kernels for this machine, once: "
             f"{steps / (elapsed - compiled):,.0f} steps/s without)")
@@ -351,8 +353,7 @@ def run(args) -> int:
     progress = Progress(steps)
     from nirc.interpreter import jit
 
-    compiled = jit.compile_seconds()
-    start = time.perf_counter()
+    clock = jit.stopwatch()
     try:
         results = sim.simulator.run(
             arrays,
@@ -365,8 +366,7 @@ def run(args) -> int:
         )
     finally:
         progress.close()
-    elapsed = time.perf_counter() - start
-    compiled = jit.compile_seconds() - compiled
+    elapsed, compiled = clock()
     if not batched:
         results = {k: v[:, 0] for k, v in results.items()}
     if args.output:

@@ -15,7 +15,6 @@ for batched inputs.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
@@ -116,13 +115,11 @@ def run_target(args: argparse.Namespace) -> int:
     arrays = {k: _fit(np.asarray(v), steps) for k, v in arrays.items()}
     from nirc.interpreter import jit
 
-    compiled_s = jit.compile_seconds()
-    start = time.perf_counter()
+    clock = jit.stopwatch()
     # a target with ``records = True`` takes --record (its probes, e.g. hidden states)
     probes = {"record": args.record} if args.record else {}
     results = target.simulate(compiled, arrays, **probes)
-    elapsed = time.perf_counter() - start
-    compiled_s = jit.compile_seconds() - compiled_s
+    elapsed, compiled_s = clock()
     if not batched:
         results = {k: v[:, 0] for k, v in results.items()}
     if args.output:

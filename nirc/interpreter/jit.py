@@ -49,7 +49,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -106,6 +106,17 @@ def compile_seconds() -> float:
     happens when their module is imported and is not counted): what a
     command takes out of a run's speed and reports apart."""
     return float(_NOTICE["seconds"])
+
+
+COMPILE_APART_S = 0.5  # compile time inside a run that commands report apart from its speed
+
+
+def stopwatch() -> Callable[[], tuple[float, float]]:
+    """A clock started now: calling it gives the wall seconds since and, of
+    them, the seconds numba spent compiling kernels (:func:`compile_seconds`),
+    which commands report apart from a run's own time."""
+    t0, k0 = time.perf_counter(), compile_seconds()
+    return lambda: (time.perf_counter() - t0, compile_seconds() - k0)
 
 
 class _CompileNotice:
