@@ -240,19 +240,11 @@ def convolve(x, weights, stride, padding, dtype=np.int64, bound: float | None = 
         return conv_events(x, weights, stride, padding).astype(dtype)
     if x.dtype != np.uint8:  # counts travel as uint8 (the kernel takes them so)
         x = x.astype(np.uint8) if bound <= 255 else x.astype(np.float64)
-    n = x.shape[0]
-    size = int(np.prod(kernel.out_shape))
-    per = max(1, CONV_BLOCK // max(1, size))
-    out = None if n <= per else np.empty((n,) + tuple(kernel.out_shape), dtype)
     with contextlib.ExitStack() as stack:
         stack.enter_context(jit.blas_single_thread())  # a loaded machine: threads only wait
         if not jit.loaded():  # loading the compiled kernels costs more than a run gains
             stack.enter_context(jit.disabled())
-        if out is None:
-            return kernel.apply(x, exact=True).astype(dtype)
-        for a in range(0, n, per):  # float64 sums of a block of events at a time
-            out[a : a + per] = kernel.apply(x[a : a + per], exact=True)
-    return out
+        return kernel.apply_in_blocks(x, dtype, exact=True, block=CONV_BLOCK)
 
 
 CONV_BLOCK = 1 << 22  # float64 sums per block of :func:`convolve` (32 MiB): not all N at once

@@ -239,13 +239,7 @@ def _conv(s: _Synapses, spikes: np.ndarray) -> np.ndarray:
                 pooled += x[:, :, dy : ph * g.pool_y : g.pool_y, dx : pw * g.pool_x : g.pool_x]
         x = pooled
     op = s.conv_op()
-    exact = op.exact_for(top)
-    size = int(np.prod(g.out_shape))
-    out = np.empty((n, size), F32)
-    per = max(1, CONV_BLOCK // size)
-    for a in range(0, n, per):
-        out[a : a + per] = op.apply(x[a : a + per], exact=exact).reshape(-1, size)
-    return out
+    return op.apply_in_blocks(x, F32, exact=op.exact_for(top), block=CONV_BLOCK).reshape(n, -1)
 
 
 class Simulator:
