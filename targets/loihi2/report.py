@@ -182,6 +182,7 @@ def build_report(model: str, low, agreement: dict, o, warnings: list[str], graph
         quantization={
             "search": low.search_mode,
             "method": SEARCH_METHODS[low.search_mode],
+            **({"outcome": low.search.note} if low.search.note else {}),
             "tried": [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in t.items()}
                       for t in low.search.tried],
         },
@@ -287,6 +288,8 @@ def report_text(report: dict) -> str:
                  f"order {r['placement']['baseline_traffic']:.4g})")  # fmt: skip
     q = report["quantization"]
     quant = [f"search {q['search']}: {q['method']}", "(per layer: see the layer lines above)"]
+    if q.get("outcome"):
+        quant.append(q["outcome"])
     ag = report["fidelity"]
     fidelity = [f"agreement: {ag['metric']}"]
     for key in ("calibration", "check"):
@@ -333,7 +336,9 @@ def summary(report: dict) -> list[str]:
     ]
     ag = report["agreement"]["calibration"]
     note = (f"argmax predictions agree on {ag['prediction_agreement']:.1%} of the calibration "
-            f"samples (max-abs scaling: {ag['max_abs_prediction_agreement']:.1%})")  # fmt: skip
+            f"samples (max-abs scaling: {ag['max_abs_prediction_agreement']:.1%}"
+            + (f"; {report['quantization']['outcome']})"
+               if report["quantization"].get("outcome") else ")"))  # fmt: skip
     if "accuracy" in ag:
         note += (f"; accuracy on their labels: float {ag['accuracy']['float']:.1%}, Loihi 2 "
                  f"{ag['accuracy']['loihi2']:.1%}")  # fmt: skip
