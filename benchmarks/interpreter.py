@@ -112,7 +112,7 @@ for binary events (each 8-wide add one load, widen, add and store): 12.2-13.9
 against 12.6-13.0 CPU-us, within the noise.
 
 Threads: the compiled program's threads take samples in turn
-(:func:`nirc.interpreter.program.share_samples`), so a thread whose core is
+(:func:`nirc.interpreter.jit.share_samples`), so a thread whose core is
 busy elsewhere takes fewer; they may then use one core more than the load
 leaves idle (``free_cores(pieces=True)``): the CNN at batch 32 with one of
 the two cores kept busy by another process made 3,000 steps/s with one

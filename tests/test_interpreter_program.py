@@ -745,13 +745,31 @@ def test_threads_take_pieces_of_samples_until_none_are_left(monkeypatch):
         taken.append((b0, b1, name))
         time.sleep(0.02 if name == threading.main_thread().name else 0.002)
 
-    program.share_samples(run, ("x",), 23, 3, program.SHARE_SAMPLE_STEPS // 2)  # 2 a piece
+    jit.share_samples(run, ("x",), 23, 3, jit.SHARE_SAMPLE_STEPS // 2)  # 2 a piece
     pieces = sorted((b0, b1) for b0, b1, _ in taken)
     assert pieces == [(b, min(23, b + 2)) for b in range(0, 23, 2)]
     by_thread: dict[str, int] = {}
     for _, _, name in taken:
         by_thread[name] = by_thread.get(name, 0) + 1
     assert by_thread[threading.main_thread().name] < max(by_thread.values())
+
+
+def test_samples_shared_from_a_sample_thread_run_there():
+    """share_samples called from one of the pool's threads runs every piece
+    in that thread: waiting for the pool's other pieces there would wait for
+    itself (the pool has one thread per core beside the caller)."""
+    import threading
+
+    taken: list[str] = []
+
+    def run(*args):
+        taken.append(threading.current_thread().name)
+
+    def nested() -> None:
+        jit.share_samples(run, (), 9, 2, jit.SHARE_SAMPLE_STEPS // 3)  # 3 a piece
+
+    jit._executor().submit(nested).result(timeout=30)
+    assert len(taken) == 3 and len(set(taken)) == 1 and taken[0].startswith("nirc-samples")
 
 
 def _pool_bits_net(rng) -> Graph:

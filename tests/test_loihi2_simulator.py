@@ -294,3 +294,56 @@ def test_compiled_convolutions_equal_numpys(geometry):
     sweep = sweep_thresholds(layer, x, ths, graded=False, resets=resets, window=(5, 30), jit=True)
     one = sweep_thresholds(layer, x, ths, graded=False, resets=resets, window=(5, 30), jit=False)
     np.testing.assert_array_equal(sweep, one)
+
+
+def test_samples_shared_among_threads_equal_numpys(monkeypatch):
+    """The compiled loops run a range of samples each, taken in turn by two
+    threads (:func:`nirc.interpreter.jit.over_samples`): the integers are numpy's, bit for bit, for
+    conv and dense layers (recurrent, with delays: the neuron loop) and the
+    threshold sweeps."""
+    from nirc.interpreter import jit
+    from nirc.targets.loihi2.simulator import simulate_layer, sweep_thresholds
+
+    shared = []
+    real = jit.share_samples
+
+    def spy(run, args, batch, parts, steps):
+        shared.append((batch, parts))
+        real(run, args, batch, parts, steps)
+
+    monkeypatch.setattr(jit, "share_samples", spy)
+    monkeypatch.setenv("NIRC_THREADS", "2")
+    rng = np.random.default_rng(11)
+    conv = LavaLayer("conv", (2, 9, 8), (8, 9, 8), rng.integers(-128, 128, (8, 2, 3, 3)),
+                     bias_mant=rng.integers(-50, 50, 8 * 9 * 8), i_decay=1024, v_decay=512,
+                     v_th=300, padding=(1, 1))  # fmt: skip
+    rec = LavaLayer("dense_rec", (20,), (12,), rng.integers(-90, 120, (12, 20)),
+                    weights_rec=rng.integers(-60, 60, (12, 12)), i_decay=700, v_decay=300,
+                    v_th=200)  # fmt: skip
+    delayed = LavaLayer("dense", (20,), (12,), rng.integers(-90, 120, (12, 20)),
+                        delays=rng.integers(0, 4, (12, 20)), i_decay=700, v_decay=300, v_th=200)
+    resets = np.zeros(30, bool)
+    resets[17] = True
+    for layer in (conv, rec, delayed):
+        x = rng.random((30, 70, int(np.prod(layer.in_shape)))) < 0.3  # 70 samples: pieces of 34
+        shared.clear()
+        got = simulate_layer(layer, x, graded=False, resets=resets, record=True, jit=True)
+        assert shared == [(70, 2)], layer.kind
+        want = simulate_layer(layer, x, graded=False, resets=resets, record=True, jit=False)
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)
+        assert want[0].any() and not want[0].all()
+        if layer.weights_rec is None and layer.delays is None:
+            ths = [150, 300, 900]
+            sweep = sweep_thresholds(layer, x, ths, graded=False, resets=resets, window=(5, 30))
+            one = sweep_thresholds(layer, x, ths, graded=False, resets=resets, window=(5, 30),
+                                   jit=False)  # fmt: skip
+            np.testing.assert_array_equal(sweep, one)
+    dense = LavaLayer("dense", (20,), (12,), rng.integers(-90, 120, (12, 20)), i_decay=700,
+                      v_decay=300, v_th=200)  # fmt: skip
+    x = rng.random((30, 70, 20)) < 0.3
+    shared.clear()
+    sweep = sweep_thresholds(dense, x, [100, 200], graded=False, resets=resets, window=(0, 30))
+    assert shared == [(70, 2)]
+    np.testing.assert_array_equal(sweep, sweep_thresholds(dense, x, [100, 200], graded=False,
+                                                          resets=resets, window=(0, 30), jit=False))

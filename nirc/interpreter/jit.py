@@ -342,6 +342,65 @@ def free_cores(pieces: bool = False) -> int:
     return min(int(cores or 1), free + 1) if pieces else free
 
 
+SHARE_SAMPLE_STEPS = 1000  # at least this many sample-steps per piece the threads take
+_EXECUTOR = None
+_SAMPLE_THREAD = "nirc-samples"
+
+
+def share_samples(run, args: tuple, batch: int, parts: int, steps: int) -> None:
+    """``run(*args, b0, b1)`` over the samples ``0 .. batch-1`` in pieces of
+    at least :data:`SHARE_SAMPLE_STEPS` sample-steps (runs of ``steps``
+    steps), taken in turn by ``parts`` threads (the calling one and
+    :func:`_executor`'s; the kernel must release the GIL) until none are
+    left. A thread that shares its core with another process takes fewer
+    pieces instead of holding the others up at the end, as fixed ranges did.
+    Called from one of those threads, it runs alone: the pool's threads
+    would be waiting for themselves."""
+    import itertools
+    import threading
+
+    piece = max(1, -(-SHARE_SAMPLE_STEPS // max(1, steps)))
+    taken = itertools.count()  # next() of a count is atomic: one piece per taker
+
+    def take() -> None:
+        while (b0 := next(taken) * piece) < batch:
+            run(*args, b0, min(batch, b0 + piece))
+
+    if threading.current_thread().name.startswith(_SAMPLE_THREAD):
+        take()
+        return
+    pool = _executor()
+    futures = [pool.submit(take) for _ in range(1, parts)]
+    take()
+    for f in futures:
+        f.result()
+
+
+def over_samples(run, args: tuple, batch: int, steps: int) -> None:
+    """``run(*args, b0, b1)`` (a compiled loop over the samples ``b0 ..
+    b1-1`` that releases the GIL) over ``batch`` samples of ``steps`` steps,
+    shared among a thread per idle core (:func:`free_cores` with
+    ``pieces``, :func:`share_samples`): the chip simulators' and the
+    convolutions' sample loops."""
+    threads = min(free_cores(pieces=True), batch)
+    if threads > 1:
+        share_samples(run, args, batch, threads, steps)
+    else:
+        run(*args, 0, batch)
+
+
+def _executor():
+    """The threads that run samples beside the calling thread (kept: starting
+    a thread costs about as much as a short run)."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _EXECUTOR = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1),
+                                       thread_name_prefix=_SAMPLE_THREAD)  # fmt: skip
+    return _EXECUTOR
+
+
 LOAD_WINDOW = 60.0  # seconds: the decay of the kernel's one-minute load average
 _OWN = [None, None, 0.0]  # process CPU seconds and clock at the last look, own load
 

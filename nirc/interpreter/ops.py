@@ -43,6 +43,7 @@ from nirc.shapes import Shape, conv_params, delay_steps, pool_params
 
 F64 = np.float64
 F32 = np.float32
+CONV_PIECE = 64  # samples per piece the threads of a spike-driven convolution take
 
 
 def f64(a) -> np.ndarray:
@@ -494,7 +495,11 @@ class Conv(Op):
         if cost >= float(self._dense_cost(n, np.array(c))):
             return None
         y = reuse(self._outputs, (n, self.groups * self.og, oh * ow), F64)
-        jit.kernels().conv_scatter(xs.reshape(n, -1), self.jit_segments(), y)
+        scatter, flat, tables = jit.kernels().conv_scatter, xs.reshape(n, -1), self.jit_segments()
+        # samples are independent: a thread per idle core takes them in turn, in
+        # pieces of CONV_PIECE (a sample here is one step of one layer)
+        jit.over_samples(lambda b0, b1: scatter(flat[b0:b1], tables, y[b0:b1]), (), n,
+                         jit.SHARE_SAMPLE_STEPS // CONV_PIECE)  # fmt: skip
         return self._finish(y.reshape(n, -1, oh, ow))
 
     def jit_tables(self):

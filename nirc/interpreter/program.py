@@ -49,7 +49,6 @@ weights of more than two axes, non-finite weights.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -191,7 +190,7 @@ class Program:
             if parts == 1:
                 run(*args, 0, batch)
             else:
-                share_samples(run, args, batch, parts, t1 - t0)
+                jit.share_samples(run, args, batch, parts, t1 - t0)
             if progress is not None:
                 progress(t1)
         for kernel, attr, off, m, perm in self.states:
@@ -247,44 +246,6 @@ class Program:
 
 
 PROGRESS_CHUNK = 1024  # steps per call when a progress callback wants to hear
-SHARE_SAMPLE_STEPS = 1000  # at least this many sample-steps per piece the threads take
-_EXECUTOR = None
-
-
-def share_samples(run, args: tuple, batch: int, parts: int, steps: int) -> None:
-    """``run(*args, b0, b1)`` over the samples ``0 .. batch-1`` in pieces of
-    at least :data:`SHARE_SAMPLE_STEPS` sample-steps (runs of ``steps``
-    steps), taken in turn by ``parts`` threads (the calling one and
-    :func:`_executor`'s; the kernel must release the GIL) until none are
-    left. A thread that shares its core with another process takes fewer
-    pieces instead of holding the others up at the end, as fixed ranges did.
-    Also the Speck simulator's threads."""
-    piece = max(1, -(-SHARE_SAMPLE_STEPS // max(1, steps)))
-    taken = itertools.count()  # next() of a count is atomic: one piece per taker
-
-    def take() -> None:
-        while (b0 := next(taken) * piece) < batch:
-            run(*args, b0, min(batch, b0 + piece))
-
-    pool = _executor()
-    futures = [pool.submit(take) for _ in range(1, parts)]
-    take()
-    for f in futures:
-        f.result()
-
-
-def _executor():
-    """The threads that run samples beside the calling thread (kept: starting
-    a thread costs about as much as a short run)."""
-    global _EXECUTOR
-    if _EXECUTOR is None:
-        import os
-        from concurrent.futures import ThreadPoolExecutor
-
-        _EXECUTOR = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1))
-    return _EXECUTOR
-
-
 def _snn_neuron():
     from nirc.interpreter.snn import SnnNeuron
 

@@ -1,7 +1,8 @@
 """The compiled neuron loop of :mod:`.simulator` (numba; imported on first use).
 
 The same integer operations as :func:`.simulator.neuron_loop_numpy`, element
-by element: lava's LIF update in int64 with the int32 wraps lava's arrays
+by element, for the samples ``b0 .. b1-1`` (samples are independent: threads
+run disjoint ranges of them at once, :func:`.simulator.over_samples`): lava's LIF update in int64 with the int32 wraps lava's arrays
 impose, the recurrent synapse added from the previous step's spikes (only the
 neurons that spiked are visited, and only their nonzero weights).
 """
@@ -79,35 +80,35 @@ def _fire(u, v, i, i_decay, v_decay, eff, thr, drive):  # pragma: no cover - com
 
 @_jit
 def lif_loop(a, rec_start, rec_target, rec_weight, exp, i_decay, v_decay, v_th, bias, resets,
-             spikes, us, vs, record):  # pragma: no cover - compiled
+             spikes, us, vs, record, b0, b1):  # pragma: no cover - compiled
     """``rec_*``: the recurrent weights by source neuron (CSR): source j's
     nonzero weights are ``rec_weight[rec_start[j]:rec_start[j + 1]]`` onto
     ``rec_target[...]``; ``rec_start`` is empty without a recurrent synapse."""
     t_steps, b, n = a.shape
     has_rec = rec_start.shape[0] > 0
     thr = v_th << 6
-    u = np.zeros((b, n), np.int64)
-    v = np.zeros((b, n), np.int64)
-    prev = np.zeros((b, n), np.uint8)
+    u = np.zeros((b1 - b0, n), np.int64)  # row bb - b0: sample bb
+    v = np.zeros((b1 - b0, n), np.int64)
+    prev = np.zeros((b1 - b0, n), np.uint8)
     rec = np.zeros(n, np.int64)
     eff = np.empty(n, np.int64)
     for i in range(n):
         eff[i] = _wrap32(bias[i] << 6)
     for t in range(t_steps):
         if resets[t]:
-            for bb in range(b):
+            for bb in range(b1 - b0):
                 for i in range(n):
                     u[bb, i] = 0
                     v[bb, i] = 0
-        for bb in range(b):
+        for bb in range(b0, b1):
             if has_rec:
                 for i in range(n):
                     rec[i] = 0
                 for j in range(n):
-                    if prev[bb, j]:
+                    if prev[bb - b0, j]:
                         for p in range(rec_start[j], rec_start[j + 1]):
                             rec[rec_target[p]] += rec_weight[p]
-            ub, vb = u[bb], v[bb]
+            ub, vb = u[bb - b0], v[bb - b0]
             for i in range(n):
                 drive = a[t, bb, i]
                 if has_rec:
@@ -118,9 +119,9 @@ def lif_loop(a, rec_start, rec_target, rec_weight, exp, i_decay, v_decay, v_th, 
                     us[t, bb, i] = uu
                     vs[t, bb, i] = vv
         if has_rec:
-            for bb in range(b):
+            for bb in range(b0, b1):
                 for i in range(n):
-                    prev[bb, i] = spikes[t, bb, i]
+                    prev[bb - b0, i] = spikes[t, bb, i]
     return 0
 
 
@@ -194,7 +195,7 @@ def dense_events(x, wt, out):  # pragma: no cover - compiled
 
 @_jit
 def dense_lif_loop(x, wt, exp, graded, rec_start, rec_target, rec_weight, i_decay, v_decay, v_th,
-                   bias, resets, spikes, us, vs, record):  # pragma: no cover - compiled
+                   bias, resets, spikes, us, vs, record, b0, b1):  # pragma: no cover - compiled
     """A dense (or dense_rec) layer without delays, synapse and neurons in
     one pass: at step t the synapse sends what it summed from ``x[t - 1]``
     (``x`` [T, B, n_in] events: spikes, or integers when ``graded``; ``wt``
@@ -213,7 +214,7 @@ def dense_lif_loop(x, wt, exp, graded, rec_start, rec_target, rec_weight, i_deca
     rec = np.zeros(n, np.int64)
     u = np.zeros(n, np.int64)
     v = np.zeros(n, np.int64)
-    for bb in range(b):
+    for bb in range(b0, b1):
         for i in range(n):
             u[i] = 0
             v[i] = 0
@@ -264,7 +265,7 @@ def _wrap24(x):  # pragma: no cover - compiled
 
 @_jit
 def conv_lif_loop(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th, bias, resets,
-                  spikes, us, vs, record):  # pragma: no cover - compiled
+                  spikes, us, vs, record, b0, b1):  # pragma: no cover - compiled
     """A conv layer, synapse and neurons in one pass: at step t the synapse
     sends the cross-correlation of the events ``x[t - 1]`` (``x`` [T, B, C,
     H, W]; ``wt`` [C/groups, kH, kW, Co] as in :func:`conv_events`), wrapped
@@ -282,7 +283,7 @@ def conv_lif_loop(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th,
     cl = np.zeros((ho, wo, co), np.int64)
     u = np.zeros(n, np.int64)
     v = np.zeros(n, np.int64)
-    for bb in range(b):
+    for bb in range(b0, b1):
         for i in range(n):
             u[i] = 0
             v[i] = 0
@@ -323,7 +324,8 @@ def _sweep_update(u, v, drive, i, i_decay, v_decay, eff, thr, counts, bb, t, w0,
 
 
 @_jit
-def dense_lif_sweep(x, wt, exp, graded, i_decay, v_decay, v_th, bias, resets, w0, w1, counts):  # pragma: no cover - compiled
+def dense_lif_sweep(x, wt, exp, graded, i_decay, v_decay, v_th, bias, resets, w0, w1, counts,
+                    b0, b1):  # pragma: no cover - compiled
     """:func:`dense_lif_loop` of a layer without a recurrent synapse for
     several threshold mantissas at once (``v_th`` [K]): the synapse's sums
     and u are computed once; ``counts`` [K, B, n] gets each threshold's
@@ -340,7 +342,7 @@ def dense_lif_sweep(x, wt, exp, graded, i_decay, v_decay, v_th, bias, resets, w0
     acc = np.zeros(n, np.int64)
     u = np.zeros(n, np.int64)
     v = np.zeros((kk, n), np.int64)
-    for bb in range(b):
+    for bb in range(b0, b1):
         u[:] = 0
         v[:] = 0
         for t in range(t_steps):
@@ -369,7 +371,7 @@ def dense_lif_sweep(x, wt, exp, graded, i_decay, v_decay, v_th, bias, resets, w0
 
 @_jit
 def conv_lif_sweep(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th, bias, resets,
-                   w0, w1, counts):  # pragma: no cover - compiled
+                   w0, w1, counts, b0, b1):  # pragma: no cover - compiled
     """:func:`conv_lif_loop` for several threshold mantissas at once (see
     :func:`dense_lif_sweep`); ``counts`` [K, B, n] (neurons in C order)."""
     t_steps, b, c, h, wd = x.shape
@@ -388,7 +390,7 @@ def conv_lif_sweep(x, wt, sh, sw, ph, pw, dh, dw, groups, i_decay, v_decay, v_th
     cl = np.zeros((ho, wo, co), np.int64)
     u = np.zeros(n, np.int64)
     v = np.zeros((kk, n), np.int64)
-    for bb in range(b):
+    for bb in range(b0, b1):
         u[:] = 0
         v[:] = 0
         for t in range(t_steps):

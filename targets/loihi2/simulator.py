@@ -41,6 +41,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from nirc.interpreter.jit import over_samples
+
 from .netx import LavaLayer
 
 I64 = np.int64
@@ -290,10 +292,10 @@ def neuron_loop(a, w_rec, exp, i_decay, v_decay, v_th, bias, resets, record, *, 
     us = np.zeros((t_steps, b, n) if record else (0, b, n), I32)
     vs = np.zeros((t_steps, b, n) if record else (0, b, n), I32)
     start, target, weight = _by_source(w_rec)
-    k.lif_loop(np.ascontiguousarray(a, I64), start, target, weight, int(exp), _full(i_decay, n),
-               _full(v_decay, n),
-               int(v_th), _full(bias, n),
-               np.ascontiguousarray(resets, np.uint8), spikes, us, vs, bool(record))  # fmt: skip
+    over_samples(k.lif_loop, (np.ascontiguousarray(a, I64), start, target, weight, int(exp),
+                              _full(i_decay, n), _full(v_decay, n), int(v_th), _full(bias, n),
+                              np.ascontiguousarray(resets, np.uint8), spikes, us, vs,
+                              bool(record)), b, t_steps)  # fmt: skip
     return spikes, (us if record else None), (vs if record else None)
 
 
@@ -324,11 +326,12 @@ def _dense_lif(k, layer: LavaLayer, x: np.ndarray, graded: bool, bias, resets, r
     us = np.zeros((t_steps, b, n) if record else (0, b, n), I32)
     vs = np.zeros((t_steps, b, n) if record else (0, b, n), I32)
     start, target, weight = _by_source(layer.weights_rec)
-    k.dense_lif_loop(xs, np.ascontiguousarray(np.asarray(layer.weights, I64).T), int(layer.weight_exp),
-                     bool(graded), start, target, weight, _full(layer.i_decay, n),
-                     _full(layer.v_decay, n), int(layer.v_th),
-                     _full(bias, n),
-                     np.ascontiguousarray(resets, np.uint8), spikes, us, vs, bool(record))  # fmt: skip
+    over_samples(k.dense_lif_loop, (xs, np.ascontiguousarray(np.asarray(layer.weights, I64).T),
+                                    int(layer.weight_exp), bool(graded), start, target, weight,
+                                    _full(layer.i_decay, n), _full(layer.v_decay, n),
+                                    int(layer.v_th), _full(bias, n),
+                                    np.ascontiguousarray(resets, np.uint8), spikes, us, vs,
+                                    bool(record)), b, t_steps)  # fmt: skip
     return spikes, (us if record else None), (vs if record else None)
 
 
@@ -345,10 +348,11 @@ def _conv_lif(k, layer: LavaLayer, x: np.ndarray, bias, resets, record: bool):
     vs = np.zeros(shape if record else (0, b) + tuple(layer.shape), I32)
     (sh, sw), (ph, pw), (dh, dw) = layer.stride, layer.padding, layer.dilation
     wt = np.ascontiguousarray(np.asarray(layer.weights, I64).transpose(1, 2, 3, 0))
-    k.conv_lif_loop(xs, wt, sh, sw, ph, pw, dh, dw, int(layer.groups), _full(layer.i_decay, n),
-                    _full(layer.v_decay, n), int(layer.v_th),
-                    _full(bias, n),
-                    np.ascontiguousarray(resets, np.uint8), spikes, us, vs, bool(record))  # fmt: skip
+    over_samples(k.conv_lif_loop, (xs, wt, sh, sw, ph, pw, dh, dw, int(layer.groups),
+                                   _full(layer.i_decay, n), _full(layer.v_decay, n),
+                                   int(layer.v_th), _full(bias, n),
+                                   np.ascontiguousarray(resets, np.uint8), spikes, us, vs,
+                                   bool(record)), b, t_steps)  # fmt: skip
     flat = (t_steps, b, n)
     return (spikes.reshape(flat), us.reshape(flat) if record else None,
             vs.reshape(flat) if record else None)  # fmt: skip
@@ -406,13 +410,15 @@ def sweep_thresholds(layer: LavaLayer, spikes: np.ndarray, v_ths, *, graded: boo
             xs = np.ascontiguousarray(spikes.reshape((t_steps, b) + tuple(layer.in_shape)))
             (sh, sw), (ph, pw), (dh, dw) = layer.stride, layer.padding, layer.dilation
             wt = np.ascontiguousarray(np.asarray(layer.weights, I64).transpose(1, 2, 3, 0))
-            k.conv_lif_sweep(xs.view(np.uint8) if xs.dtype == np.bool_ else xs, wt, sh, sw, ph, pw,
-                             dh, dw, int(layer.groups), *common)  # fmt: skip
+            over_samples(k.conv_lif_sweep, (xs.view(np.uint8) if xs.dtype == np.bool_ else xs,
+                                            wt, sh, sw, ph, pw, dh, dw, int(layer.groups),
+                                            *common), b, t_steps)  # fmt: skip
         else:
             xs = np.ascontiguousarray(spikes.reshape(t_steps, b, -1))
-            k.dense_lif_sweep(xs.view(np.uint8) if xs.dtype == np.bool_ else xs,
-                              np.ascontiguousarray(np.asarray(layer.weights, I64).T),
-                              int(layer.weight_exp), bool(graded), *common)  # fmt: skip
+            over_samples(k.dense_lif_sweep, (xs.view(np.uint8) if xs.dtype == np.bool_ else xs,
+                                             np.ascontiguousarray(np.asarray(layer.weights, I64).T),
+                                             int(layer.weight_exp), bool(graded), *common),
+                         b, t_steps)  # fmt: skip
         return counts
     for j, th in enumerate(ths):
         s, _, _ = simulate_layer(replace(layer, v_th=int(th)), spikes, graded=graded,

@@ -591,14 +591,9 @@ class _CompiledNetwork:
         args = (self.order, P, tables, feed, v, out, rec, record, modes)
         # samples are independent: threads take them in turn, as the float
         # interpreter's do (the kernel releases the GIL)
-        from nirc.interpreter.jit import free_cores
-        from nirc.interpreter.program import share_samples
+        from nirc.interpreter.jit import over_samples
 
-        threads = min(free_cores(pieces=True), B)
-        if threads > 1:
-            share_samples(k.run_network, args, B, threads, T)
-        else:
-            k.run_network(*args, 0, B)
+        over_samples(k.run_network, args, B, T)
         dtype = np.int32 if batched else np.int64
 
         def split(a: np.ndarray, offset: int, i: int) -> np.ndarray:
