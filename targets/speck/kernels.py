@@ -595,3 +595,58 @@ def _record(row, r0, vl, perm):  # pragma: no cover - compiled
     """A layer's channels-last membranes into ``row[r0:]`` in layer order."""
     for i in range(vl.shape[0]):
         row[r0 + perm[i]] = vl[i]
+
+
+@_jit
+def candidate_counts(current, v0, thr, bias, has_bias, hw, low, hi, rtz, multi, ref, counts, eq,
+                     spikes, keep, b0, b1):  # pragma: no cover - compiled
+    """The Speck quantizer's candidates of one layer, scored without their
+    spikes (:func:`~.quantize.candidate_scores`): for samples ``b0 .. b1-1``,
+    scale ``k`` (``current`` [T, B, K, n], the convolution at that scale,
+    channel-major: neuron ``i`` is in channel ``i // hw``) and threshold
+    variant ``j`` (``thr`` [K, J], initial membranes ``v0`` [K, J, n]), the
+    neurons' spike counts over the run into ``counts`` [B, K, J, n] and how
+    many of their steps spike as ``ref`` [T, B, n] does into ``eq`` [B, K,
+    J]; with ``keep`` (one candidate), its spikes into ``spikes`` [T, B, n].
+    The integers of :func:`~.simulator.integrate_and_fire` (saturating):
+    input and bias added, the membrane capped at ``hi``, ``floor(v / thr)``
+    spikes at most (``multi``) or one where ``v >= thr``, reset to zero
+    (``rtz``) or by the spikes' thresholds, then the floor ``low`` [K]."""
+    t_steps = current.shape[0]
+    k_n, j_n = thr.shape
+    n = current.shape[3]
+    v = np.empty(n, np.int64)
+    for b in range(b0, b1):
+        for k in range(k_n):
+            for j in range(j_n):
+                th = np.int64(thr[k, j])
+                floor = np.int64(low[k])
+                for i in range(n):
+                    v[i] = v0[k, j, i]
+                c = counts[b, k, j]
+                same = 0
+                for t in range(t_steps):
+                    cur = current[t, b, k]
+                    r = ref[t, b]
+                    for i in range(n):
+                        x = v[i] + cur[i]
+                        if has_bias:
+                            x += bias[k, i // hw]
+                        if x > hi:
+                            x = hi
+                        if multi:
+                            s = x // th
+                            if s < 0:
+                                s = 0
+                        else:
+                            s = np.int64(1) if x >= th else np.int64(0)
+                        if s > 0:
+                            x = 0 if rtz else x - s * th
+                        if x < floor:
+                            x = floor
+                        v[i] = x
+                        c[i] += s
+                        same += s == r[i]
+                        if keep:
+                            spikes[t, b, i] = s
+                eq[b, k, j] = same
