@@ -123,6 +123,39 @@ def test_compile_is_deterministic():
     assert a == b
 
 
+def test_input_counts_above_what_xylo_delivers_are_warned(tmp_path):
+    """Xylo delivers at most 15 events per input channel and step: inputs
+    with more are clipped on the chip, not in the float network. The compile
+    says so with the figures of its calibration inputs (and of the data nirc
+    eval passes as max_input_events), a run of the chip for its inputs;
+    counts within the limit say nothing."""
+    from nirc import diagnostics
+
+    g = network(4, [8, 3], rec={0})
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 16, (40, 2, 4))
+    x[5, 1, 2] = 40
+    np.savez(tmp_path / "calib.npz", **{"in": x})
+
+    def warnings(**kw) -> list[str]:
+        with diagnostics.collecting() as sink:
+            r = compile_for(g, "xylo", calibrate=str(tmp_path / "calib.npz"), **kw)
+        return [w.message for w in sink.warnings if "per channel and step" in w.message], r
+
+    (text,), r = warnings()
+    assert "the calibration inputs at `in` (1 of 320 counts, up to 40)" in text
+    (text,), _ = warnings(max_input_events=99)
+    assert "the evaluated data (up to 99)" in text
+    with diagnostics.collecting() as sink:
+        get_target("xylo").simulate(r.module, {"in": x})
+    assert [w for w in sink.warnings if "Xylo delivers 15 of each" in w.message]
+    with diagnostics.collecting() as sink:
+        get_target("xylo").simulate(r.module, {"in": np.minimum(x, 15)})
+    assert not [w for w in sink.warnings if "per channel and step" in w.message]
+    np.savez(tmp_path / "calib.npz", **{"in": np.minimum(x, 15)})
+    assert warnings(max_input_events=15)[0] == []
+
+
 def _rule(graph, **kw) -> NircError:
     with pytest.raises(NircError) as e:
         compile_for(graph, "xylo", **FAST, **kw)

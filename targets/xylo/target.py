@@ -245,6 +245,8 @@ class XyloTarget(Target):
                 "max_abs_agreement": round(ba, 6),
                 "reference_spikes_per_output_neuron": round(mean_spike_count(ref), 4),
             }
+        _warn_clipped(net.inputs, calib, spec.max_input_events, "the calibration inputs",
+                      o.extra.get("max_input_events"))  # fmt: skip
         quiet = [
             (where, a["reference_spikes_per_output_neuron"])
             for where, a in agreement.items()
@@ -406,6 +408,14 @@ class XyloTarget(Target):
                         f"with .{'/.'.join(states)}",
                     )
         events = _events(xn, inputs)
+        from .simulator import MAX_INPUT_EVENTS as limit
+
+        if events.size and events.max() > limit:
+            from nirc import diagnostics
+
+            diagnostics.warn(f"input event counts above {limit} per channel and step: Xylo "
+                             f"delivers {limit} of each (the float network takes them all)",
+                             where=self.name)  # fmt: skip
         run = simulate(xn.specification, events, record=probes or membranes)
         return _results(xn, run, probes, membranes, wanted)
 
@@ -469,6 +479,32 @@ class XyloTarget(Target):
             ),  # fmt: skip
         ]
         return rows + s.figures.rows()
+
+
+def _warn_clipped(inputs, arrays: Mapping[str, np.ndarray], limit: int, what: str,
+                  data_top: int | None = None) -> None:  # fmt: skip
+    """Warn where input event counts exceed the ``limit`` Xylo delivers per
+    channel and step: the chip takes ``limit`` of each, the float network all
+    of them (``data_top``: the largest count of the data ``nirc eval``
+    evaluates on, which it passes as ``max_input_events``)."""
+    from nirc import diagnostics
+
+    found = []
+    for name, _shape in inputs:
+        a = arrays.get(name) if hasattr(arrays, "get") else None
+        if a is None or not np.asarray(a).size:
+            continue
+        a = np.asarray(a)
+        top = a.max()
+        if top > limit:
+            over = int(np.count_nonzero(a > limit))
+            found.append(f"{what} at `{name}` ({over:,} of {a.size:,} counts, up to {float(top):,.0f})")
+    if data_top is not None and int(data_top) > limit:
+        found.append(f"the evaluated data (up to {int(data_top):,})")
+    if found:
+        diagnostics.warn(f"input event counts above the {limit} per channel and step that Xylo "
+                         f"delivers: {'; '.join(found)}; the chip takes {limit} of each, the "
+                         "float network all of them", where="xylo")  # fmt: skip
 
 
 def _events(xn, inputs: Mapping[str, np.ndarray]) -> np.ndarray:
