@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nirc.metrics import spike_counts
+from nirc.metrics import spike_counts, step_agreement
 from nirc.targets.speck import quantize as q
 from nirc.targets.speck.lower import FloatLayer
 from nirc.targets.speck.simulator import compiled_kernels
@@ -54,9 +54,10 @@ def test_kernel_scores_equal_the_numpy_candidates(case):
             got = spikes[:, :, k, j]
             np.testing.assert_array_equal(counts[:, k, j].reshape(got.shape[1:]), got.sum(axis=0))
             assert same[:, k, j].sum() == np.sum(ref == got)
-            want = q._score(ref, got)
             c = counts[:, k, j].reshape(got.shape[1:]).astype(np.float64)
-            assert -float(np.abs(spike_counts(ref) - c).mean()) == want[0]
+            score = q._score(spike_counts(ref), c, int(same[:, k, j].sum()), ref.size)
+            assert score == (-float(np.abs(spike_counts(ref) - spike_counts(got)).mean()),
+                             step_agreement(ref, got))  # fmt: skip
         if v_min is not None:  # the float floor in chip units: each scale's own
             alone = q._simulate_candidates(fl, [scales[k]], [variants[k]], x, T, B, mode, SPECK)
             np.testing.assert_array_equal(alone[:, :, 0], spikes[:, :, k])

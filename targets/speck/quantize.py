@@ -417,12 +417,12 @@ def _candidate_kernels(sample_steps: int):
     return jit.simulator_kernels(_KERNELS, None, sample_steps, JIT_MIN_SAMPLE_STEPS, "Speck")
 
 
-def _score(ref: np.ndarray, got: np.ndarray) -> tuple[float, float]:
-    """How well a candidate's spikes ``got`` follow the float layer's ``ref``
-    (``[T, B, ...]``), larger is better: first the mean absolute difference of
-    the neurons' spike counts (negated), then the fraction of equal spikes."""
-    diff = float(np.abs(spike_counts(ref) - spike_counts(got)).mean())
-    return (-diff, step_agreement(ref, got))
+def _score(ref_counts: np.ndarray, counts: np.ndarray, same: int, size: int) -> tuple[float, float]:
+    """How well a candidate follows the float layer, larger is better: first
+    the mean absolute difference of the neurons' spike counts over the run
+    (``counts`` against ``ref_counts``, [B, ...] float64), negated, then the
+    fraction of equal spikes (``same`` of the ``size`` neuron-steps)."""
+    return (-float(np.abs(ref_counts - counts).mean()), float(same / size))
 
 
 def _events(a: np.ndarray, shape: tuple[int, int, int], name: str) -> np.ndarray:
@@ -493,7 +493,7 @@ def quantize_network(
         # the compiled kernel keeps counts, not every candidate's spikes
         per = T * B * n * (1 if kern is not None else J)
         chunk = max(1, _CHUNK_ELEMENTS // max(per, 1))
-        ref_counts = spike_counts(ref) if kern is not None else None
+        ref_counts = spike_counts(ref)
         best = None
         for start in range(0, len(cands), chunk):
             part = slice(start, start + chunk)
@@ -506,14 +506,14 @@ def quantize_network(
                                               spec)  # fmt: skip
             for k in range(len(scales)):
                 for j in range(J):
-                    if kern is not None:  # _score's and _agreement's numbers from the counts
+                    if kern is not None:  # the scores' numbers from the counts
                         c = counts[:, k, j].reshape(ref_counts.shape).astype(np.float64)
-                        score = (-float(np.abs(ref_counts - c).mean()),
-                                 float(same[:, k, j].sum() / ref.size))  # fmt: skip
+                        score = _score(ref_counts, c, int(same[:, k, j].sum()), ref.size)
                         got = c[None]
                     else:
                         got = spikes[:, :, k, j]
-                        score = _score(ref, got)
+                        score = _score(ref_counts, spike_counts(got), int(np.sum(ref == got)),
+                                       ref.size)  # fmt: skip
                     if judged is not None and judged[0] == i:
                         score = (_agreement(got, judged, got.shape[0], B),) + score
                     if best is None or score > best[0]:
