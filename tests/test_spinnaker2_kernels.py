@@ -211,3 +211,54 @@ def test_given_populations_are_taken_as_they_are_in_blocks(small_thresholds, mon
         np.testing.assert_array_equal(got_s[name], want_s[name], err_msg=name)
     np.testing.assert_array_equal(got_v["e"], want_v["e"])
     assert not np.array_equal(got_s["c"], whole_s["c"]), "b's change did not reach c: a weak test"
+
+
+@pytest.mark.parametrize("batch, threads, delay", [(1, "1", 0), (6, "2", 0), (5, "2", 2)])
+def test_compiled_lateral_copies_equal_numpy_loop(small_thresholds, monkeypatch, batch, threads,
+                                                   delay):  # fmt: skip
+    """A multi-spike population built as copies whose lateral synapses hand
+    each copy its element's weight times the other copies' spikes (quantize):
+    compiled with the lateral sums inside the neuron loop, the spikes and
+    voltages are the numpy loop's, bit for bit; weights and decay chosen
+    inexact in float32, so that any other order of the float32 operations
+    would show (and with a delay on the lateral synapses, which the loop
+    honours)."""
+    from nirc.targets.spinnaker2.simulator import _prepare
+
+    k, shape = 4, (2, 3, 3)
+    n = 2 * 3 * 3
+    pop = lif("p", shape, alpha_decay=np.float32(0.8731), threshold=np.float32(3.3),
+              reset="reset_by_subtraction", v_init=0.0)  # fmt: skip
+    pop.copies = k
+    lay = pop.layout()  # [elements, copies]
+    w_el = RNG.uniform(0.9, 3.1, n).astype(np.float32)  # one lateral weight per element
+    rows, cols, vals = [], [], []
+    for e in range(n):
+        for a in range(k):
+            for b in range(k):
+                if a != b:
+                    rows.append(lay[e, a])
+                    cols.append(lay[e, b])
+                    vals.append(float(w_el[e]))
+    lateral = Projection("p->p", "p", "p", Coo(np.array(rows), np.array(cols), np.array(vals),
+                                                (n * k, n * k)),
+                         delays=np.full(len(rows), delay, np.int64))  # fmt: skip
+    inp = Population("in", "spike_list", (12,), role=INPUT)
+    feed = Projection("in->p", "in", "p", weights(n * k, 12, 0.5, top=9))
+    net = Network(1.0, [inp, pop], [feed, lateral], [Output("out", "p", (n * k,))])
+    syn = [s for s in _prepare(lateral, pop, pop)]
+    assert len(syn) == 1 and syn[0].lateral is not None  # taken as lateral copies
+    x = {"in": (RNG.random((40, batch, 12)) < 0.4).astype(np.uint8)}
+    monkeypatch.setenv("NIRC_THREADS", threads)
+    with jit.disabled():
+        want_s, want_v = sim.Simulator(net).run(x, 45, record_v=("p",))
+
+    def numpy_loop(*args, **kw):
+        raise AssertionError("the lateral copies ran in the numpy loop")
+
+    monkeypatch.setattr(sim.Simulator, "_loop", numpy_loop)
+    got_s, got_v = sim.Simulator(net).run(x, 45, record_v=("p",))
+    np.testing.assert_array_equal(got_s["p"], want_s["p"])
+    np.testing.assert_array_equal(got_v["p"], want_v["p"])
+    several = want_s["p"][:, :, lay].sum(axis=3)
+    assert several.max() >= 2 and want_s["p"].any()  # copies fired together: lateral sums ran

@@ -97,12 +97,40 @@ def _state(batch, n):
 
 
 @_jit
+def _lateral(x, spikes, t, b, lat, d0, copies, rest, total):  # pragma: no cover - compiled
+    """Add to ``x`` [n] what the lateral synapses of multi-spike copies send
+    from step ``t`` of sample ``b``: each copy of an element gets the
+    element's weight ``lat`` [n] times the spikes of its other copies (copy
+    ``c`` of element ``(a, r)`` is neuron ``(a * copies + c) * rest + r``),
+    in float32 as the simulator's numpy loop computes it: the copies' sum,
+    less the neuron's own spike, times the weight, added to ``x``. The
+    loops run along ``r`` (``total`` [rest]: the copies' sums), whose
+    neurons are consecutive: vectorized."""
+    row = spikes[t, b]
+    for a in range(d0):
+        for r in range(rest):
+            total[r] = np.float32(0.0)
+        for c in range(copies):
+            base = (a * copies + c) * rest
+            for r in range(rest):
+                total[r] += np.float32(row[base + r])
+        for c in range(copies):
+            base = (a * copies + c) * rest
+            for r in range(rest):
+                i = base + r
+                x[i] = x[i] + lat[i] * (total[r] - np.float32(row[i]))
+
+
+@_jit
 def neuron_loop(drive, v, alpha, thr, off, v_reset, subtract, current, decay, refrac, spikes,
-                volts, record_v, want_events, b0, b1):  # fmt: skip
+                volts, record_v, want_events, lat, lat_shape, b0, b1):  # fmt: skip
     """One population over all steps: ``drive`` [T, B, n] (the weights that
     arrive each step), state ``v`` [B, n] (updated in place); writes
     ``spikes`` [T, B, n] (0 or 1; and ``volts`` [T, B, n] when ``record_v``),
     for the samples ``b0`` to ``b1 - 1`` (threads run disjoint ranges).
+    ``lat`` [n] (empty: none): the lateral synapses of its multi-spike
+    copies (:func:`_lateral`; ``lat_shape``: first axis, copies, rest,
+    delay), from the spikes of step ``t - 1 - delay``.
     Returns their events (``ptr``, ``idx``: rows from ``b0 * steps`` on;
     empty unless ``want_events``)."""
     steps, batch, n = drive.shape
@@ -111,10 +139,14 @@ def neuron_loop(drive, v, alpha, thr, off, v_reset, subtract, current, decay, re
     idx = np.empty(_room(steps * (b1 - b0), n) if want_events else 0, np.int32)
     m = 0
     x = np.empty(n, np.float32)
+    d0, copies, rest, delay = lat_shape[0], lat_shape[1], lat_shape[2], lat_shape[3]
+    total = np.empty(rest, np.float32)
     for b in range(b0, b1):
         for t in range(steps):
             for k in range(n):
                 x[k] = drive[t, b, k]
+            if lat.shape[0] > 0 and t - 1 - delay >= 0:
+                _lateral(x, spikes, t - 1 - delay, b, lat, d0, copies, rest, total)
             _neuron_row(x, v, cur, count, b, alpha, thr, off, v_reset, subtract, current, decay,
                         refrac, spikes, volts, t, record_v)  # fmt: skip
             if want_events:
