@@ -109,7 +109,14 @@ per sample-step (a prototype with the CNN's weights, one thread), against
 dependent table rows per sample-step where the events make 3,466 8-wide
 additions. And (same machine, later): the block adds without their multiply
 for binary events (each 8-wide add one load, widen, add and store): 12.2-13.9
-against 12.6-13.0 CPU-us, within the noise.
+against 12.6-13.0 CPU-us, within the noise. And (2026-12-08): the events of
+an exact convolution added straight into the membranes of its fused IF layer
+(no accumulator: half the bytes the 4,096-neuron layers move between L2 and
+L1 each step; exact, as every sum is on the weights' grid), a prototype
+without the run-time bound on the membranes' growth: 12.77-12.84 against
+12.77-13.50 CPU-us per sample-step, one thread, runs alternating; the layer
+passes with no events 0.84-1.31 against 1.15-1.99 us, within the machine's
+swings. Not worth a padded state layout and a bound checked per run.
 
 Threads: the compiled program's threads take samples in turn
 (:func:`nirc.interpreter.jit.share_samples`), so a thread whose core is
