@@ -262,3 +262,23 @@ def test_compiled_lateral_copies_equal_numpy_loop(small_thresholds, monkeypatch,
     np.testing.assert_array_equal(got_v["p"], want_v["p"])
     several = want_s["p"][:, :, lay].sum(axis=3)
     assert several.max() >= 2 and want_s["p"].any()  # copies fired together: lateral sums ran
+
+
+@pytest.mark.parametrize("block", [1 << 30, 4000])  # one block of samples, or several
+def test_run_keeps_only_the_populations_asked_for(monkeypatch, block):
+    """``keep``: the spikes of those populations only (the calibration search
+    scores a candidate by its outputs), the same arrays as a full run's;
+    given populations pass through as given."""
+    monkeypatch.setattr(sim, "SAMPLE_BLOCK", block)
+    net = network()
+    x = inputs(30, 5)
+    full_s, full_v = sim.Simulator(net).run(x, 35, record_v=("c",))
+    got_s, got_v = sim.Simulator(net).run(x, 35, record_v=("c",), keep={"e", "b"})
+    assert set(got_s) == {"e", "b"}
+    for name in got_s:
+        np.testing.assert_array_equal(got_s[name], full_s[name], err_msg=name)
+    np.testing.assert_array_equal(got_v["c"], full_v["c"])
+    given = {"a": full_s["a"]}
+    got_s, _ = sim.Simulator(net).run(x, 35, given=given, keep={"a", "e"})
+    assert set(got_s) == {"a", "e"} and got_s["a"] is given["a"]
+    np.testing.assert_array_equal(got_s["e"], full_s["e"])

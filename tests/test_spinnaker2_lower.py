@@ -305,10 +305,11 @@ def test_an_approximation_of_several_populations_is_said_once_naming_them():
 
 
 def test_a_search_too_large_for_the_machine_is_refused_before_it_runs(tmp_path, monkeypatch):
-    """The calibration search holds two runs' spikes of every chip neuron,
-    sample and step, a multi-spike population tried as 8 copies: refused
-    with the figures when that exceeds the machine's memory, before any
-    simulation (the out-of-memory killer ended such compiles after minutes)."""
+    """The calibration search holds the best choice's spikes of every chip
+    neuron, sample and step, a multi-spike population tried as 8 copies:
+    refused with the figures when that exceeds the machine's memory, before
+    any simulation (the out-of-memory killer ended such compiles after
+    minutes)."""
     import nirc.interpreter.io as nio
     from nirc.diagnostics import NircError
     from nirc.targets.spinnaker2 import simulator
@@ -320,7 +321,7 @@ def test_a_search_too_large_for_the_machine_is_refused_before_it_runs(tmp_path, 
     )  # fmt: skip
     np.savez(tmp_path / "cal.npz", **{"in": spikes((6,), steps=30, batch=16, p=0.7)})
     o = CompileOptions(source="sinabs", calibrate=str(tmp_path / "cal.npz"))
-    need = 16 * 31 * (6 + 4 + 7 * 4) * 2  # samples x chip steps x (neurons + 7 more copies) x 2
+    need = 16 * 31 * (6 + 4 + 7 * 4)  # samples x chip steps x (neurons + 7 more copies), a byte
     monkeypatch.setattr(nio, "machine_memory", lambda: need - 1)
     runs = []
     monkeypatch.setattr(simulator.Simulator, "run", lambda *a, **k: runs.append(1))

@@ -47,7 +47,7 @@ integers below 2**24 are exact in float32 in any order.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -274,6 +274,7 @@ class Simulator:
         *,
         record_v: tuple[str, ...] = (),
         given: Mapping[str, np.ndarray] | None = None,
+        keep: Collection[str] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Run ``steps`` chip steps on ``{input population: [T, B, *shape]}``
         event counts (zero after their T). Returns (spikes by population
@@ -281,6 +282,10 @@ class Simulator:
         float32 for ``record_v``).
         ``given``: spikes of populations taken as they are instead of
         simulated (a component all of whose members are given is skipped).
+        ``keep``: the populations whose spikes are returned (None: all); the
+        others are simulated as far as the kept ones and the records need,
+        and not kept for the whole run (the calibration search scores a
+        candidate by its outputs alone).
 
         Samples are independent: a large batch runs a block of samples at a
         time (:data:`SAMPLE_BLOCK` values of the largest population's drive
@@ -297,7 +302,8 @@ class Simulator:
         given = dict(given or {})
         taken = self._taken(given, record_v)
         if batch <= per:
-            return self._run_block(inputs, steps, record_v, given, taken)
+            s_all, v_all = self._run_block(inputs, steps, record_v, given, taken)
+            return {k: a for k, a in s_all.items() if keep is None or k in keep}, v_all
         spikes: dict[str, np.ndarray] = {}
         volts: dict[str, np.ndarray] = {}
         for b0 in range(0, batch, per):
@@ -307,6 +313,8 @@ class Simulator:
             s_b, v_b = self._run_block(part, steps, record_v, fixed, taken)
             for out, got in ((spikes, s_b), (volts, v_b)):
                 for k, a in got.items():
+                    if out is spikes and keep is not None and k not in keep:
+                        continue
                     if out is spikes and k in taken:
                         out[k] = given[k]
                         continue
