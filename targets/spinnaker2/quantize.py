@@ -651,8 +651,8 @@ def search(
 
     def evaluate(ch: dict[str, Choice], given=None) -> tuple[dict[str, float], np.ndarray]:
         """A candidate's score and matches, from its outputs alone (keeping
-        every population's spikes of every candidate cost a third of the
-        N-MNIST CNN's search and half its peak memory)."""
+        every population's spikes of every candidate cost the N-MNIST CNN's
+        search a sixth of its time and two thirds of its peak memory)."""
         out, _ = _run(integer_network(ex, ch, input_copies), calib, given, every=False)
         quant.evaluations += 1
         return score(reference, out), matches(reference, out)
