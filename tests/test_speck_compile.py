@@ -207,6 +207,32 @@ def test_agreement_with_the_float_network():
         assert agreement >= floor, (model, agreement)
 
 
+def test_float_reference_in_blocks_of_samples_is_the_whole_run(monkeypatch):
+    """The quantizer's float reference runs a block of samples at a time (its
+    float64 records of every layer were most of a calibrated compile's peak):
+    every probe and output equals one run over the whole batch, the probes'
+    counts as bytes; a probe of counts past a byte stays int64 in every
+    block."""
+    from nirc.interpreter.snn import run_snn
+    from nirc.targets.speck import quantize as q
+
+    target = get_target("speck")
+    module, net, float_module = target.lower(PAPER_CNN, CompileOptions(source="sinabs"))
+    fresh = q.calibration_inputs(float_module, None, steps=12, rate=0.3, batch=7, seed=5)
+    probes = [fl.neuron for fl in net.float_network.layers]
+    whole = run_snn(float_module, fresh, record=probes)
+    monkeypatch.setattr(q, "REFERENCE_BLOCK", 1)  # a sample per block
+    got = q.float_reference(float_module, fresh, probes)
+    assert set(got) == set(whole)
+    for k, a in whole.items():
+        np.testing.assert_array_equal(got[k], a, err_msg=k)
+        assert got[k].dtype == (np.uint8 if k in probes else a.dtype), k
+    assert all(got[k].any() for k in probes)
+    fresh = {k: v * 3000 for k, v in fresh.items()}  # counts past a byte in the first layer
+    got = q.float_reference(float_module, fresh, probes)
+    assert got[probes[0]].dtype == np.int64 and got[probes[0]].max() > 255
+
+
 def test_lif_with_allow_approximate_reports_the_measured_agreement():
     g = chain((1, 6, 6), (3,), conv("c", 1, 2, 3), lif("n1", (2, 4, 4), tau=50.0),
               flatten(), linear("fc", 32, 3, seed=1), if_("n2", (3,)))  # fmt: skip

@@ -41,7 +41,9 @@ as the float layer does: :func:`candidate_scores`), then runs the chosen one
 again for its spikes: the paper's N-MNIST CNN calibrated on 128 samples of
 100 steps compiled in 12.6 s and 1.6 GiB where the numpy simulation of every
 candidate's spikes took 18.7 s and 2.0 GiB (300 steps: 31 s and 4.3 GiB,
-against 59-71 s and 5.5 GiB), choosing the same. Without numba, all
+against 59-71 s and 5.5 GiB), choosing the same; with the float reference
+run a block of samples at a time (:func:`float_reference`), 1.0 GiB (300
+steps: 24-26 s and 2.7 GiB). Without numba, all
 candidates of a scale run at once, stacked on an axis of one simulation.
 
 Measured on the N-MNIST CNN (benchmarks/speck.py): the choice matters less
@@ -83,6 +85,7 @@ MULTIPLIERS = (1.0, 1.5, 2.0, 3.0)
 MAX_CLIPPED = 0.02
 # elements of one stacked simulation (candidates x steps x batch x neurons)
 _CHUNK_ELEMENTS = 1 << 22
+REFERENCE_BLOCK = 1 << 25  # float64 values the float reference records per block of samples
 
 
 @dataclass
@@ -175,16 +178,29 @@ def float_reference(module, inputs: Mapping[str, np.ndarray], probes: Sequence[s
     integers that hold them (:func:`narrow_counts`), the outputs as computed.
     The interpreter records every probe as float64 in one array: the N-MNIST
     CNN's layers on 128 samples of 300 steps took 2.6 GiB for the whole
-    quantization, an eighth of that as bytes."""
+    quantization, an eighth of that as bytes. So a block of samples at a
+    time (:data:`REFERENCE_BLOCK` recorded values), each block's counts
+    narrowed before the next runs (samples are independent, and the
+    interpreter's numbers for one do not depend on the others)."""
     from nirc.interpreter.snn import run_snn
 
-    out = run_snn(module, inputs, record=list(probes))
-    for k in probes:
-        if k in out:
-            a = np.asarray(out[k])
-            if a.dtype.kind == "f" and np.array_equal(a, np.rint(a)):
-                out[k] = narrow_counts(a)
-    return {k: np.array(v) if v.base is not None else v for k, v in out.items()}
+    arrays = {k: np.asarray(v) for k, v in inputs.items()}
+    steps, batch = next(iter(arrays.values())).shape[:2] if arrays else (1, 1)
+    first = run_snn(module, {k: v[:, :1] for k, v in arrays.items()}, record=list(probes))
+    width = sum(int(np.prod(np.shape(v)[2:])) for v in first.values())
+    per = max(1, REFERENCE_BLOCK // max(1, steps * width))
+    parts: dict[str, list[np.ndarray]] = {}
+    for b0 in range(0, batch, per):
+        out = run_snn(module, {k: v[:, b0 : b0 + per] for k, v in arrays.items()},
+                      record=list(probes))  # fmt: skip
+        for k, v in out.items():
+            a = np.asarray(v)
+            if k in probes and a.dtype.kind == "f" and np.array_equal(a, np.rint(a)):
+                a = narrow_counts(a)
+            parts.setdefault(k, []).append(np.array(a) if a.base is not None else a)
+    # a probe is int64 in a block only where a count there passes a byte: joined
+    # blocks are what narrowing the whole would give
+    return {k: p[0] if len(p) == 1 else np.concatenate(p, axis=1) for k, p in parts.items()}
 
 
 def narrow_counts(a: np.ndarray) -> np.ndarray:
@@ -401,7 +417,7 @@ def candidate_scores(kernels, fl, scales: list[float], variants: list[list[Varia
     over_samples(kernels.candidate_counts, (
         current.reshape(T, B, K, n), v0, thr, np.zeros((K, 1), np.int32) if bias is None else bias,
         bias is not None, oh * ow, low, int(spec.state_range[1]), bool(first.return_to_zero),
-        spike_mode == "multi", np.ascontiguousarray(ref.reshape(T, B, n), np.int32), counts, steps,
+        spike_mode == "multi", np.ascontiguousarray(ref.reshape(T, B, n)), counts, steps,
         spikes, keep), B, T)  # fmt: skip
     return counts, steps, spikes.reshape((T, B, f, oh, ow)) if keep else None
 
@@ -485,7 +501,7 @@ def quantize_network(
         if x is None:
             x = np.zeros((T * B,) + fl.input_shape, np.uint8)
         ref = np.asarray(reference[fl.neuron]).reshape((T, B) + fl.placeholder().output_shape)
-        ref = ref.astype(np.int32)  # spike counts: exact, and compared with the chip's int32
+        ref = narrow_counts(ref)  # spike counts, exact: bytes where they fit (not a copy then)
         cands = candidates(fl, spec)
         J = max(len(v) for _, _, v in cands)
         variants = [v + [v[-1]] * (J - len(v)) for _, _, v in cands]
