@@ -283,9 +283,9 @@ class Simulator:
         ``given``: spikes of populations taken as they are instead of
         simulated (a component all of whose members are given is skipped).
         ``keep``: the populations whose spikes are returned (None: all); the
-        others are simulated as far as the kept ones and the records need,
-        and not kept for the whole run (the calibration search scores a
-        candidate by its outputs alone).
+        others are still simulated, a block of samples at a time, but not
+        kept for the whole run (the calibration search scores a candidate by
+        its outputs alone).
 
         Samples are independent: a large batch runs a block of samples at a
         time (:data:`SAMPLE_BLOCK` values of the largest population's drive
