@@ -253,12 +253,13 @@ def test_weight_scale_and_record_steps_flags(model, tmp_path):
 
 def test_a_bias_too_large_for_its_sources_is_named(tmp_path, capsys):
     """A bias at a large --weight-scale is spread over always-on sources of
-    weights up to +-15: at 1e6 the Braille RNN's took 113,000 of them (a
+    weights up to +-15 (the delayed model): at 1e6 the Braille RNN's took 113,000 of them (a
     misleading "not even one neuron fits a core"), from 1e9 on the arrays ran
     out of memory, and past int64 the count wrapped. Now a diagnostic names
     the population, the bias, the scale and the sources it would need."""
     braille = EXAMPLES / "braille_rnn.nir"
-    code = main(["compile", str(braille), "--target", "spinnaker2", "--weight-scale", "1e6"])
+    code = main(["compile", str(braille), "--target", "spinnaker2", "--weight-scale", "1e6",
+                 "--delays", "model"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 2, err
     assert "lif1.lif: a bias needs more always-on source neurons than a network can spend" in err

@@ -200,6 +200,69 @@ def test_delay_node_delayed_model_or_relays():
     assert len([p for p in net.populations if p.role == "relay"]) == 8
 
 
+def _delayed_graph(weight):
+    return graph(
+        [node("in", "Input", shape=[3]), node("fc", "Linear", weight=weight),
+         node("d", "Delay", delay=np.full(4, 2.0)), if_("if1", 4, 10.5),
+         node("out", "Output", shape=[4])],
+        [("in", "fc"), ("fc", "d"), ("d", "if1"), ("if1", "out")],
+    )  # fmt: skip
+
+
+def test_delays_auto_keeps_eight_bits_with_relays():
+    """By default a delayed model only where its 4-bit weights hold the float
+    weights: weights on the int8 grid (not on a 15-step one) take a relay
+    and stay exact; `delays=model` takes `lif`, rounds them, and says so."""
+    g = _delayed_graph(int_weights((4, 3), top=127))
+    result, net = compile_exact(g, {"in": spikes((3,), p=0.5)})
+    assert models(net)["if1"] == "lif_no_delay"
+    assert [p.name for p in net.populations if p.role == "relay"] == ["in.relay1"]
+    assert not result.report["approximations"]
+    result = TARGET.compile(g, CompileOptions(dt=1.0, extra={"quick": True, "delays": "model"}))
+    net, _, _ = read_network(result.module)
+    assert models(net)["if1"] == "lif" and not [p for p in net.populations if p.role == "relay"]
+    assert any("`lif`'s weights have 4 bits" in a and "(if1)" in a
+               for a in result.report["approximations"])  # fmt: skip
+
+
+def test_four_bit_exact():
+    from nirc.targets.spinnaker2.lower import FloatNeuron, four_bit_exact
+    from nirc.targets.spinnaker2.sparse import Coo
+
+    def entries(*ws):
+        return [("in", 0, Coo.from_dense(np.asarray(w, np.float64)), (), None) for w in ws]
+
+    z = np.zeros(2)
+    fn = FloatNeuron(alpha=np.ones(2), threshold=np.ones(2), bias=z, v_reset=z, v_init=z)
+    grid = 0.37 * np.array([[15.0, -4.0], [0.0, 7.0]])
+    assert four_bit_exact(fn, entries(grid, [[0.37 * 2, -0.37]]), "lif")
+    assert four_bit_exact(fn, entries(grid * (1 + 1e-9)), "lif")  # float32-level noise
+    assert not four_bit_exact(fn, entries(grid + [[0, 0], [0, 0.1]]), "lif")
+    assert not four_bit_exact(fn, entries(grid, [[0.37 * 0.5, 0]]), "lif")  # half a step
+    fn.source_biases = {0: np.array([0.37 * 40, 0.0])}  # several sources' worth: on the grid
+    assert four_bit_exact(fn, entries(grid), "lif")
+    fn.source_biases = {0: np.array([0.37 * 0.5, 0.0])}  # a bias between two steps
+    assert not four_bit_exact(fn, entries(grid), "lif")
+
+
+def test_delays_auto_falls_back_to_the_delayed_model_where_relays_do_not_fit(tmp_path):
+    """Two PEs hold the input and the delayed `lif`, not a relay too: auto
+    then builds the delayed model and the placement notes say why; relay
+    alone is refused."""
+    cap = tmp_path / "cap.json"
+    cap.write_text('{"cores_per_chip": 2, "chips": 1}')
+    g = _delayed_graph(int_weights((4, 3), top=127))
+    extra = {"quick": True, "capacity_file": str(cap)}
+    result = TARGET.compile(g, CompileOptions(dt=1.0, extra=extra))
+    net, _, _ = read_network(result.module)
+    assert models(net)["if1"] == "lif"
+    notes = result.report["placement"]["notes"]
+    assert any(n.startswith("relays for the delays of if1 would not fit (") for n in notes), notes
+    with pytest.raises(diagnostics.NircError) as e:
+        TARGET.compile(g, CompileOptions(dt=1.0, extra={**extra, "delays": "relay"}))
+    assert "it needs 3 cores, the machine has 2" in e.value.message
+
+
 def test_li_readout_voltage():
     g = graph(
         [node("in", "Input", shape=[3]), node("fc", "Linear", weight=int_weights((2, 3))),

@@ -49,8 +49,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                    "spinnaker2`); the defaults are its own")  # fmt: skip
     s2.add_argument("--delays", choices=["auto", "model", "relay"],
                     help="where the float network needs more delay than the projections' "
-                    "latency: auto (default) or model: the delayed population models (lif, "
-                    "lif_curr_exp) up to 7 steps, relay populations beyond; relay: relay "
+                    "latency: auto (default): relay populations (int8 weights), the delayed "
+                    "population models (lif, lif_curr_exp: up to 7 steps, 4-bit weights) "
+                    "only where 4 bits hold the weights exactly or the relays do not fit; "
+                    "model: the delayed models up to 7 steps, relays beyond; relay: relay "
                     "populations only")  # fmt: skip
     s2.add_argument("--calib-samples", type=int, metavar="N",
                     help="samples of a labelled --calibrate data set the quantizer simulates "

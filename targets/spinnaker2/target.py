@@ -85,7 +85,41 @@ class Lowered:
     samples: int
 
 
-def lower_module(
+class _Unplaceable(Exception):
+    """The placement's refusal of a network (for :func:`lower_module`'s
+    fallback)."""
+
+    def __init__(self, error: NircError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def lower_module(module, *, delays: str = "auto", **options: Any) -> Lowered:
+    """Lower a fused float `snn` module (see the module docstring); with
+    ``replace_graph`` the module's `snn` graph is replaced by the network.
+
+    With ``delays = auto``, relays carry the extra delays whose delayed
+    model would round the weights to 4 bits; where those relays do not fit
+    the chips (a placement refusal), the network is built again with the
+    delayed models, and the placement notes say why."""
+    from .lower import extract
+
+    try:
+        return _lower_module(module, delays=delays, **options)
+    except _Unplaceable as u:
+        relayed = extract(module, delays="auto").relayed_for_bits if delays == "auto" else []
+        if not relayed:
+            raise u.error from None
+        refusal = u.error.message
+    lowered = _lower_module(module, delays="model", **options)
+    lowered.placement.notes.append(
+        f"relays for the delays of {', '.join(relayed)} would not fit ({refusal}): the delayed "
+        "models' synapses carry them, with 4-bit weights"
+    )
+    return lowered
+
+
+def _lower_module(
     module,
     *,
     calibrate: str | None = None,
@@ -104,8 +138,6 @@ def lower_module(
     quick: bool = False,
     replace_graph: bool = True,
 ) -> Lowered:
-    """Lower a fused float `snn` module (see the module docstring); with
-    ``replace_graph`` the module's `snn` graph is replaced by the network."""
     from nirc.dialects.snn import top_graph
     from nirc.interpreter.snn import run_snn
     from nirc.load import verify
@@ -172,8 +204,11 @@ def lower_module(
     cap = SPINNAKER2.capacity_for(models, recorded_steps=int(record_steps or steps + qnet.latency),
                                   record_voltages=record_v)  # fmt: skip
     cap = capacity_from_options(cap, dict(capacity_extra or {}))
-    placement = place_network(qnet, cap, activity=q.activity(qnet, spikes), method=partition,
-                              seed=seed)  # fmt: skip
+    try:
+        placement = place_network(qnet, cap, activity=q.activity(qnet, spikes), method=partition,
+                                  seed=seed)  # fmt: skip
+    except NircError as e:
+        raise _Unplaceable(e) from None
     for p in qnet.populations:
         pp = placement.populations[p.name]
         if pp.max_atoms_per_core is not None and (len(pp.slices) > 1 or p.size > p.max_atoms_per_core):
