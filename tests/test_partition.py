@@ -766,3 +766,41 @@ def test_a_network_without_neurons_places_nothing():
     module.verify()
     q = place(module, cap(place_inputs=True))
     assert q.layers["in"].tolist() == [0, 0, 0] and q.cores == {0: CoreLoad(neurons=3, recorded=3)}
+
+
+@pytest.mark.parametrize("lead", [(), (3,)])
+@pytest.mark.parametrize("density", [1.0, 0.3, 0.02])
+@pytest.mark.parametrize("limit", [None, 0])
+def test_dense_backward_step_reaches_what_the_weights_connect(lead, density, limit, monkeypatch):
+    """A dense layer's backward step (grouped by lead and bin, a full matrix
+    without a table, or every pair when the table would be too large) gives
+    exactly the (input, bin) pairs some output of that bin reads a nonzero
+    weight from; fails with a group's rows not united, or the lead dropped."""
+    from nirc.passes import partition_network as pn
+
+    if limit is not None:
+        monkeypatch.setattr(pn, "GROUP_TABLE_LIMIT", limit)
+    rng = np.random.default_rng(int(density * 100) + len(lead))
+    out, width, bins = 23, 17, 4
+    w = rng.normal(size=(out, width)) * (rng.random((out, width)) < density)
+    w[5] = 0.0  # an output that reads nothing
+    rows = pn.DenseRows.of(w)
+    assert rows.full == bool(np.all(w != 0))
+    out_shape, in_shape = (*lead, out), (*lead, width)
+    target_bins = rng.integers(0, bins, int(np.prod(out_shape)))
+    target_bins[rng.random(target_bins.size) < 0.3] = -1  # not in any bin
+    keep = target_bins >= 0
+    p = pn.pairs_of_bins(out_shape, np.where(keep, target_bins, 0))
+    flat, b = pn._explicit(p, out_shape)
+    chosen = keep[flat]
+    p = pn._from_flat(flat[chosen], b[chosen], out_shape)
+    got = pn.Adjoints._back_dense(rows, p, in_shape, out_shape, bins)
+    flat_in, b_in = pn._explicit(got, in_shape)
+    want = set()
+    n_lead = int(np.prod(lead)) if lead else 1
+    for f in np.flatnonzero(keep):
+        ld, o = divmod(int(f), out)
+        assert ld < n_lead
+        want |= {(ld * width + int(k), int(target_bins[f])) for k in np.flatnonzero(w[o])}
+    assert set(zip(flat_in.tolist(), b_in.tolist())) == want
+    assert len(flat_in) == len(want)  # no pair twice
