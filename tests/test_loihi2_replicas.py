@@ -204,11 +204,42 @@ def test_ladder_replicas_with_relays(tmp_path):
     assert r.report["layers"][0]["construction"] == "ladder x4"
 
 
-def test_plain_layers_when_the_calibration_is_random_spikes():
-    """Random calibration spikes say too little to choose: every layer stays
-    Loihi's own neuron (and the compile stays fast)."""
-    r = compile_for(make_counts_graph(), "loihi2", source="rockpool", calib_steps=30)
+def test_random_calibration_spikes_compare_plain_and_built_networks():
+    """On random calibration spikes (no search of scales) the network with
+    every layer plain and the one with every layer built of replicas are
+    judged as wholes: Sinabs' IAF (counts, subtraction), which Loihi's own
+    neuron gets wrong on any input, is built, and follows the float network
+    on fresh inputs where the plain one does not; --replicas none stays
+    plain. A network with nothing to build has one plan."""
+    g = if_subtract_graph()
+    r = compile_for(g, "loihi2", source="sinabs")
+    assert [e["construction"] for e in r.report["layers"]] == ["integrator x8"] * 2
+    assert "built of replicas" in r.report["quantization"]["method"]
+    plain = compile_for(g, "loihi2", source="sinabs", replicas="none")
+    assert {e["construction"] for e in plain.report["layers"]} == {"plain"}
+    x = (np.random.default_rng(5).random((80, 8, 10)) < 0.4).astype(np.uint8)
+    ref = float_run(g, {"input": x}, source="sinabs")["output"]
+    sim = get_target("loihi2").simulate
+    built_d = count_distance(sim(r.module, {"input": x})["output"], ref)
+    plain_d = count_distance(sim(plain.module, {"input": x})["output"], ref)
+    assert ref.max() > 1 and built_d < 0.05 < plain_d, (built_d, plain_d)
+    r = compile_for(make_counts_graph(), "loihi2", calib_steps=30)  # plain reading: nothing to build
     assert [layer["neurons"] for layer in r.report["layers"]] == [5, 3]
+
+
+def test_a_construction_too_large_to_build_leaves_the_layer_plain(monkeypatch):
+    """Each layer is built only where its matrices stay within the budget;
+    the report says which layer stayed Loihi's neuron and why."""
+    from nirc.targets.loihi2 import replicas
+
+    g = if_subtract_graph()
+    monkeypatch.setattr(replicas, "MAX_BUILD_ELEMENTS", 2_000)  # the first layer needs 2,310
+    r = compile_for(g, "loihi2", source="sinabs", replicas="8")
+    first, last = r.report["layers"]
+    assert first["construction"] == "plain" and last["construction"] == "integrator x8"
+    assert any(n.startswith("not built of replicas: integrator x8 would take ")
+               for n in first["notes"]), first["notes"]  # fmt: skip
+    assert not any("not built" in n for n in last["notes"])
 
 
 # --------------------------------------------------------------------------------------

@@ -150,6 +150,7 @@ class FloatLayer:
     bias_offset: np.ndarray | None = None
     lag: int = 0  # steps this layer answers later than the float layer (beyond netx's one)
     construction: str = "plain"  # how :mod:`.replicas` built it
+    unbuilt: str = ""  # why :mod:`.replicas` left it plain where it could build it
     # per neuron: the float neuron whose spikes it sends (-1: none); None: its own
     owner: np.ndarray | None = None
 

@@ -75,6 +75,11 @@ ENCODER_STEP = 0.25  # the current's resolution in the encoders, in thresholds
 ENCODER_RANGE = (2.0, 8.0)  # the currents encoders cover, in thresholds (bounds)
 MAX_GROUP_NEURONS = 2048  # a layer of encoders covers less range rather than grow beyond this
 DEFAULT_COPIES = 8
+# a construction's dense float64 matrices (its recurrent synapse, its input
+# weights, the next layer's weights from its members) stay within 1 GiB: a
+# Sinabs 784-4,000-4,000-10 network built of 8 replicas asked for 8 GiB per
+# matrix and ran the 24 GiB machine out of memory
+MAX_BUILD_ELEMENTS = 1 << 27
 SUBTRACTIONS = ("subtract", "subtract_undecayed")
 
 
@@ -165,18 +170,47 @@ def _copies(layer: FloatLayer, copies: int) -> int:
 
 def default_builds(net: FloatNetwork, copies: int = DEFAULT_COPIES) -> list[Build]:
     """Per layer, the most exact construction it can take (``copies``
-    replicas at most)."""
+    replicas at most), where its matrices stay within
+    :data:`MAX_BUILD_ELEMENTS` (else Loihi's neuron, and the layer's
+    ``unbuilt`` says why)."""
     out = []
+    width = None  # columns of the layer's weights: the previous layer's members
     for k, layer in enumerate(net.layers):
         if can_integrate(net, k):
-            out.append(Build("integrator", _copies(layer, copies)))
+            build = Build("integrator", _copies(layer, copies))
         elif can_ladder(net, k):
-            out.append(Build("ladder", _copies(layer, copies)))
+            build = Build("ladder", _copies(layer, copies))
         elif can_replicate(net, k) and copies > 1:
-            out.append(Build("independent", _copies(layer, copies)))
+            build = Build("independent", _copies(layer, copies))
         else:
-            out.append(Build())
+            build = Build()
+        cols = width if width is not None else int(np.prod(layer.weight.shape[1:]))
+        if build.kind != "plain":
+            m = members(layer, build)
+            after = net.layers[k + 1].size if k + 1 < len(net.layers) else 0
+            elements = m * m + m * cols + after * m
+            if elements > MAX_BUILD_ELEMENTS:
+                layer.unbuilt = (
+                    f"not built of replicas: {build.label} would take {m:,} neurons and "
+                    f"{elements * 8 / 2**30:.1f} GiB of float64 matrices to build (at most "
+                    f"{MAX_BUILD_ELEMENTS * 8 / 2**30:.0f} GiB): Loihi's neuron"
+                )
+                build = Build()
+        out.append(build)
+        width = members(layer, build) if build.kind != "plain" else None
     return out
+
+
+def members(layer: FloatLayer, build: Build) -> int:
+    """The Loihi neurons ``build`` makes of ``layer`` (at most: an
+    integrator's encoders counted at their widest)."""
+    n = layer.size
+    if build.kind == "integrator":
+        enc = sum(encoder_counts(n, build.copies, None)) if _has_current(layer) else 0
+        return n * (build.copies + enc) + 2  # a bias neuron, an anchor
+    if build.kind == "ladder":
+        return n * build.copies * 2  # a relay per replica
+    return n * build.copies if build.kind == "independent" else n
 
 
 def alternatives(net: FloatNetwork, counts: tuple[int, ...]) -> list[list[Build]]:

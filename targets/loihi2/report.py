@@ -109,7 +109,7 @@ def build_report(model: str, low, agreement: dict, o, warnings: list[str], graph
             "construction": fl.construction,
             "approximations": list(fl.notes),
             "exact": list(fl.exact),
-            "notes": list(q.notes),
+            "notes": list(q.notes) + ([fl.unbuilt] if fl.unbuilt else []),
         }  # fmt: skip
         if layer.kind == "conv":
             entry["conv"] = {"kernel": list(layer.weight.shape[2:]), "stride": list(layer.stride),
@@ -222,7 +222,8 @@ SEARCH_METHODS = {
     "scale; threshold factors and per-neuron rate gains where Loihi approximates the float "
     "neuron; refined; each replica plan compared)",
     "quick": "max-abs scales; threshold factors 1 and 0.7 for the approximated layers, judged "
-    "on random calibration spikes",
+    "on random calibration spikes; layers that send counts or subtract compared plain and "
+    "built of replicas, all at once",
 }
 
 
