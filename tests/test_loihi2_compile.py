@@ -315,6 +315,26 @@ def test_graded_inputs_from_count_data(tmp_path):
                                   float_outputs(g, x)["output"])  # fmt: skip
 
 
+def test_graded_inputs_for_the_data_nirc_eval_passes():
+    """On random (binary) calibration spikes, `max_input_events` (what nirc
+    eval passes: the largest count of the data it evaluates) still gives
+    graded input spikes wide enough for it, and the chip then computes the
+    counts as the float network does; without it the inputs stay binary,
+    and a forced width is kept."""
+    g = if_dense([5, 3], np.random.default_rng(4))
+    counts = np.random.default_rng(5).integers(0, 4, (20, 4, 5))
+    assert read_network(compile_for(g, "loihi2").module).input_bits == 0
+    r = compile_for(g, "loihi2", max_input_events=3)
+    assert read_network(r.module).input_bits == 8
+    x = {"input": counts}
+    np.testing.assert_array_equal(get_target("loihi2").simulate(r.module, x)["output"],
+                                  float_outputs(g, x)["output"])  # fmt: skip
+    assert read_network(compile_for(g, "loihi2", max_input_events=300).module).input_bits == 9
+    assert read_network(compile_for(g, "loihi2", max_input_events=1).module).input_bits == 0
+    forced = compile_for(g, "loihi2", max_input_events=300, input_bits=10)
+    assert read_network(forced.module).input_bits == 10
+
+
 def test_task_layout_calibration_file(tmp_path):
     g = if_dense([4, 3], np.random.default_rng(6))
     spikes = (np.random.default_rng(7).random((9, 15, 4)) < 0.3).astype(np.uint8)

@@ -26,7 +26,8 @@ random calibration spikes), ``replicas`` (``auto``, ``none`` or a number: how
 neurons that send counts or subtract are built, :mod:`.replicas`),
 ``check_steps`` (also measure on fresh random inputs), ``input_bits`` (force
 graded input spikes of that many bits; default: graded when the calibration
-inputs hold counts above 1), ``capacity``/``capacity_file``/``partition``
+inputs hold counts above 1, or ``max_input_events`` does: `nirc eval` passes
+the largest count of the data it evaluates), ``capacity``/``capacity_file``/``partition``
 (placement, see :mod:`nirc.passes.partition`).
 
 Timing (what ``nirc run --target loihi2`` and ``run_lava.py`` both do): the
@@ -290,6 +291,11 @@ def lower_module(float_module, o: CompileOptions) -> Lowered:
     calib, label = calibration(float_module, o, mode)
     x = calib[net.input_name]
     bits = input_bits_for(x, o.extra.get("input_bits"), net.input_name)
+    most = int(o.extra.get("max_input_events") or 0)
+    if o.extra.get("input_bits") is None and most > 1 and (bits == 0 or most >> bits):
+        # the data's event counts, whatever the calibration inputs hold (nirc eval
+        # passes its data's): binary input spikes would read every count as one
+        bits = input_bits_for(np.array([most]), None, net.input_name)
     reference, counts = float_run(float_module, net, calib, counted=mode != "quick")
     rr = _readout_range(net, float_module, calib)
     # the full search runs on at most SEARCH_WORK neuron-steps of calibration
