@@ -323,17 +323,23 @@ def test_snntorch_lost_step_is_t_refrac():
     assert lif.params["exc_decay"] == 0.0
 
 
-def test_multi_spike_neurons_become_copies_on_calibration_data(tmp_path):
-    """Sinabs' multi-spike IAF: with calibration data the quantizer may
-    represent a neuron by K binary copies; the compiled network then still
-    matches the float network's predictions on that data."""
+def _multi_spike_graph():
+    """One Sinabs IAF layer whose strong weights (60..127 against a threshold
+    of 100) make it spike several times a step."""
     w = np.abs(int_weights((4, 6))) + 60
     w.reshape(-1)[0] = 127
-    g = graph(
+    return graph(
         [node("in", "Input", shape=[6]), node("fc", "Linear", weight=w), if_("if1", 4, 100.0),
          node("out", "Output", shape=[4])],
         [("in", "fc"), ("fc", "if1"), ("if1", "out")],
     )  # fmt: skip
+
+
+def test_multi_spike_neurons_become_copies_on_calibration_data(tmp_path):
+    """Sinabs' multi-spike IAF: with calibration data the quantizer may
+    represent a neuron by K binary copies; the compiled network then still
+    matches the float network's predictions on that data."""
+    g = _multi_spike_graph()
     x = spikes((6,), steps=30, batch=16, p=0.7)
     np.savez(tmp_path / "cal.npz", **{"in": x})
     o = CompileOptions(source="sinabs", calibrate=str(tmp_path / "cal.npz"))
@@ -346,6 +352,30 @@ def test_multi_spike_neurons_become_copies_on_calibration_data(tmp_path):
     np.testing.assert_array_equal(out.sum(0).argmax(-1), ref.sum(0).argmax(-1))
     assert np.abs(out.sum(0) - ref.sum(0)).max() <= 1
     assert any("binary copies" in a for a in result.report["approximations"])
+
+
+def test_multi_spike_neurons_become_copies_on_random_spikes_where_closer(monkeypatch):
+    """Without calibration data (no search of scales) the max-abs network and
+    the one with its multi-spike populations as binary copies are judged as
+    wholes on the random calibration spikes: copies win where the float
+    neurons spike several times a step, and follow the float network on
+    fresh inputs where one spike per step does not."""
+    from nirc.targets.spinnaker2 import quantize
+
+    g = _multi_spike_graph()
+    o = CompileOptions(source="sinabs", extra={"calib_rate": 0.7, "calib_batch": 4})
+    result = TARGET.compile(g, o)
+    assert read_network(result.module)[0].population("if1").copies == 8
+    assert result.report["quantization"]["method"].endswith("as binary copies")
+    x = spikes((6,), steps=40, batch=8, p=0.7, seed=3)
+    ref = run_snn(_load(g, o), {"in": x})["out"].sum(0)
+    assert ref.max() >= 2 * 40 * 0.5
+    near = np.abs(TARGET.simulate(result, {"in": x})["out"].sum(0) - ref).sum()
+    monkeypatch.setattr(quantize, "_copies_everywhere", lambda *a: None)
+    plain = TARGET.compile(g, o)
+    assert read_network(plain.module)[0].population("if1").copies == 1
+    far = np.abs(TARGET.simulate(plain, {"in": x})["out"].sum(0) - ref).sum()
+    assert near < 0.05 * ref.sum() < far, (near, far, ref.sum())
 
 
 def test_an_approximation_of_several_populations_is_said_once_naming_them():

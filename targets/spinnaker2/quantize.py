@@ -623,6 +623,30 @@ def wins(new: np.ndarray, old: np.ndarray, margin: int | None = None,
     return won > lost and won - lost >= max(margin, sigmas * math.sqrt(won + lost))
 
 
+def _copies_everywhere(ex: Extraction, pops, choices: dict[str, Choice]) -> dict[str, Choice] | None:
+    """``choices`` with every multi-spike population that resets by
+    subtraction built as its most binary copies (at most its cap); None
+    where there is none. Not a ``lif_conv2d`` population: copies would turn
+    its Conv2DProjection (the PE's MLA) into connection lists."""
+    out = dict(choices)
+    for p in pops:
+        fn = ex.neurons[p.name]
+        if (fn.spikes == "multi" and fn.reset in ("subtract", "subtract_undecayed")
+                and p.model != "lif_conv2d"):
+            k = min(max(COPIES), fn.max_spikes or max(COPIES))
+            if k > 1:
+                out[p.name] = replace(choices[p.name], copies=k)
+    return None if out == choices else out
+
+
+def closer(new: Mapping[str, float], old: Mapping[str, float]) -> bool:
+    """Whether ``new`` follows the float network better than ``old`` on a
+    few samples, where no difference is significant: more predictions
+    agree, or as many with a smaller count error."""
+    a, b = new["prediction_agreement"], old["prediction_agreement"]
+    return a > b + 1e-12 or (abs(a - b) <= 1e-12 and new["count_error"] < old["count_error"] - 1e-12)
+
+
 def search(
     ex: Extraction,
     calib: Mapping[str, np.ndarray],
@@ -643,6 +667,17 @@ def search(
     quant = Quantization(choices, dict(base), "max-abs", label, samples)
     if quick or not neuron_pops or samples == 0:
         qnet = integer_network(ex, choices, input_copies)
+        copied = _copies_everywhere(ex, neuron_pops, choices) if samples else None
+        if copied is not None:
+            # random spikes say little about scales, but copies compute the float
+            # neurons' counts on any input: the two networks judged as wholes
+            plain = score(reference, _run(qnet, calib, every=False)[0])
+            cnet = integer_network(ex, copied, input_copies)
+            built = score(reference, _run(cnet, calib, every=False)[0])
+            quant.max_abs_score = dict(plain)
+            if closer(built, plain):
+                qnet, quant.choices = cnet, copied
+                quant.method = "max-abs, multi-spike populations as binary copies"
         quant.effective(qnet)
         return qnet, quant
 
