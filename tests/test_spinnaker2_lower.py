@@ -378,6 +378,26 @@ def test_multi_spike_neurons_become_copies_on_random_spikes_where_closer(monkeyp
     assert near < 0.05 * ref.sum() < far, (near, far, ref.sum())
 
 
+@pytest.mark.parametrize("calibrated", [False, True])
+def test_copies_stay_within_the_synapse_budget(calibrated, tmp_path, monkeypatch):
+    """Copies multiply a projection's connections by the copies at both ends:
+    neither the random-spikes comparison nor the search builds copies whose
+    network would pass MAX_COPY_SYNAPSES (24 connections here; 2 copies make
+    48 and 8 lateral ones), and both still do within it."""
+    from nirc.targets.spinnaker2 import quantize
+
+    g = _multi_spike_graph()
+    x = spikes((6,), steps=30, batch=16, p=0.7)
+    np.savez(tmp_path / "cal.npz", **{"in": x})
+    o = CompileOptions(source="sinabs", calibrate=str(tmp_path / "cal.npz") if calibrated else None,
+                       extra={"calib_rate": 0.7, "calib_batch": 4})  # fmt: skip
+    copies = read_network(TARGET.compile(g, o).module)[0].population("if1").copies
+    assert copies > 1
+    assert quantize.MAX_COPY_SYNAPSES >= 24 * copies + 4 * copies * (copies - 1)
+    monkeypatch.setattr(quantize, "MAX_COPY_SYNAPSES", 24 * 2 + 4 * 2 - 1)
+    assert read_network(TARGET.compile(g, o).module)[0].population("if1").copies == 1
+
+
 def test_an_approximation_of_several_populations_is_said_once_naming_them():
     """Two Sinabs multi-spike layers: the report and the warning give the
     one-spike approximation once, with both populations, not once each."""

@@ -81,6 +81,11 @@ F32 = np.float32
 MULTIPLIERS = (1.0, 1.25, 1.5, 2.0, 3.0)
 GAINS = (1, 2, 4)
 COPIES = (2, 4, 8)
+# the synapses a network with copies may have: copies multiply a projection's
+# connections by those of its source and of its target (a Sinabs
+# 784-4,000-4,000-10 network as 8 copies: 1.2 G synapses, out of memory on
+# the 24 GiB machine); the connection lists stay within about 1.5 GiB
+MAX_COPY_SYNAPSES = 1 << 26
 SWEEPS = 1
 MOVE_MARGIN = 2  # calibration samples a move must predict better, at the least
 MOVE_SIGMAS = 2.0  # and this many standard deviations of a no-difference sign test
@@ -623,11 +628,14 @@ def wins(new: np.ndarray, old: np.ndarray, margin: int | None = None,
     return won > lost and won - lost >= max(margin, sigmas * math.sqrt(won + lost))
 
 
-def _copies_everywhere(ex: Extraction, pops, choices: dict[str, Choice]) -> dict[str, Choice] | None:
+def _copies_everywhere(ex: Extraction, pops, choices: dict[str, Choice],
+                       input_copies: Mapping[str, int]) -> dict[str, Choice] | None:  # fmt: skip
     """``choices`` with every multi-spike population that resets by
-    subtraction built as its most binary copies (at most its cap); None
-    where there is none. Not a ``lif_conv2d`` population: copies would turn
-    its Conv2DProjection (the PE's MLA) into connection lists."""
+    subtraction built as its most binary copies (at most its cap), in
+    order, where the network's synapses stay within
+    :data:`MAX_COPY_SYNAPSES`; None where there is none. Not a
+    ``lif_conv2d`` population: copies would turn its Conv2DProjection (the
+    PE's MLA) into connection lists."""
     out = dict(choices)
     for p in pops:
         fn = ex.neurons[p.name]
@@ -635,8 +643,23 @@ def _copies_everywhere(ex: Extraction, pops, choices: dict[str, Choice]) -> dict
                 and p.model != "lif_conv2d"):
             k = min(max(COPIES), fn.max_spikes or max(COPIES))
             if k > 1:
-                out[p.name] = replace(choices[p.name], copies=k)
+                cand = {**out, p.name: replace(choices[p.name], copies=k)}
+                if synapses_with(ex, cand, input_copies) <= MAX_COPY_SYNAPSES:
+                    out = cand
     return None if out == choices else out
+
+
+def synapses_with(ex: Extraction, choices: Mapping[str, Choice],
+                  input_copies: Mapping[str, int]) -> int:  # fmt: skip
+    """The chip synapses of the network these choices build: each
+    projection's connections times the copies of its source and of its
+    target, and the lateral synapses among each neuron's copies."""
+    net = ex.network
+    k = {p.name: max(1, int(input_copies.get(p.name, 1))) if p.role == INPUT
+         else choices[p.name].copies if p.name in choices else 1 for p in net.populations}  # fmt: skip
+    total = sum(pr.weights.nnz * k.get(pr.pre, 1) * k.get(pr.post, 1) for pr in net.projections)
+    return total + sum(net.population(n).size * c.copies * (c.copies - 1)
+                       for n, c in choices.items() if c.copies > 1)  # fmt: skip
 
 
 def closer(new: Mapping[str, float], old: Mapping[str, float]) -> bool:
@@ -667,7 +690,7 @@ def search(
     quant = Quantization(choices, dict(base), "max-abs", label, samples)
     if quick or not neuron_pops or samples == 0:
         qnet = integer_network(ex, choices, input_copies)
-        copied = _copies_everywhere(ex, neuron_pops, choices) if samples else None
+        copied = _copies_everywhere(ex, neuron_pops, choices, input_copies) if samples else None
         if copied is not None:
             # random spikes say little about scales, but copies compute the float
             # neurons' counts on any input: the two networks judged as wholes
@@ -719,7 +742,10 @@ def search(
                     forms = [(g, 1) for g in GAINS]
                     if p.name in subtract:  # copies: at most the float neuron's cap
                         cap = ex.neurons[p.name].max_spikes or max(COPIES)
-                        forms += sorted({(1, min(k, cap)) for k in COPIES if min(k, cap) > 1})
+                        forms += sorted({(1, min(k, cap)) for k in COPIES if min(k, cap) > 1
+                                         and synapses_with(ex, {**choices, p.name: replace(
+                                             c0, copies=min(k, cap))}, input_copies)
+                                         <= MAX_COPY_SYNAPSES})  # fmt: skip
                     options = [(m0, g, k, c0.per_neuron) for g, k in forms]
                 elif stage == "scale":
                     options = [(m, c0.gain, c0.copies, c0.per_neuron) for m in MULTIPLIERS]
