@@ -445,23 +445,35 @@ class Adjoints:
         lead, o, b = unique_rows([lead, o, b], [n_lead, rows_.out, bins])
         total = int(np.prod(in_shape, dtype=np.int64)) if in_shape else 1
         # the outputs of one (lead, bin) group reach the union of their rows: a
-        # table of groups x inputs, marked row by row, instead of every
-        # (output, input) pair sorted (a dense 2,000 x 2,000 layer: 4 M pairs a call)
+        # table of groups x inputs, marked row by row (none for a full matrix),
+        # instead of every (output, input) pair sorted (a dense 2,000 x 2,000
+        # layer: 4 M pairs a call); read input-major lead by lead, it gives the
+        # pairs in ascending order without a sort
         key, group = unique(lead * bins + b, inverse=True)
-        if len(key) * rows_.width <= GROUP_TABLE_LIMIT:
-            if rows_.full:
-                g, k = np.divmod(np.arange(len(key) * rows_.width, dtype=np.int64), rows_.width)
-            else:
-                table = np.zeros((len(key), rows_.width), bool)
-                r, idx = expand_ranges(rows_.indptr[o], rows_.indptr[o + 1])
-                table[group[r], rows_.indices[idx]] = True
-                g, k = np.nonzero(table)
-            in_flat, bb = key[g] // bins * rows_.width + k, key[g] % bins
-        else:
+        if len(key) * rows_.width > GROUP_TABLE_LIMIT:
             r, idx = expand_ranges(rows_.indptr[o], rows_.indptr[o + 1])
             in_flat = lead[r] * rows_.width + rows_.indices[idx].astype(np.int64)
-            bb = b[r]
-        in_flat, bb = unique_rows([in_flat, bb], [total, bins])
+            in_flat, bb = unique_rows([in_flat, b[r]], [total, bins])
+            return _from_flat(in_flat, bb, in_shape)
+        table = None
+        if not rows_.full:
+            table = np.zeros((len(key), rows_.width), bool)
+            r, idx = expand_ranges(rows_.indptr[o], rows_.indptr[o + 1])
+            table[group[r], rows_.indices[idx]] = True
+        key_lead, key_bin = key // bins, key % bins
+        cut = np.flatnonzero(np.diff(key_lead)) + 1
+        flats, bs = [], []
+        for s0, e0 in zip(np.r_[0, cut], np.r_[cut, len(key)]):
+            if table is None:
+                k = np.repeat(np.arange(rows_.width, dtype=np.int64), e0 - s0)
+                gi = np.tile(np.arange(s0, e0, dtype=np.int64), rows_.width)
+            else:
+                k, gi = np.nonzero(table[s0:e0].T)
+                gi = gi + s0
+            flats.append(int(key_lead[s0]) * rows_.width + k)
+            bs.append(key_bin[gi])
+        in_flat = np.concatenate(flats) if flats else np.zeros(0, np.int64)
+        bb = np.concatenate(bs) if bs else np.zeros(0, np.int64)
         return _from_flat(in_flat, bb, in_shape)
 
 

@@ -306,10 +306,20 @@ class ConnectionsOp(IRDLOperation):
                     bad = int(rows[:, col].max() if rows[:, col].max() >= hi else rows[:, col].min())
                     raise _err(self, f"{label} index {bad} outside 0..{hi - 1}")
             key = rows[:, 0].astype(np.int64) * max(1, n_post) + rows[:, 1]
-            if np.unique(key).size != key.size:
+            if _repeats(key):
                 raise _err(self, "a (pre, post) pair is listed twice")
             if rows[:, 3].min() < 0:
                 raise _err(self, f"delays must be >= 0, found {int(rows[:, 3].min())}")
+
+
+def _repeats(key: np.ndarray) -> bool:
+    """Whether a value occurs twice: one pass where the keys ascend (as
+    nirc writes connection lists), else a sort (numpy 2's ``np.unique``
+    hashes: 16 of the 86 s of compiling a 19 M-synapse network)."""
+    if key.size < 2 or bool(np.all(key[1:] > key[:-1])):
+        return False
+    s = np.sort(key)
+    return bool(np.any(s[1:] == s[:-1]))
 
 
 @irdl_op_definition
