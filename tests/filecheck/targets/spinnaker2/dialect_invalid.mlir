@@ -92,6 +92,19 @@ builtin.module {
 
 // -----
 
+// The same pair twice, apart (the rows out of order).
+builtin.module {
+  spinnaker2.network attributes {dt = 1.000000e+00 : f64} {
+    %input = spinnaker2.spike_source "input" {shape = array<i64: 2>, copies = 1 : i64} : tensor<2xi1>
+    %c = spinnaker2.connections "input->lif"(%input : tensor<2xi1>) {connections = dense<[[0, 0, 3, 0], [1, 1, 2, 0], [0, 0, 4, 0]]> : tensor<3x4xi32>} : tensor<2xf32>
+    %lif = spinnaker2.population "lif"(%c : tensor<2xf32>) {neuron_model = "lif_no_delay", shape = array<i64: 2>, reset = "reset_to_v_reset", record = ["spikes"], max_atoms_per_core = 256 : i64, weight_scale = 1.000000e+00 : f64, spike_gain = 1 : i64, lag = 1 : i64, threshold = dense<1.000000e+01> : tensor<f32>, alpha_decay = dense<1.000000e+00> : tensor<f32>, i_offset = dense<0.000000e+00> : tensor<f32>, v_init = dense<0.000000e+00> : tensor<f32>, v_reset = dense<0.000000e+00> : tensor<f32>} : tensor<2xi1>
+  }
+}
+
+// CHECK: spinnaker2.connections "input->lif": a (pre, post) pair is listed twice
+
+// -----
+
 // Connection rows of the wrong type.
 builtin.module {
   spinnaker2.network attributes {dt = 1.000000e+00 : f64} {
