@@ -395,7 +395,10 @@ def test_copies_stay_within_the_synapse_budget(calibrated, tmp_path, monkeypatch
     assert copies > 1
     assert quantize.MAX_COPY_SYNAPSES >= 24 * copies + 4 * copies * (copies - 1)
     monkeypatch.setattr(quantize, "MAX_COPY_SYNAPSES", 24 * 2 + 4 * 2 - 1)
-    assert read_network(TARGET.compile(g, o).module)[0].population("if1").copies == 1
+    result = TARGET.compile(g, o)
+    assert read_network(result.module)[0].population("if1").copies == 1
+    notes = result.report["quantization"]["notes"]
+    assert f"if1: not tried as {2 if calibrated else 8} copies: " in "\n".join(notes), notes
 
 
 def test_an_approximation_of_several_populations_is_said_once_naming_them():

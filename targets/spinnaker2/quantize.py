@@ -117,6 +117,7 @@ class Quantization:
     score: dict[str, float] = field(default_factory=dict)
     max_abs_score: dict[str, float] = field(default_factory=dict)
     evaluations: int = 0
+    notes: list[str] = field(default_factory=list)  # what the search left out, and why
 
     def effective(self, net: Network) -> None:
         """Record the scales the network got (a scale may be capped)."""
@@ -149,7 +150,7 @@ class Quantization:
             },  # fmt: skip
             "score": {k: round(v, 6) for k, v in self.score.items()},
             "max_abs_score": {k: round(v, 6) for k, v in self.max_abs_score.items()},
-        }
+        } | ({"notes": list(self.notes)} if self.notes else {})
 
 
 def weight_range(model: str) -> int:
@@ -629,7 +630,8 @@ def wins(new: np.ndarray, old: np.ndarray, margin: int | None = None,
 
 
 def _copies_everywhere(ex: Extraction, pops, choices: dict[str, Choice],
-                       input_copies: Mapping[str, int]) -> dict[str, Choice] | None:  # fmt: skip
+                       input_copies: Mapping[str, int],
+                       notes: list[str] | None = None) -> dict[str, Choice] | None:  # fmt: skip
     """``choices`` with every multi-spike population that resets by
     subtraction built as its most binary copies (at most its cap), in
     order, where the network's synapses stay within
@@ -646,7 +648,15 @@ def _copies_everywhere(ex: Extraction, pops, choices: dict[str, Choice],
                 cand = {**out, p.name: replace(choices[p.name], copies=k)}
                 if synapses_with(ex, cand, input_copies) <= MAX_COPY_SYNAPSES:
                     out = cand
+                elif notes is not None:
+                    notes.append(too_many_synapses(p.name, k, synapses_with(ex, cand, input_copies)))
     return None if out == choices else out
+
+
+def too_many_synapses(name: str, copies: int, synapses: int) -> str:
+    return (f"{name}: not tried as {copies} copies: {synapses:,} synapses, more than "
+            f"{MAX_COPY_SYNAPSES:,} (copies multiply a projection's connections by those at "
+            "both ends)")
 
 
 def synapses_with(ex: Extraction, choices: Mapping[str, Choice],
@@ -690,14 +700,15 @@ def search(
     quant = Quantization(choices, dict(base), "max-abs", label, samples)
     if quick or not neuron_pops or samples == 0:
         qnet = integer_network(ex, choices, input_copies)
-        copied = _copies_everywhere(ex, neuron_pops, choices, input_copies) if samples else None
+        copied = (_copies_everywhere(ex, neuron_pops, choices, input_copies, quant.notes)
+                  if samples else None)  # fmt: skip
         if copied is not None:
             # random spikes say little about scales, but copies compute the float
             # neurons' counts on any input: the two networks judged as wholes
             plain = score(reference, _run(qnet, calib, every=False)[0])
             cnet = integer_network(ex, copied, input_copies)
             built = score(reference, _run(cnet, calib, every=False)[0])
-            quant.max_abs_score = dict(plain)
+            quant.max_abs_score, quant.evaluations = dict(plain), 2
             if closer(built, plain):
                 qnet, quant.choices = cnet, copied
                 quant.method = "max-abs, multi-spike populations as binary copies"
@@ -742,10 +753,14 @@ def search(
                     forms = [(g, 1) for g in GAINS]
                     if p.name in subtract:  # copies: at most the float neuron's cap
                         cap = ex.neurons[p.name].max_spikes or max(COPIES)
-                        forms += sorted({(1, min(k, cap)) for k in COPIES if min(k, cap) > 1
-                                         and synapses_with(ex, {**choices, p.name: replace(
-                                             c0, copies=min(k, cap))}, input_copies)
-                                         <= MAX_COPY_SYNAPSES})  # fmt: skip
+                        for k in sorted({min(k, cap) for k in COPIES if min(k, cap) > 1}):
+                            n_syn = synapses_with(ex, {**choices, p.name: replace(c0, copies=k)},
+                                                  input_copies)  # fmt: skip
+                            if n_syn <= MAX_COPY_SYNAPSES:
+                                forms.append((1, k))
+                            elif not any(n.startswith(f"{p.name}: not tried as {k} ")
+                                         for n in quant.notes):  # fmt: skip
+                                quant.notes.append(too_many_synapses(p.name, k, n_syn))
                     options = [(m0, g, k, c0.per_neuron) for g, k in forms]
                 elif stage == "scale":
                     options = [(m, c0.gain, c0.copies, c0.per_neuron) for m in MULTIPLIERS]

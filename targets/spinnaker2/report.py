@@ -240,6 +240,7 @@ def report_text(r: dict) -> str:
         quant.append(f"  {name}: weight scale {c['weight_scale']:.6g} "
                      f"({c['weight_scale'] / c['max_abs_scale']:.3g} x max-abs)"
                      + (f", spike gain {c['spike_gain']}" if c["spike_gain"] != 1 else ""))  # fmt: skip
+    quant += [f"  note: {n}" for n in q.get("notes", ())]
     a = r["fidelity"]["calibration"]
     fidelity = [f"agreement on {a['inputs']} ({a['samples']} samples): predictions "
                 f"{a['prediction_agreement']:.4f} (max-abs scales: "
