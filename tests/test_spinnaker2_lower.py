@@ -323,10 +323,13 @@ def test_snntorch_lost_step_is_t_refrac():
     assert lif.params["exc_decay"] == 0.0
 
 
-def _multi_spike_graph():
+def _multi_spike_graph(seed: int = 1):
     """One Sinabs IAF layer whose strong weights (60..127 against a threshold
-    of 100) make it spike several times a step."""
-    w = np.abs(int_weights((4, 6))) + 60
+    of 100) make it spike several times a step. Its own generator: the same
+    weights whichever tests ran before (the search keeps copies only on a
+    significant win in predictions, which half of such weight draws give on
+    the tests' calibration data, seed 1's among them)."""
+    w = np.abs(np.random.default_rng(seed).integers(-63, 127, (4, 6))).astype(np.float64) + 60
     w.reshape(-1)[0] = 127
     return graph(
         [node("in", "Input", shape=[6]), node("fc", "Linear", weight=w), if_("if1", 4, 100.0),
