@@ -81,6 +81,7 @@ PIN_BUDGET = 400_000  # pins of the hypergraph handed to Mt-KaHyPar
 EDGE_PINS = 16  # pins a hyperedge keeps (its source's and a sample of the rest)
 FIXED_SHARE = 0.25  # fixed per-core cost above which a population takes whole cores
 SMALL = 3_000  # blocks: below, both the tight and the roomy core count are tried
+ATTACH_TABLE_LIMIT = 1 << 24  # (edges x cores) table of a block's attachment, at most
 
 
 # --------------------------------------------------------------------------------------
@@ -746,7 +747,16 @@ def _attachment(b, hg, node_ptr, node_edges, block_core) -> dict[int, float]:
         return {}
     which, pins = expand_ranges(hg.ptr[edges], hg.ptr[edges + 1])
     cores = block_core[hg.pins[pins]]
-    e, c = unique_rows([which, cores], [len(edges), int(block_core.max()) + 1])
+    n_cores = int(block_core.max()) + 1
+    if len(edges) * n_cores <= ATTACH_TABLE_LIMIT:
+        # (edge, core) pairs marked in a table and read in order: the sorted
+        # distinct pairs without a sort (a block on 128 dense sources' edges
+        # of 2,048 pins each: 8 ms a call sorted, most of a repair)
+        seen = np.zeros((len(edges), n_cores), bool)
+        seen[which, cores] = True
+        e, c = np.nonzero(seen)
+    else:
+        e, c = unique_rows([which, cores], [len(edges), n_cores])
     totals = np.bincount(c, weights=hg.weight[edges[e]])
     hit = np.flatnonzero(totals)
     return dict(zip(hit.tolist(), totals[hit].tolist()))
