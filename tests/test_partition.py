@@ -804,3 +804,35 @@ def test_dense_backward_step_reaches_what_the_weights_connect(lead, density, lim
         want |= {(ld * width + int(k), int(target_bins[f])) for k in np.flatnonzero(w[o])}
     assert set(zip(flat_in.tolist(), b_in.tolist())) == want
     assert np.all(np.diff(flat_in * bins + b_in) > 0)  # ascending: no pair twice
+
+
+def test_block_attachment_table_equals_sorted_pairs(monkeypatch):
+    """A block's attachment (spike weight of its hyperedges reaching each
+    core) from the (edge, core) table equals the one from sorted distinct
+    pairs, sums included, bit for bit; fails with an edge counted once per
+    pin on a core instead of once."""
+    from nirc.passes import partition_hypergraph as ph
+
+    rng = np.random.default_rng(3)
+    nodes, edges = 60, 40
+    sizes = rng.integers(1, 25, edges)
+    ptr = np.concatenate([[0], np.cumsum(sizes)])
+    pins = np.concatenate([rng.choice(nodes, s, replace=False) for s in sizes])
+    hg = ph.Hypergraph(nodes, ptr, pins, rng.random(edges) * 3.7, np.zeros(edges, np.int64))
+    order = np.argsort(pins, kind="stable")
+    node_ptr = np.zeros(nodes + 1, np.int64)
+    np.cumsum(np.bincount(pins, minlength=nodes), out=node_ptr[1:])
+    node_edges = np.repeat(np.arange(edges), sizes)[order]
+    block_core = rng.integers(0, 7, nodes)
+    table = [ph._attachment(b, hg, node_ptr, node_edges, block_core) for b in range(nodes)]
+    monkeypatch.setattr(ph, "ATTACH_TABLE_LIMIT", 0)
+    pairs = [ph._attachment(b, hg, node_ptr, node_edges, block_core) for b in range(nodes)]
+    assert table == pairs and sum(len(t) for t in table) > nodes
+    for b in range(nodes):  # each edge once per core it reaches
+        mine = node_edges[node_ptr[b] : node_ptr[b + 1]]
+        want = {}
+        for e in mine.tolist():
+            for c in sorted(set(block_core[pins[ptr[e] : ptr[e + 1]]].tolist())):
+                want[c] = want.get(c, 0.0) + hg.weight[e]
+        assert table[b].keys() == want.keys()
+        assert all(abs(table[b][c] - want[c]) < 1e-9 for c in want)
