@@ -261,6 +261,10 @@ def test_delays_auto_falls_back_to_the_delayed_model_where_relays_do_not_fit(tmp
     with pytest.raises(diagnostics.NircError) as e:
         TARGET.compile(g, CompileOptions(dt=1.0, extra={**extra, "delays": "relay"}))
     assert "it needs 3 cores, the machine has 2" in e.value.message
+    cap.write_text('{"cores_per_chip": 1, "chips": 1}')  # neither fits: the delayed model's refusal
+    with pytest.raises(diagnostics.NircError) as e:
+        TARGET.compile(g, CompileOptions(dt=1.0, extra=extra))
+    assert "it needs 2 cores, the machine has 1" in e.value.message
 
 
 def test_li_readout_voltage():

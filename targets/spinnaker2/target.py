@@ -111,7 +111,10 @@ def lower_module(module, *, delays: str = "auto", **options: Any) -> Lowered:
         if not relayed:
             raise u.error from None
         refusal = u.error.message
-    lowered = _lower_module(module, delays="model", **options)
+    try:
+        lowered = _lower_module(module, delays="model", **options)
+    except _Unplaceable as u:
+        raise u.error from None
     lowered.placement.notes.append(
         f"relays for the delays of {', '.join(relayed)} would not fit ({refusal}): the delayed "
         "models' synapses carry them, with 4-bit weights"
