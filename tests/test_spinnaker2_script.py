@@ -122,6 +122,28 @@ def rich(tmp_path_factory):
     return out, result
 
 
+def test_relays_by_default_run_as_nirc_simulates_them(tmp_path):
+    """The same network with the default delays: relay populations carry
+    the Delay's and the CubaLIF loop's extra steps (their weights are not
+    on a 15-step grid); the script builds them, its outputs are the
+    network's."""
+    cal = RNG.integers(0, 3, (12, 4, 1, 6, 6)).astype(np.uint8)
+    np.savez(tmp_path / "cal.npz", **{"in": cal})
+    result = TARGET.compile(rich_graph(), CompileOptions(dt=1.0, calibrate=str(tmp_path / "cal.npz")))
+    result.write(tmp_path)
+    x = {"in": RNG.integers(0, 3, (15, 2, 1, 6, 6)).astype(np.uint8)}
+    y, runs = run_script(tmp_path, x)
+    want = TARGET.simulate(result, x)
+    np.testing.assert_array_equal(y["out"], want["out"])
+    np.testing.assert_allclose(y["out2"], want["out2"], rtol=1e-6, atol=1e-6)
+    check_build(tmp_path, runs[0])
+    spec = json.loads((tmp_path / "network.json").read_text())
+    relays = [p for p in spec["populations"] if p["role"] == "relay"]
+    models = {p["model"] for p in runs[0]["populations"]}
+    assert relays and not {"lif", "lif_curr_exp"} & models, models
+    assert y["out"].sum() > 0 and np.abs(y["out2"]).sum() > 0
+
+
 def test_rich_network_runs_as_nirc_simulates_it(rich):
     out, result = rich
     x = {"in": RNG.integers(0, 3, (15, 2, 1, 6, 6)).astype(np.uint8)}
