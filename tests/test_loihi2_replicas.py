@@ -227,6 +227,29 @@ def test_random_calibration_spikes_compare_plain_and_built_networks():
     assert [layer["neurons"] for layer in r.report["layers"]] == [5, 3]
 
 
+def test_replicas_that_do_not_fit_the_chips_leave_every_layer_plain(tmp_path):
+    """Two cores of 8 neurons hold the plain network (7 and 3 neurons), not
+    its replicas (8 per neuron): by default the network is built again
+    plain, with a warning that says why; asked for replicas, the refusal
+    stands."""
+    from nirc import diagnostics
+
+    cap = tmp_path / "cap.json"
+    cap.write_text('{"cores_per_chip": 2, "neurons_per_core": 8, "chips": 1}')
+    g = if_subtract_graph()
+    with diagnostics.collecting() as sink:
+        r = compile_for(g, "loihi2", source="sinabs", capacity_file=str(cap))
+    assert {e["construction"] for e in r.report["layers"]} == {"plain"}
+    assert [e["neurons"] for e in r.report["layers"]] == [7, 3]
+    said = [w.render() for w in sink.warnings if "would not fit" in w.render()]
+    assert said and ("built of replicas (if1: integrator x8; if2: integrator x8) the network "
+                     "would not fit (the model does not fit loihi2: it needs 12 cores, the "
+                     "machine has 2") in said[0], said  # fmt: skip
+    with pytest.raises(NircError) as e:
+        compile_for(g, "loihi2", source="sinabs", capacity_file=str(cap), replicas="8")
+    assert "does not fit" in e.value.message
+
+
 def test_a_construction_too_large_to_build_leaves_the_layer_plain(monkeypatch):
     """Each layer is built only where its matrices stay within the budget;
     the report says which layer stayed Loihi's neuron and why."""

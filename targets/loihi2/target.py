@@ -274,9 +274,42 @@ def float_currents(module, net, calib, plans, samples: int = 64) -> dict[str, tu
     return out
 
 
+class _Unplaceable(Exception):
+    """The placement's refusal of a network, and the layers built of
+    replicas in it (for :func:`lower_module`'s fallback)."""
+
+    def __init__(self, error: NircError, built: list[str]) -> None:
+        super().__init__(error.message)
+        self.error, self.built = error, built
+
+
 def lower_module(float_module, o: CompileOptions) -> Lowered:
     """A fused float `snn` module -> a `loihi2` module (the steps of
-    :mod:`.lower`)."""
+    :mod:`.lower`).
+
+    With ``replicas = auto``, a network whose replica constructions do not
+    fit the chips (a placement refusal) is built again with every layer
+    Loihi's neuron, and the placement notes say why: a Sinabs
+    784-1,000-1,000-10 network built of 8 replicas needs 1,452 cores, plain
+    30 (one chip has 128)."""
+    from dataclasses import replace
+
+    try:
+        return _lower_module(float_module, o)
+    except _Unplaceable as u:
+        if not u.built or str(o.extra.get("replicas") or "auto") != "auto":
+            raise u.error from None
+        built, refusal = u.built, u.error.message
+    try:
+        low = _lower_module(float_module, replace(o, extra={**o.extra, "replicas": "none"}))
+    except _Unplaceable as u:
+        raise u.error from None
+    low.placement_notes.append(f"built of replicas ({'; '.join(built)}) the network would not "
+                               f"fit ({refusal}): every layer is Loihi's neuron")  # fmt: skip
+    return low
+
+
+def _lower_module(float_module, o: CompileOptions) -> Lowered:
     from nirc.passes.partition import capacity_from_options
 
     from . import quantize as qz
@@ -345,8 +378,13 @@ def lower_module(float_module, o: CompileOptions) -> Lowered:
     # spikes per neuron per step of each layer on the chip, within its aligned window
     activity = {layer.name: s[net.offset(k) : net.offset(k) + t].mean(axis=(0, 1)).reshape(-1)
                 for k, (layer, s) in enumerate(zip(net.layers, found.chip_spikes))}  # fmt: skip
-    placement, _, notes = place_network(net, found.layers, capacity, activity,
-                                        method=str(o.extra.get("partition", "auto")), seed=o.seed)
+    try:
+        placement, _, notes = place_network(net, found.layers, capacity, activity,
+                                            method=str(o.extra.get("partition", "auto")),
+                                            seed=o.seed)  # fmt: skip
+    except NircError as e:
+        raise _Unplaceable(e, [f"{layer.name}: {layer.construction}" for layer in net.layers
+                               if layer.construction != "plain"]) from None  # fmt: skip
     layers = []
     for layer, q in zip(net.layers, found.layers):
         cores = np.asarray(placement.layers[layer.name]).reshape(-1)
