@@ -408,6 +408,24 @@ def test_copies_stay_within_the_synapse_budget(calibrated, tmp_path, monkeypatch
     assert f"if1: not tried as {2 if calibrated else 8} copies: " in "\n".join(notes), notes
 
 
+def test_copies_that_do_not_fit_the_chips_give_way_to_one_neuron_each(tmp_path):
+    """Three PEs of 8 neurons hold the input and the multi-spike layer as
+    one neuron each, not as 8 copies (32 neurons): the network is built
+    again without copies, with a warning and a placement note saying why."""
+    cap = tmp_path / "cap.json"
+    cap.write_text('{"cores_per_chip": 3, "neurons_per_core": 8, "chips": 1}')
+    o = CompileOptions(source="sinabs", extra={"calib_rate": 0.7, "calib_batch": 4})
+    g = _multi_spike_graph()
+    assert read_network(TARGET.compile(g, o).module)[0].population("if1").copies == 8
+    o = CompileOptions(source="sinabs", extra={**o.extra, "capacity_file": str(cap)})
+    with diagnostics.collecting() as sink:
+        result = TARGET.compile(g, o)
+    assert read_network(result.module)[0].population("if1").copies == 1
+    said = [w.render() for w in sink.warnings if "would not fit" in w.render()]
+    assert said and "as copies (if1) the network would not fit (" in said[0], said
+    assert any(n.startswith("as copies (if1)") for n in result.report["placement"]["notes"])
+
+
 def test_an_approximation_of_several_populations_is_said_once_naming_them():
     """Two Sinabs multi-spike layers: the report and the warning give the
     one-spike approximation once, with both populations, not once each."""

@@ -688,9 +688,11 @@ def search(
     *,
     input_copies: Mapping[str, int],
     quick: bool = False,
+    copies: bool = True,
 ) -> tuple[Network, Quantization]:
     """The quantized network and how it was chosen (see the module docstring).
-    ``quick``: max-abs scales and gain 1 (no search)."""
+    ``quick``: max-abs scales and gain 1 (no search); ``copies``: whether
+    multi-spike populations may be built as copies."""
     net = ex.network
     neuron_pops = [p for p in net.populations if p.role == NEURON]
     gains = {p.name: 1 for p in neuron_pops}
@@ -701,7 +703,7 @@ def search(
     if quick or not neuron_pops or samples == 0:
         qnet = integer_network(ex, choices, input_copies)
         copied = (_copies_everywhere(ex, neuron_pops, choices, input_copies, quant.notes)
-                  if samples else None)  # fmt: skip
+                  if samples and copies else None)  # fmt: skip
         if copied is not None:
             # random spikes say little about scales, but copies compute the float
             # neurons' counts on any input: the two networks judged as wholes
@@ -751,7 +753,7 @@ def search(
                 m0 = c0.scale / base[p.name]
                 if stage == "spikes":
                     forms = [(g, 1) for g in GAINS]
-                    if p.name in subtract:  # copies: at most the float neuron's cap
+                    if p.name in subtract and copies:  # at most the float neuron's cap
                         cap = ex.neurons[p.name].max_spikes or max(COPIES)
                         for k in sorted({min(k, cap) for k in COPIES if min(k, cap) > 1}):
                             n_syn = synapses_with(ex, {**choices, p.name: replace(c0, copies=k)},

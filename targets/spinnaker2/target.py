@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from nirc.diagnostics import NircError
 from nirc.targets.base import CompileOptions, CompileResult, Target, load_fused, of_samples
 
 from .dialect import NetworkOp
+from .network import NEURON
 from .spec import SPINNAKER2
 
 REPORT_FORMAT = "nirc-spinnaker2-report/1"
@@ -83,42 +84,52 @@ class Lowered:
     reference: dict[str, np.ndarray]
     chip: dict[str, np.ndarray]
     samples: int
+    fallbacks: list[str] = field(default_factory=list)  # rebuilt to fit the chips: why
 
 
 class _Unplaceable(Exception):
-    """The placement's refusal of a network (for :func:`lower_module`'s
-    fallback)."""
+    """The placement's refusal of a network, and its populations built as
+    copies (for :func:`lower_module`'s fallbacks)."""
 
-    def __init__(self, error: NircError) -> None:
+    def __init__(self, error: NircError, copied: list[str]) -> None:
         super().__init__(error.message)
-        self.error = error
+        self.error, self.copied = error, copied
 
 
 def lower_module(module, *, delays: str = "auto", **options: Any) -> Lowered:
     """Lower a fused float `snn` module (see the module docstring); with
     ``replace_graph`` the module's `snn` graph is replaced by the network.
 
-    With ``delays = auto``, relays carry the extra delays whose delayed
-    model would round the weights to 4 bits; where those relays do not fit
-    the chips (a placement refusal), the network is built again with the
-    delayed models, and the placement notes say why."""
+    Where the network does not fit the chips (a placement refusal), it is
+    built again, and the placement notes say why: first without copies of
+    multi-spike neurons (one chip neuron each, as max-abs builds them), then,
+    with ``delays = auto``, with the delayed models where relays carried
+    extra delays to keep 8-bit weights."""
     from .lower import extract
 
-    try:
-        return _lower_module(module, delays=delays, **options)
-    except _Unplaceable as u:
-        relayed = extract(module, delays="auto").relayed_for_bits if delays == "auto" else []
-        if not relayed:
-            raise u.error from None
-        refusal = u.error.message
-    try:
-        lowered = _lower_module(module, delays="model", **options)
-    except _Unplaceable as u:
-        raise u.error from None
-    lowered.placement.notes.append(
-        f"relays for the delays of {', '.join(relayed)} would not fit ({refusal}): the delayed "
-        "models' synapses carry them, with 4-bit weights"
-    )
+    notes: list[str] = []
+    settings = {"delays": delays, "copies": True}
+    while True:
+        try:
+            lowered = _lower_module(module, **settings, **options)
+            break
+        except _Unplaceable as u:
+            refusal = u.error.message
+            if settings["copies"] and u.copied:
+                notes.append(f"as copies ({', '.join(u.copied)}) the network would not fit "
+                             f"({refusal}): one chip neuron per float neuron")  # fmt: skip
+                settings["copies"] = False
+                continue
+            relayed = extract(module, delays="auto").relayed_for_bits \
+                if settings["delays"] == "auto" else []  # fmt: skip
+            if not relayed:
+                raise u.error from None
+            notes.append(f"relays for the delays of {', '.join(relayed)} would not fit "
+                         f"({refusal}): the delayed models' synapses carry them, with 4-bit "
+                         "weights")  # fmt: skip
+            settings["delays"] = "model"
+    lowered.placement.notes.extend(notes)
+    lowered.fallbacks = notes
     return lowered
 
 
@@ -132,6 +143,7 @@ def _lower_module(
     calib_samples: int = 256,
     seed: int = 0,
     delays: str = "auto",
+    copies: bool = True,
     partition: str = "auto",
     capacity_extra: Mapping[str, Any] | None = None,
     record_steps: int | None = None,
@@ -162,7 +174,7 @@ def _lower_module(
     total = next(iter(cal.inputs.values())).shape[1] if cal.inputs else 0
     n = min(total, max(1, int(calib_samples)))
     subset = {k: v[:, :n] for k, v in cal.inputs.items()}
-    copies = {}
+    input_sources: dict[str, int] = {}
     room = capacity_from_options(SPINNAKER2.capacity, dict(capacity_extra or {}))
     room_sources = room.chips * room.cores_per_chip * SPINNAKER2.models["spike_list"].max_atoms_per_core
     for p in ex.network.inputs:
@@ -172,14 +184,15 @@ def _lower_module(
                             where=p.name, expected="calibration event counts >= 0",
                             found=f"counts down to {np.min(a):g}")  # fmt: skip
         most = max(int(np.max(a)) if a is not None and a.size else 1, int(max_input_events or 1))
-        copies[p.name] = max(1, int(input_copies) if input_copies else most)
-        if copies[p.name] * p.elements > room_sources:  # before building that many sources
+        input_sources[p.name] = max(1, int(input_copies) if input_copies else most)
+        if input_sources[p.name] * p.elements > room_sources:  # before building that many sources
             raise NircError(
                 "the input's event counts need more spike sources than the chips hold",
                 where=p.name,
                 expected=f"at most {room_sources:,} spike sources ({room.chips} chip(s) x "
                 f"{room.cores_per_chip} PEs x 256)",
-                found=f"{copies[p.name]:,} per element (the largest event count per step) x "
+                found=f"{input_sources[p.name]:,} per element (the largest event count per step) "
+                f"x "
                 f"{p.elements:,} elements",
                 hint="each element gets one spike source per event it may carry in a step: "
                 "calibrate on counts the chip should take, or pass fewer events",
@@ -191,13 +204,13 @@ def _lower_module(
                             found=str(weight_scale))  # fmt: skip
         base = q.max_abs_scales(ex, {})
         choices = {k: q.Choice(float(weight_scale)) for k in base}
-        qnet = q.integer_network(ex, choices, copies)
+        qnet = q.integer_network(ex, choices, input_sources)
         quant = q.Quantization(choices, base, "given weight scale", cal.label, n)
         quant.effective(qnet)
     else:
         # random spikes say nothing about what the user trained: no search on them
-        qnet, quant = q.search(ex, subset, reference, cal.label, input_copies=copies,
-                               quick=quick or not calibrate)  # fmt: skip
+        qnet, quant = q.search(ex, subset, reference, cal.label, input_copies=input_sources,
+                               quick=quick or not calibrate, copies=copies)  # fmt: skip
     chip, spikes = q._run(qnet, subset)
     quant.score = q.score(reference, chip)
     rules.check_ranges(qnet)
@@ -211,7 +224,8 @@ def _lower_module(
         placement = place_network(qnet, cap, activity=q.activity(qnet, spikes), method=partition,
                                   seed=seed)  # fmt: skip
     except NircError as e:
-        raise _Unplaceable(e) from None
+        raise _Unplaceable(e, [p.name for p in qnet.populations
+                               if p.role == NEURON and p.copies > 1]) from None  # fmt: skip
     for p in qnet.populations:
         pp = placement.populations[p.name]
         if pp.max_atoms_per_core is not None and (len(pp.slices) > 1 or p.size > p.max_atoms_per_core):
@@ -282,6 +296,8 @@ class SpiNNaker2Target(Target):
         outer = diagnostics.current_sink()
         with diagnostics.collecting(strict=o.strict or outer.strict) as sink:
             low = self.lower(model, o)
+            for n in low.fallbacks:
+                diagnostics.warn(n, where="spinnaker2 placement")
             if low.network.approximations:
                 score = low.quantization.score
                 diagnostics.warn(
