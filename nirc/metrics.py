@@ -140,8 +140,19 @@ def step_agreement(reference: np.ndarray, got: np.ndarray, scale=None) -> float:
     return float(np.mean(np.abs(got / scale - reference) <= tol))
 
 
+def better(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """``a`` follows the float network better than ``b``, each ``(prediction
+    agreement, count distance)``: more agreement, then a smaller distance
+    (what a chip's quantizer judges by where few samples make no difference
+    significant)."""
+    if a[0] != b[0]:
+        return a[0] > b[0]
+    return a[1] < b[1] - 1e-12
+
+
 __all__ = [
     "PairedAccuracy",
+    "better",
     "mcnemar_p",
     "mean_spike_count",
     "outputs_agreement",

@@ -154,6 +154,17 @@ class Target:
         return None
 
 
+class Unplaceable(Exception):
+    """A target's placement refused a network (``error``), which held
+    ``built``: the layers built of several chip neurons per float neuron
+    (Loihi 2's replicas, SpiNNaker2's copies). The target catches it to
+    build the network again without them."""
+
+    def __init__(self, error: NircError, built: list[str]) -> None:
+        super().__init__(error.message)
+        self.error, self.built = error, built
+
+
 def load_fused(model: Any, options: CompileOptions):
     """Any model (a path, a graph, a ``nir.NIRGraph``, a `nir` or `snn` module)
     -> a verified, fused float `snn` module: inline-subgraphs, discretize with
@@ -300,4 +311,4 @@ def write_artifacts(out_dir: str | os.PathLike, files: Mapping[str, str | bytes]
     return [out / name for name in sorted(files)]
 
 
-__all__ = ["CompileOptions", "CompileResult", "Target", "write_artifacts"]
+__all__ = ["CompileOptions", "CompileResult", "Target", "Unplaceable", "write_artifacts"]

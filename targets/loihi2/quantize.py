@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.metrics import relative_l1
+from nirc.metrics import better, relative_l1
 
 from .netx import LavaLayer, NetxLayer, NetxNeuron, kept_exactly, lava_layer, optimize_weight_bits
 from .spec import LOIHI2
@@ -332,13 +332,6 @@ def score(reference: np.ndarray, got: np.ndarray) -> tuple[float, float]:
     and the mean absolute difference over the mean reference magnitude."""
     agree = float(np.mean(np.argmax(reference, 1) == np.argmax(got, 1)))
     return agree, relative_l1(reference, got, floor=1e-9)
-
-
-def better(a: tuple[float, float], b: tuple[float, float]) -> bool:
-    """``a`` beats ``b``: more agreement, then a smaller distance."""
-    if a[0] != b[0]:
-        return a[0] > b[0]
-    return a[1] < b[1] - 1e-12
 
 
 def matches(reference: np.ndarray, got: np.ndarray) -> np.ndarray:

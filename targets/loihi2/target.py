@@ -50,7 +50,14 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.targets.base import CompileOptions, CompileResult, Target, load_fused, of_samples
+from nirc.targets.base import (
+    CompileOptions,
+    CompileResult,
+    Target,
+    Unplaceable,
+    load_fused,
+    of_samples,
+)
 
 from .spec import LOIHI2
 
@@ -274,15 +281,6 @@ def float_currents(module, net, calib, plans, samples: int = 64) -> dict[str, tu
     return out
 
 
-class _Unplaceable(Exception):
-    """The placement's refusal of a network, and the layers built of
-    replicas in it (for :func:`lower_module`'s fallback)."""
-
-    def __init__(self, error: NircError, built: list[str]) -> None:
-        super().__init__(error.message)
-        self.error, self.built = error, built
-
-
 def lower_module(float_module, o: CompileOptions) -> Lowered:
     """A fused float `snn` module -> a `loihi2` module (the steps of
     :mod:`.lower`).
@@ -296,13 +294,13 @@ def lower_module(float_module, o: CompileOptions) -> Lowered:
 
     try:
         return _lower_module(float_module, o)
-    except _Unplaceable as u:
+    except Unplaceable as u:
         if not u.built or str(o.extra.get("replicas") or "auto") != "auto":
             raise u.error from None
         built, refusal = u.built, u.error.message
     try:
         low = _lower_module(float_module, replace(o, extra={**o.extra, "replicas": "none"}))
-    except _Unplaceable as u:
+    except Unplaceable as u:
         raise u.error from None
     low.placement_notes.append(f"built of replicas ({'; '.join(built)}) the network would not "
                                f"fit ({refusal}): every layer is Loihi's neuron")  # fmt: skip
@@ -383,7 +381,7 @@ def _lower_module(float_module, o: CompileOptions) -> Lowered:
                                             method=str(o.extra.get("partition", "auto")),
                                             seed=o.seed)  # fmt: skip
     except NircError as e:
-        raise _Unplaceable(e, [f"{layer.name}: {layer.construction}" for layer in net.layers
+        raise Unplaceable(e, [f"{layer.name}: {layer.construction}" for layer in net.layers
                                if layer.construction != "plain"]) from None  # fmt: skip
     layers = []
     for layer, q in zip(net.layers, found.layers):

@@ -67,7 +67,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.metrics import mean_spike_count, outputs_agreement, relative_l1, spike_counts
+from nirc.metrics import better, mean_spike_count, outputs_agreement, relative_l1, spike_counts
 from nirc.targets.base import grouped_notes
 
 from .lower import Extraction, FloatNeuron
@@ -646,10 +646,11 @@ def _copies_everywhere(ex: Extraction, pops, choices: dict[str, Choice],
             k = min(max(COPIES), fn.max_spikes or max(COPIES))
             if k > 1:
                 cand = {**out, p.name: replace(choices[p.name], copies=k)}
-                if synapses_with(ex, cand, input_copies) <= MAX_COPY_SYNAPSES:
+                n_syn = synapses_with(ex, cand, input_copies)
+                if n_syn <= MAX_COPY_SYNAPSES:
                     out = cand
                 elif notes is not None:
-                    notes.append(too_many_synapses(p.name, k, synapses_with(ex, cand, input_copies)))
+                    notes.append(too_many_synapses(p.name, k, n_syn))
     return None if out == choices else out
 
 
@@ -670,14 +671,6 @@ def synapses_with(ex: Extraction, choices: Mapping[str, Choice],
     total = sum(pr.weights.nnz * k.get(pr.pre, 1) * k.get(pr.post, 1) for pr in net.projections)
     return total + sum(net.population(n).size * c.copies * (c.copies - 1)
                        for n, c in choices.items() if c.copies > 1)  # fmt: skip
-
-
-def closer(new: Mapping[str, float], old: Mapping[str, float]) -> bool:
-    """Whether ``new`` follows the float network better than ``old`` on a
-    few samples, where no difference is significant: more predictions
-    agree, or as many with a smaller count error."""
-    a, b = new["prediction_agreement"], old["prediction_agreement"]
-    return a > b + 1e-12 or (abs(a - b) <= 1e-12 and new["count_error"] < old["count_error"] - 1e-12)
 
 
 def search(
@@ -711,7 +704,7 @@ def search(
             cnet = integer_network(ex, copied, input_copies)
             built = score(reference, _run(cnet, calib, every=False)[0])
             quant.max_abs_score, quant.evaluations = dict(plain), 2
-            if closer(built, plain):
+            if better(*((c["prediction_agreement"], c["count_error"]) for c in (built, plain))):
                 qnet, quant.choices = cnet, copied
                 quant.method = "max-abs, multi-spike populations as binary copies"
         quant.effective(qnet)

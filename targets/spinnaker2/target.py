@@ -38,7 +38,14 @@ from typing import Any
 import numpy as np
 
 from nirc.diagnostics import NircError
-from nirc.targets.base import CompileOptions, CompileResult, Target, load_fused, of_samples
+from nirc.targets.base import (
+    CompileOptions,
+    CompileResult,
+    Target,
+    Unplaceable,
+    load_fused,
+    of_samples,
+)
 
 from .dialect import NetworkOp
 from .network import NEURON
@@ -87,15 +94,6 @@ class Lowered:
     fallbacks: list[str] = field(default_factory=list)  # rebuilt to fit the chips: why
 
 
-class _Unplaceable(Exception):
-    """The placement's refusal of a network, and its populations built as
-    copies (for :func:`lower_module`'s fallbacks)."""
-
-    def __init__(self, error: NircError, copied: list[str]) -> None:
-        super().__init__(error.message)
-        self.error, self.copied = error, copied
-
-
 def lower_module(module, *, delays: str = "auto", **options: Any) -> Lowered:
     """Lower a fused float `snn` module (see the module docstring); with
     ``replace_graph`` the module's `snn` graph is replaced by the network.
@@ -113,10 +111,10 @@ def lower_module(module, *, delays: str = "auto", **options: Any) -> Lowered:
         try:
             lowered = _lower_module(module, **settings, **options)
             break
-        except _Unplaceable as u:
+        except Unplaceable as u:
             refusal = u.error.message
-            if settings["copies"] and u.copied:
-                notes.append(f"as copies ({', '.join(u.copied)}) the network would not fit "
+            if settings["copies"] and u.built:
+                notes.append(f"as copies ({', '.join(u.built)}) the network would not fit "
                              f"({refusal}): one chip neuron per float neuron")  # fmt: skip
                 settings["copies"] = False
                 continue
@@ -224,7 +222,7 @@ def _lower_module(
         placement = place_network(qnet, cap, activity=q.activity(qnet, spikes), method=partition,
                                   seed=seed)  # fmt: skip
     except NircError as e:
-        raise _Unplaceable(e, [p.name for p in qnet.populations
+        raise Unplaceable(e, [p.name for p in qnet.populations
                                if p.role == NEURON and p.copies > 1]) from None  # fmt: skip
     for p in qnet.populations:
         pp = placement.populations[p.name]
